@@ -1,0 +1,1 @@
+"""The ``hdrkit`` command line (one subcommand per job)."""
