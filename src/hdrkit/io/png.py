@@ -1,0 +1,111 @@
+"""PNG at chunk level: header facts, the ``cICP`` colour signalling chunk and private ancillary chunks.
+
+Pixels are decoded/encoded by OpenCV (libpng); this module only reads and splices chunks so that colour
+signalling (PNG 3rd edition ``cICP``: ITU-T H.273 code points) and application metadata round-trip.
+
+References: PNG Specification (Third Edition), W3C 2025, §11.3.2.6 cICP; ITU-T H.273.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+from hdrkit.errors import FormatError
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+#: H.273 ColourPrimaries → our names, and back.
+CICP_PRIMARIES = {1: "bt709", 9: "bt2020", 12: "p3d65"}
+#: H.273 TransferCharacteristics → our names (1/6/14/15 are the BT.709 camera OETF: shown with BT.1886).
+CICP_TRANSFER = {1: "bt1886", 6: "bt1886", 14: "bt1886", 15: "bt1886", 13: "srgb", 16: "pq", 18: "hlg", 8: "linear"}
+PRIMARIES_CICP = {"bt709": 1, "bt2020": 9, "p3d65": 12}
+TRANSFER_CICP = {"bt1886": 1, "srgb": 13, "pq": 16, "hlg": 18, "linear": 8}
+
+
+@dataclass
+class PngInfo:
+    width: int
+    height: int
+    bit_depth: int
+    color_type: int
+    cicp: tuple[int, int, int, int] | None
+    private_chunks: list[tuple[bytes, bytes]]
+
+    @property
+    def channels(self) -> int:
+        return {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(self.color_type, 0)
+
+
+def iter_chunks(data: bytes):
+    """Yield ``(type, payload, offset)`` for each chunk; raises ``FormatError`` on truncation or bad CRC."""
+    if not data.startswith(SIGNATURE):
+        raise FormatError("not a PNG file (bad signature)")
+    pos = len(SIGNATURE)
+    n = len(data)
+    while pos < n:
+        if pos + 8 > n:
+            raise FormatError("PNG is truncated (incomplete chunk header)")
+        length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
+        end = pos + 12 + length
+        if end > n:
+            raise FormatError(f"PNG is truncated (chunk {ctype!r} runs past the end of the file)")
+        payload = data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:end])
+        if zlib.crc32(ctype + payload) & 0xFFFFFFFF != crc:
+            raise FormatError(f"PNG chunk {ctype.decode('latin1')!r} has a bad CRC (corrupt file)")
+        yield ctype, payload, pos
+        pos = end
+        if ctype == b"IEND":
+            return
+    raise FormatError("PNG is truncated (no IEND chunk)")
+
+
+def read_info(data: bytes) -> PngInfo:
+    """Header facts, ``cICP`` and private (lower-case, ancillary) chunks of a whole PNG file."""
+    ihdr = None
+    cicp = None
+    private: list[tuple[bytes, bytes]] = []
+    for ctype, payload, _ in iter_chunks(data):
+        if ctype == b"IHDR":
+            if len(payload) != 13:
+                raise FormatError("PNG IHDR chunk is malformed")
+            ihdr = struct.unpack(">IIBBBBB", payload)
+        elif ctype == b"cICP" and len(payload) == 4:
+            cicp = tuple(payload)
+        elif ctype[0:1].islower() and ctype[1:2].islower() and ctype not in _KNOWN_ANCILLARY:
+            private.append((ctype, payload))
+    if ihdr is None:
+        raise FormatError("PNG has no IHDR chunk")
+    w, h, depth, ctype_, *_ = ihdr
+    return PngInfo(w, h, depth, ctype_, cicp, private)  # type: ignore[arg-type]
+
+
+_KNOWN_ANCILLARY = {b"tEXt", b"zTXt", b"iTXt", b"bKGD", b"pHYs", b"sBIT", b"sPLT", b"hIST", b"tIME",
+                    b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"tRNS", b"eXIf", b"cICP", b"mDCV", b"cLLI"}
+
+
+def make_chunk(ctype: bytes, payload: bytes) -> bytes:
+    if len(ctype) != 4:
+        raise ValueError("PNG chunk type must be 4 bytes")
+    return struct.pack(">I", len(payload)) + ctype + payload + struct.pack(">I", zlib.crc32(ctype + payload) & 0xFFFFFFFF)
+
+
+def insert_chunks(data: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """Insert chunks right after IHDR (before PLTE/IDAT, as cICP requires); existing cICP is replaced."""
+    out = bytearray(SIGNATURE)
+    replace_cicp = any(c == b"cICP" for c, _ in chunks)
+    for ctype, payload, pos in iter_chunks(data):
+        if ctype == b"cICP" and replace_cicp:
+            continue
+        out += make_chunk(ctype, payload)
+        if ctype == b"IHDR":
+            for c, p in chunks:
+                out += make_chunk(c, p)
+    return bytes(out)
+
+
+def cicp_payload(primaries: str, transfer: str) -> bytes:
+    """``cICP`` payload for RGB, full range (matrix 0, full-range flag 1)."""
+    return bytes([PRIMARIES_CICP[primaries], TRANSFER_CICP[transfer], 0, 1])

@@ -1,0 +1,263 @@
+"""``read_image``: any supported file → :class:`~hdrkit.io.image.Image` (pixels + their meaning)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from hdrkit.errors import FormatError, InputError
+from hdrkit.io.image import Image
+
+#: Refuse images above this many pixels before decoding them (≈ 3 GB as float32 RGB).
+MAX_PIXELS = 1 << 28
+MAX_SIDE = 1 << 17
+
+EXTENSIONS = {
+    ".exr": "exr", ".hdr": "hdr", ".rgbe": "hdr", ".pic": "hdr", ".pfm": "pfm", ".png": "png",
+    ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".avif": "avif",
+}
+
+
+def format_of(path: str | os.PathLike) -> str:
+    ext = Path(path).suffix.lower()
+    if ext not in EXTENSIONS:
+        raise FormatError(f"unsupported file extension {ext or '(none)'!r} for {Path(path).name}; "
+                          f"supported: {', '.join(sorted(EXTENSIONS))}")
+    return EXTENSIONS[ext]
+
+
+def _check_size(name: str, width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        raise FormatError(f"{name}: invalid image size {width}×{height}")
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise FormatError(f"{name}: image size {width}×{height} is too large (limit {MAX_PIXELS:,} pixels)")
+
+
+def _channels(name: str, arr: np.ndarray) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """Split a decoded array into RGB and alpha; grey becomes RGB; 2-channel and others are refused."""
+    if arr.ndim == 2:
+        return np.repeat(arr[..., None], 3, axis=-1), None
+    if arr.ndim != 3:
+        raise FormatError(f"{name}: unsupported pixel layout with shape {arr.shape}")
+    c = arr.shape[-1]
+    if c == 1:
+        return np.repeat(arr, 3, axis=-1), None
+    if c == 3:
+        return arr, None
+    if c == 4:
+        return arr[..., :3], arr[..., 3]
+    raise FormatError(f"{name}: unsupported number of channels ({c}); hdrkit reads grey, RGB and RGBA")
+
+
+def _integer_meaning(bits: int) -> tuple[str, str]:
+    return ("bt2020", "pq") if bits > 8 else ("bt709", "bt1886")
+
+
+def _read_png(path: Path, data: bytes) -> dict[str, Any]:
+    from hdrkit.io import png
+    from hdrkit.io._quiet import cv2_silent, quiet_stderr
+
+    info = png.read_info(data)
+    _check_size(path.name, info.width, info.height)
+    if info.color_type == 4:
+        raise FormatError(f"{path.name}: unsupported PNG channels (2: grey + alpha); save it as grey, RGB or RGBA")
+    if info.bit_depth not in (1, 2, 4, 8, 16):
+        raise FormatError(f"{path.name}: unsupported PNG bit depth {info.bit_depth}")
+    cv2 = cv2_silent()
+    with quiet_stderr():
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise FormatError(f"{path.name}: PNG pixel data is truncated or corrupt")
+    if arr.ndim == 3 and arr.shape[-1] >= 3:
+        arr = arr[..., [2, 1, 0] + ([3] if arr.shape[-1] == 4 else [])]
+    bits = 16 if arr.dtype == np.uint16 else 8
+    rgb, alpha = _channels(path.name, arr)
+    scale = float(np.iinfo(arr.dtype).max)
+    prim, tr = _integer_meaning(bits)
+    meta: dict[str, Any] = {"bit_depth": bits, "png_chunks": info.private_chunks}
+    if info.cicp is not None:
+        p, t, m, _full = info.cicp
+        if p in png.CICP_PRIMARIES and t in png.CICP_TRANSFER and m == 0:
+            prim, tr = png.CICP_PRIMARIES[p], png.CICP_TRANSFER[t]
+            meta["cicp"] = info.cicp
+    return dict(pixels=rgb.astype(np.float32) / scale, alpha=None if alpha is None else alpha / scale,
+                primaries=prim, transfer=tr, meta=meta)
+
+
+def _read_pillow(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
+    import io
+
+    from PIL import Image as PILImage
+    from PIL import ImageOps
+
+    PILImage.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        im = PILImage.open(io.BytesIO(data))
+        _check_size(path.name, *im.size)
+        meta: dict[str, Any] = {"bit_depth": 8}
+        if fmt == "jpeg":
+            meta["jpeg_app"] = [(m, bytes(p)) for m, p in getattr(im, "applist", [])]
+        im = ImageOps.exif_transpose(im)
+        if im.mode in ("LA", "PA"):
+            raise FormatError(f"{path.name}: unsupported channels (2: grey + alpha)")
+        if im.mode not in ("RGB", "RGBA", "L"):
+            im = im.convert("RGBA" if "A" in im.mode else "RGB")
+        arr = np.asarray(im)
+    except FormatError:
+        raise
+    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError) as exc:
+        raise FormatError(f"{path.name}: cannot decode {fmt.upper()} ({exc})") from None
+    rgb, alpha = _channels(path.name, arr)
+    return dict(pixels=rgb.astype(np.float32) / 255.0, alpha=None if alpha is None else alpha / 255.0,
+                primaries="bt709", transfer="bt1886", meta=meta)
+
+
+def _read_tiff(path: Path, data: bytes) -> dict[str, Any]:
+    import io
+
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tf:
+            page = tf.pages[0]
+            shape = page.shape
+            h, w = (shape[0], shape[1]) if page.planarconfig != 2 or len(shape) < 3 else (shape[1], shape[2])
+            _check_size(path.name, w, h)
+            arr = page.asarray()
+            tags = {t.code: t.value for t in page.tags.values() if t.code >= 32768}
+    except FormatError:
+        raise
+    except Exception as exc:  # tifffile raises many kinds for corrupt files
+        raise FormatError(f"{path.name}: cannot decode TIFF ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+    if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[-1] not in (3, 4):
+        arr = np.moveaxis(arr, 0, -1)
+    rgb, alpha = _channels(path.name, arr)
+    meta: dict[str, Any] = {"tiff_tags": tags}
+    if arr.dtype.kind == "f":
+        meta["bit_depth"] = 32
+        px, a = rgb.astype(np.float32), alpha
+        prim, tr = "bt709", "linear"
+    elif arr.dtype in (np.uint8, np.uint16):
+        bits = 16 if arr.dtype == np.uint16 else 8
+        meta["bit_depth"] = bits
+        scale = float(np.iinfo(arr.dtype).max)
+        px, a = rgb.astype(np.float32) / scale, (None if alpha is None else alpha / scale)
+        prim, tr = _integer_meaning(bits)
+    else:
+        raise FormatError(f"{path.name}: unsupported TIFF sample type {arr.dtype} (use 8/16-bit or float)")
+    return dict(pixels=px, alpha=a, primaries=prim, transfer=tr, meta=meta)
+
+
+def _read_float(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
+    from hdrkit.color.primaries import PRIMARIES
+
+    meta: dict[str, Any] = {"bit_depth": 32}
+    prim = "bt709"
+    npu = None
+    if fmt == "exr":
+        from hdrkit.io import exr
+
+        if not data.startswith(exr.MAGIC):
+            raise FormatError(f"{path.name}: not an OpenEXR file (bad magic number)")
+        header = exr.read_header(path)
+        _check_size(path.name, *size_from_exr(header))
+        rgb, alpha, header = exr.read_pixels(path)
+        meta["exr_header"] = {k: v for k, v in header.items() if isinstance(v, (str, int, float))}
+        if "whiteLuminance" in header:
+            npu = float(header["whiteLuminance"])
+        chroma = header.get("chromaticities")
+        if chroma is not None:
+            rgb, prim = _adopt_chromaticities(path.name, rgb, tuple(chroma), PRIMARIES)
+    elif fmt == "hdr":
+        from hdrkit.io import radiance
+
+        _vars, w, h, exposure, chroma = radiance.parse_header(data)
+        _check_size(path.name, w, h)
+        rgb, alpha = radiance.decode(data), None
+        if exposure not in (0.0, 1.0):
+            rgb = rgb / np.float32(exposure)
+        if chroma is not None:
+            rgb, prim = _adopt_chromaticities(path.name, rgb, chroma, PRIMARIES)
+    else:
+        from hdrkit.io import pfm
+
+        _c, w, h, _o, _off = pfm.read_header(data)
+        _check_size(path.name, w, h)
+        rgb, alpha = _channels(path.name, pfm.decode(data))
+    return dict(pixels=rgb, alpha=alpha, primaries=prim, transfer="linear", nits_per_unit=npu, meta=meta)
+
+
+def size_from_exr(header: dict[str, Any]) -> tuple[int, int]:
+    lo, hi = header["dataWindow"]
+    return int(hi[0] - lo[0] + 1), int(hi[1] - lo[1] + 1)
+
+
+def _adopt_chromaticities(name: str, rgb: np.ndarray, chroma: tuple[float, ...], known: dict) -> tuple[np.ndarray, str]:
+    """Name the file's primaries, or convert unknown ones (e.g. ACES AP0) to BT.2020 with a Bradford CAT."""
+    from hdrkit.color.primaries import D65, _xy_to_XYZ, npm_from_chromaticities, xyz_to_rgb_matrix
+
+    c = np.asarray(chroma, dtype=np.float64)
+    for pname, prims in known.items():
+        if np.allclose(c, np.ravel(prims), atol=2e-3):
+            return rgb, pname
+    if len(c) != 8 or np.any(c[1::2] <= 0):
+        raise FormatError(f"{name}: malformed chromaticities {tuple(chroma)}")
+    npm = npm_from_chromaticities((c[0], c[1]), (c[2], c[3]), (c[4], c[5]), (c[6], c[7]))
+    bradford = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+    src_w, dst_w = bradford @ _xy_to_XYZ((c[6], c[7])), bradford @ _xy_to_XYZ(D65)
+    cat = np.linalg.inv(bradford) @ np.diag(dst_w / src_w) @ bradford
+    m = xyz_to_rgb_matrix("bt2020") @ cat @ npm
+    return (rgb.astype(np.float64) @ m.T).astype(np.float32), "bt2020"
+
+
+def read_image(path: str | os.PathLike, *, primaries: Optional[str] = None, transfer: Optional[str] = None,
+               nits_per_unit: Optional[float] = None, allow_nonfinite: bool = False) -> Image:
+    """Read an image file and what its pixels mean.
+
+    Formats: OpenEXR (half/float, RGB/RGBA/Y, ``chromaticities`` + ``whiteLuminance``), Radiance ``.hdr``
+    (``PRIMARIES``/``EXPOSURE``), ``.pfm``, PNG 8/16-bit (``cICP`` honoured), TIFF 8/16-bit/float, JPEG, AVIF.
+    Defaults where the file cannot say: see ``docs/ARCHITECTURE.md``.  ``primaries``, ``transfer`` and
+    ``nits_per_unit`` override what the file says (they re-label, they do not convert).
+
+    Raises ``InputError`` (missing file, NaN/Inf pixels) or ``FormatError`` (unsupported, truncated, corrupt,
+    too large) with a one-line message.  The input file is only ever opened for reading.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"no such file: {p}")
+    if p.is_dir():
+        raise InputError(f"{p} is a folder, not an image file")
+    fmt = format_of(p)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {p}: {exc.strerror or exc}") from None
+    if not data:
+        raise FormatError(f"{p.name}: file is empty")
+    if fmt == "png":
+        fields = _read_png(p, data)
+    elif fmt in ("jpeg", "avif"):
+        fields = _read_pillow(p, data, fmt)
+    elif fmt == "tiff":
+        fields = _read_tiff(p, data)
+    else:
+        fields = _read_float(p, data, fmt)
+    px = fields["pixels"]
+    if not allow_nonfinite:
+        bad = int(np.count_nonzero(~np.isfinite(px)))
+        if bad:
+            raise InputError(f"{p.name}: {bad} pixel values are NaN or Inf")
+    fields["meta"].update(format=fmt, path=str(p))
+    fields.setdefault("nits_per_unit", None)
+    if primaries is not None:
+        fields["primaries"] = primaries
+    if transfer is not None:
+        fields["transfer"] = transfer
+        if nits_per_unit is None:
+            fields["nits_per_unit"] = None
+    if nits_per_unit is not None:
+        fields["nits_per_unit"] = nits_per_unit
+    return Image(**fields)

@@ -1,0 +1,168 @@
+"""``write_image``: an :class:`~hdrkit.io.image.Image` → file, format from the extension, written atomically."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from hdrkit.errors import FormatError, InputError
+from hdrkit.io.atomic import atomic_path
+from hdrkit.io.image import Image
+from hdrkit.io.read import format_of
+
+
+def _for_integer(img: Image, bits: int) -> Image:
+    """Images that integer formats cannot hold as they are (linear light) go to the format's default encoding."""
+    from hdrkit.color.convert import convert
+
+    if img.transfer == "linear":
+        return convert(img, "bt2020", "pq") if bits > 8 else convert(img, "bt709", "bt1886")
+    return img
+
+
+def _quantise(x: np.ndarray, bits: int) -> np.ndarray:
+    top = (1 << bits) - 1
+    return np.round(np.clip(x, 0.0, 1.0) * top).astype(np.uint16 if bits > 8 else np.uint8)
+
+
+def _linear(img: Image, nits_per_unit: Optional[float] = None) -> Image:
+    from hdrkit.color.convert import convert
+
+    return convert(img, transfer="linear", nits_per_unit=nits_per_unit)
+
+
+def encode_png(img: Image, bits: int, chunks: Optional[list[tuple[bytes, bytes]]] = None) -> bytes:
+    from hdrkit.io import png
+    from hdrkit.io._quiet import cv2_silent
+
+    cv2 = cv2_silent()
+    img = _for_integer(img, bits)
+    q = _quantise(img.pixels, bits)
+    if img.alpha is not None:
+        q = np.concatenate([q, _quantise(img.alpha, bits)[..., None]], axis=-1)
+        q = q[..., [2, 1, 0, 3]]
+    else:
+        q = q[..., ::-1]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(q), [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    if not ok:
+        raise FormatError("OpenCV could not encode the PNG")
+    extra = [(b"cICP", png.cicp_payload(img.primaries, img.transfer))] + list(chunks or [])
+    return png.insert_chunks(buf.tobytes(), extra)
+
+
+def write_image(path: str | os.PathLike, img: Image, *, bit_depth: Optional[int] = None,
+                quality: Optional[int] = None, half: bool = False,
+                png_chunks: Optional[list[tuple[bytes, bytes]]] = None,
+                jpeg_segments: Optional[list[tuple[int, bytes]]] = None,
+                exr_attributes: Optional[dict[str, Any]] = None,
+                tiff_extratags: Optional[list[tuple]] = None) -> Path:
+    """Write ``img`` to ``path`` (format from the extension) atomically; returns the path.
+
+    - ``.exr``: linear float32 (``half=True`` for float16), ``chromaticities`` and ``whiteLuminance`` written, so
+      the file reads back with the same meaning.  Non-linear images are linearised (absolute nits).
+    - ``.hdr`` / ``.pfm``: linear, rescaled so that 1.0 = 100 nits (what the reader assumes); ``.hdr`` keeps the
+      primaries in a ``PRIMARIES=`` line (negative values cannot be stored in RGBE: clamped to 0); ``.pfm``
+      is converted to BT.709 primaries (its readers assume them).
+    - ``.png`` / ``.tif``: 8 or 16 bit (default 16 for PQ/HLG/linear, 8 for SDR); linear light is encoded as
+      HDR10 (PQ BT.2020) at 16 bit and BT.1886 BT.709 at 8 bit; PNG gets a ``cICP`` chunk.  ``.tif`` with
+      ``bit_depth=32`` stores linear float.
+    - ``.jpg`` / ``.avif``: 8-bit, quality ``quality`` (default 95).
+    Extra metadata carriers (used by :mod:`hdrkit.codec`): ``png_chunks`` [(type, payload)], ``jpeg_segments``
+    [(marker 0xE0..0xEF, payload)] inserted after SOI/APP0, ``exr_attributes`` (bytes are base64 strings),
+    ``tiff_extratags`` (tifffile ``extratags``).
+    """
+    path = Path(path)
+    fmt = format_of(path)
+    if bit_depth is not None and bit_depth not in (8, 16, 32):
+        raise InputError(f"bit depth must be 8, 16 or 32, got {bit_depth}")
+    with atomic_path(path) as tmp:
+        if fmt == "exr":
+            from hdrkit.color.primaries import PRIMARIES
+            from hdrkit.io import exr
+
+            lin = _linear(img)
+            chroma = tuple(np.ravel(PRIMARIES[lin.primaries]))
+            exr.write(tmp, lin.pixels, lin.alpha, chroma, lin.nits_per_unit, half=half, attributes=exr_attributes)
+        elif fmt == "hdr":
+            from hdrkit.color.primaries import PRIMARIES
+            from hdrkit.io import radiance
+
+            lin = _linear(img, 100.0)
+            prims = None if lin.primaries == "bt709" else tuple(np.ravel(PRIMARIES[lin.primaries]))
+            tmp.write_bytes(radiance.encode(lin.pixels, prims))
+        elif fmt == "pfm":
+            from hdrkit.color.convert import convert
+            from hdrkit.io import pfm
+
+            tmp.write_bytes(pfm.encode(convert(img, "bt709", "linear", 100.0).pixels))
+        elif fmt == "png":
+            bits = bit_depth or (8 if img.transfer in ("srgb", "bt1886") else 16)
+            if bits not in (8, 16):
+                raise InputError("PNG holds 8 or 16 bits per channel")
+            tmp.write_bytes(encode_png(img, bits, png_chunks))
+        elif fmt == "tiff":
+            _write_tiff(tmp, img, bit_depth, tiff_extratags)
+        else:
+            tmp.write_bytes(encode_pillow(img, fmt, quality, jpeg_segments))
+    return path
+
+
+def _write_tiff(tmp: Path, img: Image, bit_depth: Optional[int], extratags) -> None:
+    import tifffile
+
+    bits = bit_depth or (8 if img.transfer in ("srgb", "bt1886") else 16)
+    if bits == 32:
+        lin = _linear(img)
+        data = lin.pixels if lin.alpha is None else np.concatenate([lin.pixels, lin.alpha[..., None]], -1)
+        extrasamples = None if lin.alpha is None else (2,)
+    else:
+        enc = _for_integer(img, bits)
+        data = _quantise(enc.pixels, bits)
+        if enc.alpha is not None:
+            data = np.concatenate([data, _quantise(enc.alpha, bits)[..., None]], -1)
+        extrasamples = None if enc.alpha is None else (2,)
+    tifffile.imwrite(tmp, data, photometric="rgb", compression="zlib", extrasamples=extrasamples,
+                     extratags=extratags or ())
+
+
+def encode_pillow(img: Image, fmt: str, quality: Optional[int] = None,
+                  segments: Optional[list[tuple[int, bytes]]] = None) -> bytes:
+    """8-bit JPEG/AVIF bytes of an SDR (or any non-linear) image; linear light is encoded BT.1886 first."""
+    from PIL import Image as PILImage
+
+    img = _for_integer(img, 8)
+    q = 95 if quality is None else int(quality)
+    if not 1 <= q <= 100:
+        raise InputError(f"quality must be in 1..100, got {q}")
+    pil = PILImage.fromarray(_quantise(img.pixels, 8), "RGB")
+    buf = io.BytesIO()
+    if fmt == "jpeg":
+        pil.save(buf, "JPEG", quality=q, subsampling=0 if q >= 90 else 2)
+        data = buf.getvalue()
+        if segments:
+            data = insert_jpeg_segments(data, segments)
+        return data
+    pil.save(buf, "AVIF", quality=q)
+    return buf.getvalue()
+
+
+def insert_jpeg_segments(data: bytes, segments: list[tuple[int, bytes]]) -> bytes:
+    """Insert APPn segments after SOI and any leading APP0 (JFIF) segment."""
+    if data[:2] != b"\xff\xd8":
+        raise FormatError("not a JPEG stream")
+    pos = 2
+    if data[2:4] == b"\xff\xe0":
+        pos = 4 + int.from_bytes(data[4:6], "big")
+    out = bytearray(data[:pos])
+    for marker, payload in segments:
+        if not 0xE0 <= marker <= 0xEF:
+            raise ValueError("JPEG metadata segments must be APP0..APP15")
+        if len(payload) > 65533:
+            raise ValueError("a JPEG APPn segment holds at most 65,533 bytes")
+        out += bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+    out += data[pos:]
+    return bytes(out)
