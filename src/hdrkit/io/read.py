@@ -128,6 +128,7 @@ def _read_tiff(path: Path, data: bytes) -> dict[str, Any]:
             _check_size(path.name, w, h)
             arr = page.asarray()
             tags = {t.code: t.value for t in page.tags.values() if t.code >= 32768}
+            signalled = _tiff_signalling(page.description)
     except FormatError:
         raise
     except Exception as exc:  # tifffile raises many kinds for corrupt files
@@ -148,7 +149,29 @@ def _read_tiff(path: Path, data: bytes) -> dict[str, Any]:
         prim, tr = _integer_meaning(bits)
     else:
         raise FormatError(f"{path.name}: unsupported TIFF sample type {arr.dtype} (use 8/16-bit or float)")
-    return dict(pixels=px, alpha=a, primaries=prim, transfer=tr, meta=meta)
+    npu = None
+    if signalled is not None:
+        prim, tr, npu = signalled
+    return dict(pixels=px, alpha=a, primaries=prim, transfer=tr, nits_per_unit=npu, meta=meta)
+
+
+def _tiff_signalling(description: str) -> tuple[str, str, float] | None:
+    """hdrkit's own colour signalling in the TIFF ImageDescription (JSON), if present and well-formed."""
+    import json
+
+    from hdrkit.color.primaries import PRIMARIES
+    from hdrkit.color.transfer import TRANSFERS
+
+    if not description or not description.lstrip().startswith("{"):
+        return None
+    try:
+        d = json.loads(description)["hdrkit"]
+        prim, tr, npu = str(d["primaries"]), str(d["transfer"]), float(d["nits_per_unit"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if prim in PRIMARIES and tr in TRANSFERS and npu > 0 and np.isfinite(npu):
+        return prim, tr, npu
+    return None
 
 
 def _read_float(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
@@ -203,7 +226,7 @@ def _adopt_chromaticities(name: str, rgb: np.ndarray, chroma: tuple[float, ...],
     for pname, prims in known.items():
         if np.allclose(c, np.ravel(prims), atol=2e-3):
             return rgb, pname
-    if len(c) != 8 or np.any(c[1::2] <= 0):
+    if len(c) != 8 or np.any(np.abs(c[1::2]) < 1e-9) or not np.isfinite(c).all():
         raise FormatError(f"{name}: malformed chromaticities {tuple(chroma)}")
     npm = npm_from_chromaticities((c[0], c[1]), (c[2], c[3]), (c[4], c[5]), (c[6], c[7]))
     bradford = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 from typing import Any, Optional
@@ -125,8 +126,11 @@ def _write_tiff(tmp: Path, img: Image, bit_depth: Optional[int], extratags) -> N
         if enc.alpha is not None:
             data = np.concatenate([data, _quantise(enc.alpha, bits)[..., None]], -1)
         extrasamples = None if enc.alpha is None else (2,)
+    enc_img = lin if bits == 32 else enc
+    desc = json.dumps({"hdrkit": {"primaries": enc_img.primaries, "transfer": enc_img.transfer,
+                                  "nits_per_unit": enc_img.nits_per_unit}})
     tifffile.imwrite(tmp, data, photometric="rgb", compression="zlib", extrasamples=extrasamples,
-                     extratags=extratags or ())
+                     extratags=extratags or (), description=desc, metadata=None)
 
 
 def encode_pillow(img: Image, fmt: str, quality: Optional[int] = None,
