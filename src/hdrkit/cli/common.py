@@ -55,3 +55,19 @@ def parse_float(value: Optional[str], name: str) -> Optional[float]:
         return float(value)
     except ValueError:
         raise InputError(f"{name} must be a number, got {value!r}") from None
+
+
+def resolve_input(path: str | Path) -> Path:
+    """``sample:NAME`` → the sample shipped in the package (``hdrkit/assets/samples``); other paths unchanged."""
+    text = str(path)
+    if not text.startswith("sample:"):
+        return Path(path)
+    import importlib.resources
+
+    name = text[len("sample:"):]
+    folder = importlib.resources.files("hdrkit") / "assets" / "samples"
+    matches = sorted(p.name for p in folder.iterdir() if p.name.split(".")[0] == name and not p.name.endswith(".md"))
+    if not matches:
+        avail = sorted({p.name.split(".")[0] for p in folder.iterdir() if not p.name.endswith(".md")})
+        raise InputError(f"no shipped sample named {name!r}; available: {', '.join(avail)}")
+    return Path(str(folder / matches[0]))

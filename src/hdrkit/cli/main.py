@@ -16,6 +16,8 @@ from hdrkit.errors import HdrkitError
 
 #: Subcommand modules under ``hdrkit.cli``, in the order ``--help`` lists them.
 _COMMAND_MODULES = [
+    "info",
+    "convert",
 ]
 
 app = typer.Typer(

@@ -50,6 +50,7 @@ def read_pixels(path: Path) -> tuple[np.ndarray, np.ndarray | None, dict[str, An
         raise FormatError(f"{path.name}: unsupported EXR channels {sorted(names)} (need R,G,B or Y)")
     if rgb.dtype.kind not in "f":
         raise FormatError(f"{path.name}: EXR channels are {rgb.dtype}, expected half or float")
+    header = dict(header, pixel_bits=16 if rgb.dtype == np.float16 else 32)
     rgb = rgb.astype(np.float32)
     return rgb, (None if alpha is None else alpha.astype(np.float32)), header
 

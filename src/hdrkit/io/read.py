@@ -189,6 +189,7 @@ def _read_float(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
         _check_size(path.name, *size_from_exr(header))
         rgb, alpha, header = exr.read_pixels(path)
         meta["exr_header"] = {k: v for k, v in header.items() if isinstance(v, (str, int, float))}
+        meta["bit_depth"] = header["pixel_bits"]
         if "whiteLuminance" in header:
             npu = float(header["whiteLuminance"])
         chroma = header.get("chromaticities")
