@@ -1,0 +1,278 @@
+"""Estimating the inverse camera response from exposure brackets.
+
+- :func:`debevec1997` -- Debevec & Malik 1997, "Recovering high dynamic range radiance maps from photographs",
+  SIGGRAPH '97: least squares on ``Σ w(Z)·(g(Z) − ln E − ln t)² + λ Σ w(z)·g″(z)²`` with ``g = ln f⁻¹``,
+  on samples picked by :func:`samples_grossberg2003`.
+- :func:`robertson1999` -- Robertson, Borman & Stevenson 1999, "Dynamic range improvement through multiple
+  exposures", ICIP '99 (and J. Electronic Imaging 12(2), 2003): alternate ``E_i = Σ_j w t_j g(Z_ij) / Σ_j w t_j²``
+  and ``g(m) = mean{E_i t_j : Z_ij = m}`` until ``g`` stops changing.
+
+Both work per channel, for 8-bit or 16-bit codes (16-bit data is solved on a coarser grid of ``nodes`` code
+values, 1024 by default, and interpolated), from one bracket or from several brackets of the same camera
+(pass ``images`` as a list of brackets and ``times`` as a list of time lists).  The result is a :class:`CRF`
+normalised so that ``g(0.5) = 1`` in each channel.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from hdrkit.errors import InputError
+from hdrkit.merge.bracket import check_bracket, code_levels
+from hdrkit.merge.crf import CRF
+from hdrkit.merge.weights import WeightFn, get_weight
+from hdrkit.progress import ProgressFn, report
+
+__all__ = ["samples_grossberg2003", "debevec1997", "robertson1999", "calibrate", "CALIBRATION_METHODS"]
+
+
+def _brackets(images, times) -> list[tuple[list[np.ndarray], np.ndarray]]:
+    """Normalise (images, times) into a list of checked brackets."""
+    if times is None:
+        raise InputError("exposure times are needed to estimate a camera response")
+    times = list(times)
+    nested = len(times) > 0 and isinstance(times[0], (list, tuple, np.ndarray))
+    if nested:
+        images = list(images)
+        if len(images) != len(times):
+            raise InputError(f"got {len(images)} brackets but {len(times)} lists of exposure times")
+        out = [check_bracket(im, t) for im, t in zip(images, times)]
+    else:
+        out = [check_bracket(images, times)]
+    dtypes = {b[0][0].dtype for b in out}
+    if len(dtypes) > 1:
+        raise InputError("all brackets given to one calibration must have the same bit depth")
+    for _, t in out:
+        if len(np.unique(t)) < 2:
+            raise InputError("a bracket needs at least two different exposure times to estimate a response")
+    return out
+
+
+def samples_grossberg2003(codes: Sequence[np.ndarray], samples: int = 500, levels: Optional[int] = None) -> np.ndarray:
+    """Pick corresponding code values across exposures by histogram matching.
+
+    Grossberg & Nayar 2003, "Determining the camera response from images: what is knowable?", IEEE TPAMI 25(11):
+    for a static scene the brightness transfer between two exposures is the composition of their cumulative
+    histograms, so the ``q``-quantile code of each exposure sees the same scene radiance.  No registration needed.
+
+    ``codes``: list of P integer ``H×W×C`` images.  Returns int64 ``samples×P×C``: for each of ``samples`` evenly
+    spaced quantiles, the code value reaching it in each exposure and channel.
+    """
+    levels = levels or code_levels(codes[0].dtype)
+    q = (np.arange(samples) + 0.5) / samples
+    P, C = len(codes), codes[0].shape[-1]
+    out = np.empty((samples, P, C), dtype=np.int64)
+    for j, z in enumerate(codes):
+        flat = z.reshape(-1, C)
+        for c in range(C):
+            cdf = np.cumsum(np.bincount(flat[:, c], minlength=levels)).astype(np.float64)
+            cdf /= cdf[-1]
+            out[:, j, c] = np.minimum(np.searchsorted(cdf, q), levels - 1)
+    return out
+
+
+def _default_nodes(levels: int, nodes: Optional[int]) -> int:
+    if nodes is None:
+        return min(levels, 1024)
+    nodes = int(nodes)
+    if nodes < 16 or nodes > levels:
+        raise InputError(f"nodes must be between 16 and {levels}, got {nodes}")
+    return nodes
+
+
+def _gsolve(x: np.ndarray, log_t: np.ndarray, valid: np.ndarray, weight: WeightFn, smoothness: float,
+            nodes: int) -> np.ndarray:
+    """Solve Debevec–Malik for one channel; returns ln g at ``nodes`` evenly spaced codes.
+
+    ``x``: N×P normalised codes in [0, 1]; ``log_t``: N×P log exposure times; ``valid``: N×P (False for the
+    padding of shorter brackets).  A code between two nodes is linearly interpolated between them.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import spsolve
+
+    w = np.where(valid, weight(x), 0.0)
+    keep = w.sum(axis=1) > 0
+    x, w, log_t = x[keep], w[keep], log_t[keep]
+    N, P = x.shape
+    if N == 0:
+        raise InputError("no well-exposed samples in the bracket; cannot estimate a response")
+    p = x * (nodes - 1)
+    i0 = np.minimum(np.floor(p).astype(np.int64), nodes - 2)
+    a = p - i0
+    n_data = N * P
+    rows = np.arange(n_data)
+    sample = np.repeat(np.arange(N), P)
+    # data rows: w·((1 − a)·g[i0] + a·g[i0 + 1] − ln E_i) = w·ln t_j
+    r = [rows, rows, rows]
+    c = [i0.ravel(), i0.ravel() + 1, nodes + sample]
+    v = [(w * (1 - a)).ravel(), (w * a).ravel(), -w.ravel()]
+    # gauge: g at the middle node = 0
+    r.append(np.array([n_data]))
+    c.append(np.array([nodes // 2]))
+    v.append(np.array([1.0]))
+    # smoothness: λ·w(z)·(g[k−1] − 2g[k] + g[k+1]) = 0, λ rescaled so that its meaning does not depend on `nodes`
+    k = np.arange(1, nodes - 1)
+    lam = smoothness * (nodes / 256.0) ** 1.5
+    wk = lam * np.maximum(weight(k / (nodes - 1)), 1e-3)
+    r.append(n_data + 1 + np.repeat(k - 1, 3))
+    c.append(np.stack([k - 1, k, k + 1], axis=1).ravel())
+    v.append((wk[:, None] * np.array([1.0, -2.0, 1.0])[None, :]).ravel())
+    A = sp.csr_matrix((np.concatenate(v), (np.concatenate(r), np.concatenate(c))),
+                      shape=(n_data + 1 + len(k), nodes + N))
+    b = np.zeros(A.shape[0])
+    b[:n_data] = (w * log_t).ravel()
+    At = A.T.tocsr()
+    sol = spsolve((At @ A).tocsc(), At @ b)
+    return np.asarray(sol[:nodes])
+
+
+def _to_crf(log_g: np.ndarray, levels: int, name: str, info: dict) -> CRF:
+    """Nodes of ln g (nodes×3) → a monotone CRF table with ``levels`` entries normalised at code 0.5."""
+    nodes = log_g.shape[0]
+    g = np.exp(log_g - log_g.max())
+    g = np.maximum.accumulate(g, axis=0)  # a response is monotone; remove tiny solver wiggles
+    if nodes != levels:
+        xs = np.linspace(0, 1, nodes)
+        xl = np.linspace(0, 1, levels)
+        g = np.stack([np.exp(np.interp(xl, xs, np.log(g[:, c]))) for c in range(g.shape[1])], axis=1)
+    return CRF(g, name, info).normalized(0.5)
+
+
+def debevec1997(
+    images,
+    times,
+    *,
+    samples: int = 500,
+    smoothness: float = 20.0,
+    weight: Union[str, WeightFn] = "triangle",
+    nodes: Optional[int] = None,
+    progress: Optional[ProgressFn] = None,
+) -> CRF:
+    """Estimate the inverse response by Debevec & Malik 1997 (SIGGRAPH '97, §2.1 and Appendix).
+
+    Parameters
+    ----------
+    images, times : one bracket (list of ``H×W×3`` uint8/uint16 arrays and their exposure times) or several
+        brackets of the same camera (a list of such lists and a list of time lists).
+    samples : corresponding pixels per bracket, picked by :func:`samples_grossberg2003`.
+    smoothness : λ, the weight of the second-derivative penalty (for 256 nodes; rescaled for other grids).
+    weight : weighting function name or callable (see :mod:`hdrkit.merge.weights`).
+    nodes : code values the curve is solved at (default: 256 for 8-bit input, 1024 for 16-bit).
+
+    Returns a :class:`CRF` with ``2**bits`` entries, ``g(0.5) = 1`` per channel.
+    """
+    brackets = _brackets(images, times)
+    levels = code_levels(brackets[0][0][0].dtype)
+    nodes = _default_nodes(levels, nodes)
+    wfn = get_weight(weight)
+    if samples < 2:
+        raise InputError(f"samples must be at least 2, got {samples}")
+    xs, lts = [], []
+    for bi, (codes, t) in enumerate(brackets):
+        report(progress, bi, len(brackets) + 3, "sampling")
+        s = samples_grossberg2003(codes, samples, levels)  # N×P×3
+        xs.append(s / (levels - 1))
+        lts.append(np.log(t))
+    # Brackets may differ in length: pad to P exposures; padded entries are marked invalid.
+    P = max(x.shape[1] for x in xs)
+    pad = [((0, 0), (0, P - x.shape[1])) for x in xs]
+    x_all = np.concatenate([np.pad(x, pw + ((0, 0),)) for x, pw in zip(xs, pad)])
+    t_all = np.concatenate([np.pad(np.broadcast_to(lt, x.shape[:2]), pw) for x, lt, pw in zip(xs, lts, pad)])
+    valid = np.concatenate([np.pad(np.ones(x.shape[:2], bool), pw) for x, pw in zip(xs, pad)])
+    log_g = np.empty((nodes, 3))
+    for ch in range(3):
+        report(progress, len(brackets) + ch, len(brackets) + 3, f"solving channel {'RGB'[ch]}")
+        log_g[:, ch] = _gsolve(x_all[..., ch], t_all, valid, wfn, smoothness, nodes)
+    report(progress, len(brackets) + 3, len(brackets) + 3, "done")
+    info = {"method": "debevec1997", "samples": samples, "smoothness": smoothness, "nodes": nodes,
+            "weight": weight if isinstance(weight, str) else getattr(weight, "__name__", "custom"),
+            "brackets": len(brackets)}
+    return _to_crf(log_g, levels, "debevec1997", info)
+
+
+def robertson1999(
+    images,
+    times,
+    *,
+    max_iter: int = 50,
+    tol: float = 1e-4,
+    weight: Union[str, WeightFn] = "gaussian",
+    nodes: Optional[int] = None,
+    max_pixels: int = 200_000,
+    progress: Optional[ProgressFn] = None,
+) -> CRF:
+    """Estimate the inverse response by Robertson, Borman & Stevenson 1999 (ICIP '99, eqs. 7–9).
+
+    Iterates ``E_i = Σ_j w_ij t_j g(Z_ij) / Σ_j w_ij t_j²`` and ``g(m) = mean{E_i t_j : Z_ij = m}`` from a linear
+    start, normalising ``g(0.5) = 1``, until the largest relative change of ``g`` is below ``tol``.  The images
+    must be registered (it works pixel by pixel); at most ``max_pixels`` pixels per bracket are used (an even
+    grid).  The extreme codes (black, saturated) get no weight in the radiance update, so clipped pixels do not
+    drag the estimates of well-exposed ones.
+    """
+    brackets = _brackets(images, times)
+    levels = code_levels(brackets[0][0][0].dtype)
+    nodes = _default_nodes(levels, nodes)
+    wfn = get_weight(weight)
+    wn = wfn(np.linspace(0, 1, nodes))
+    wn[0] = wn[-1] = 0.0
+    data = []
+    for codes, t in brackets:
+        h, w = codes[0].shape[:2]
+        step = max(1, int(np.ceil(np.sqrt(h * w / max_pixels))))
+        stack = np.stack([c[::step, ::step].reshape(-1, 3) for c in codes], axis=1)  # M×P×3
+        bins = np.rint(stack.astype(np.float64) * ((nodes - 1) / (levels - 1))).astype(np.int64)
+        data.append((bins, t))
+    mid = (nodes - 1) / 2
+    g = np.repeat((np.linspace(0, 1, nodes) / 0.5)[:, None], 3, axis=1)
+    g[0] = 0.5 * g[1]
+    it = 0
+    for it in range(1, max_iter + 1):
+        report(progress, it, max_iter, "robertson iterations")
+        new = np.zeros_like(g)
+        for ch in range(3):
+            num = np.zeros(nodes)
+            cnt = np.zeros(nodes)
+            for bins, t in data:
+                b = bins[..., ch]
+                wb = wn[b]
+                gb = g[b, ch]
+                den = (wb * t[None, :] ** 2).sum(axis=1)
+                e = (wb * t[None, :] * gb).sum(axis=1) / np.where(den > 0, den, 1.0)
+                ok = den > 0
+                et = e[ok, None] * t[None, :]
+                num += np.bincount(b[ok].ravel(), weights=et.ravel(), minlength=nodes)
+                cnt += np.bincount(b[ok].ravel(), minlength=nodes)
+            seen = cnt > 0
+            gc = np.where(seen, num / np.where(seen, cnt, 1), 0.0)
+            if seen.sum() < 2:
+                raise InputError("too few distinct code values to estimate a response")
+            idx = np.arange(nodes)
+            # unseen codes: interpolate (log domain) between seen neighbours, extend flat at the ends
+            pos = seen & (gc > 0)
+            gc = np.exp(np.interp(idx, idx[pos], np.log(gc[pos])))
+            gc = np.maximum.accumulate(gc)
+            gc /= np.interp(mid, idx, gc)
+            new[:, ch] = gc
+        change = np.max(np.abs(new - g) / np.maximum(new, 1e-12))
+        g = new
+        if change < tol:
+            break
+    info = {"method": "robertson1999", "iterations": it, "nodes": nodes, "max_pixels": max_pixels,
+            "weight": weight if isinstance(weight, str) else getattr(weight, "__name__", "custom"),
+            "brackets": len(brackets)}
+    return _to_crf(np.log(g), levels, "robertson1999", info)
+
+
+#: Response estimation methods by name.
+CALIBRATION_METHODS = {"debevec1997": debevec1997, "robertson1999": robertson1999}
+
+
+def calibrate(images, times, method: str = "debevec1997", **params) -> CRF:
+    """Estimate an inverse camera response with ``method`` (``debevec1997`` or ``robertson1999``)."""
+    try:
+        fn = CALIBRATION_METHODS[method]
+    except KeyError:
+        raise InputError(f"unknown calibration method {method!r}; choose {', '.join(CALIBRATION_METHODS)}") from None
+    return fn(images, times, **params)
