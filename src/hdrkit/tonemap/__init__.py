@@ -1,0 +1,109 @@
+"""Tone mapping: HDR (absolute linear BT.2020 cd/m²) → SDR (BT.709, BT.1886 γ2.4 code values in [0, 1]).
+
+One dispatcher, :func:`tonemap`, over the operators, each also usable alone:
+
+=================  ===========================================================================================
+``bt2446a``        ITU-R BT.2446-1 Method A (:func:`bt2446a`)
+``lut``            any 3D ``.cube`` LUT (or a zip holding one) on PQ/BT.2020 R'G'B', tetrahedral (:func:`tonemap_lut`)
+``youtube``        the bundled YouTube HDR10→SDR emulation LUT (BSD-3, :func:`youtube`)
+``reinhard2002``   Reinhard et al. 2002 global / local (:func:`reinhard2002`)
+``ocio``           OpenColorIO ACES 1.0 SDR video view (optional extra ``ocio``, :func:`ocio_aces`)
+``clip``           exposure + gamut mapping + clip + γ2.4 (:func:`clip`)
+=================  ===========================================================================================
+
+Also :func:`master_hdr10` (scene-referred linear → display-referred HDR10 master) and :func:`eetf_bt2390`.
+
+Input checks shared by every operator: NaN/Inf raise :class:`hdrkit.errors.InputError`; negative light is
+clamped to 0; every output is finite and in [0, 1].  BT.2020 colours outside BT.709 are gamut mapped by a
+luminance-preserving desaturation (:func:`gamut_map_bt2020_to_bt709`), never producing negative code values.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+import numpy as np
+
+from hdrkit.errors import InputError
+from hdrkit.tonemap._common import (
+    SDR_GAMMA,
+    check_hdr,
+    display_linear_to_sdr,
+    encode_sdr,
+    gamut_map_bt2020_to_bt709,
+)
+from hdrkit.tonemap.bt2446 import bt2446a, bt2446a_curve, bt2446a_knee, bt2446a_rho
+from hdrkit.tonemap.clip import clip
+from hdrkit.tonemap.lut import (
+    Lut3D,
+    cube_text,
+    lut_tetrahedral,
+    read_cube,
+    tonemap_lut,
+    youtube,
+    youtube_lut,
+    youtube_lut_path,
+)
+from hdrkit.tonemap.master import BT2408_GREY_NITS, auto_exposure, eetf_bt2390, master_hdr10
+from hdrkit.tonemap.ocio import ocio_aces
+from hdrkit.tonemap.reinhard import reinhard2002, saturation_mantiuk2009, saturation_schlick1994
+
+#: The operators of :func:`tonemap`, by method name.
+TONEMAP_METHODS: dict[str, Callable[..., np.ndarray]] = {
+    "bt2446a": bt2446a,
+    "lut": tonemap_lut,
+    "youtube": youtube,
+    "reinhard2002": reinhard2002,
+    "ocio": ocio_aces,
+    "clip": clip,
+}
+
+
+def tonemap(hdr_nits: Any, method: str = "bt2446a", **params: Any) -> np.ndarray:
+    """Tone map absolute linear BT.2020 light (cd/m², float ``H×W×3``) to SDR.
+
+    Parameters
+    ----------
+    hdr_nits : float ``H×W×3`` (or ``(..., 3)`` for the point-wise operators) in cd/m², BT.2020 primaries.
+    method : one of :data:`TONEMAP_METHODS` (``"bt2446a"``, ``"lut"``, ``"youtube"``, ``"reinhard2002"``,
+        ``"ocio"``, ``"clip"``).
+    **params : passed to the operator, e.g. ``lut=PATH`` for ``"lut"``, ``key=0.18, local="bilateral"`` for
+        ``"reinhard2002"``, ``l_hdr=1000`` for ``"bt2446a"``, ``exposure=1`` for ``"clip"``/``"ocio"``.
+
+    Returns
+    -------
+    float32 ``H×W×3`` BT.709 BT.1886 (γ 2.4) code values in [0, 1].
+    """
+    fn = TONEMAP_METHODS.get(str(method).lower())
+    if fn is None:
+        raise InputError(f"unknown tone mapping method {method!r}; choose from {', '.join(TONEMAP_METHODS)}")
+    try:
+        inspect.signature(fn).bind(hdr_nits, **params)
+    except TypeError as exc:
+        raise InputError(f"method {method!r}: {exc}") from None
+    return fn(hdr_nits, **params)
+
+
+def tonemap_image(img: Any, method: str = "bt2446a", **params: Any):
+    """Image-level convenience: any :class:`hdrkit.io.Image` → 8-bit-ready SDR ``Image`` (BT.709, BT.1886).
+
+    The result has ``nits_per_unit = SDR_WHITE_NITS`` (203), the convention hdrkit uses for SDR files.
+    """
+    from hdrkit import color
+    from hdrkit.io.image import Image
+
+    if not isinstance(img, Image):
+        raise InputError(f"tonemap_image needs an hdrkit Image, got {type(img).__name__}")
+    sdr = tonemap(color.to_nits(img, "bt2020"), method, **params)
+    return Image(sdr, primaries="bt709", transfer="bt1886", nits_per_unit=color.SDR_WHITE_NITS,
+                 meta={"tonemap": str(method)})
+
+
+__all__ = [
+    "TONEMAP_METHODS", "tonemap", "tonemap_image", "bt2446a", "bt2446a_curve", "bt2446a_knee", "bt2446a_rho",
+    "clip", "Lut3D", "cube_text", "lut_tetrahedral", "read_cube", "tonemap_lut", "youtube", "youtube_lut",
+    "youtube_lut_path", "reinhard2002", "saturation_schlick1994", "saturation_mantiuk2009", "ocio_aces",
+    "master_hdr10", "auto_exposure", "eetf_bt2390", "BT2408_GREY_NITS", "SDR_GAMMA", "check_hdr",
+    "display_linear_to_sdr", "encode_sdr", "gamut_map_bt2020_to_bt709",
+]
