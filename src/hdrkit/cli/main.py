@@ -18,6 +18,16 @@ from hdrkit.errors import HdrkitError
 _COMMAND_MODULES = [
     "info",
     "convert",
+    "eval",
+    "encode",
+    "decode",
+    "train",
+    "bench",
+    "demo",
+    "calibrate",
+    "merge",
+    "fuse",
+    "expand",
 ]
 
 app = typer.Typer(
