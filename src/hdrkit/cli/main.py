@@ -19,15 +19,6 @@ _COMMAND_MODULES = [
     "info",
     "convert",
     "eval",
-    "encode",
-    "decode",
-    "train",
-    "bench",
-    "demo",
-    "calibrate",
-    "merge",
-    "fuse",
-    "expand",
 ]
 
 app = typer.Typer(
