@@ -310,7 +310,8 @@ def tonemap_lut(hdr_nits: Any, lut: Any = None, threads: int = 1) -> np.ndarray:
     x = check_hdr(hdr_nits, clamp=False)  # the PQ encoding below clamps negatives to 0
 
     def to_pq(chunk: np.ndarray) -> np.ndarray:
-        return np.asarray(color.pq_inverse_eotf(np.minimum(chunk, 10000.0)), dtype=np.float32)
+        # float64: PQ's exponent m2 = 78.84 amplifies float32 rounding to ~1.4e-5 in the code value.
+        return np.asarray(color.pq_inverse_eotf(np.minimum(chunk.astype(np.float64), 10000.0)), dtype=np.float32)
 
     out = _apply_chunks(x.reshape(-1, 3), table, pre=to_pq, threads=threads).reshape(x.shape)
     return np.clip(out, 0.0, 1.0, out=out)

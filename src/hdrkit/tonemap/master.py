@@ -11,7 +11,8 @@ Two steps:
    ``P(B) = (2T³ − 3T² + 1) KS + (T³ − 2T² + T)(1 − KS) + (−2T³ + 3T²) maxLum`` above it, which meets the
    identity with equal value and slope at ``KS`` and lands exactly on the target peak.  It is applied to
    ``max(R, G, B)`` and the three channels are scaled by the same ratio, so hue and saturation are kept and no
-   channel exceeds ``peak``.  Light above 10,000 cd/m² (the PQ ceiling) is first clipped to it.
+   channel exceeds ``peak``.  Pixels whose largest channel exceeds 10,000 cd/m² (the PQ ceiling) are first scaled down to it, keeping
+   their RGB ratios.
 """
 
 from __future__ import annotations
@@ -101,8 +102,12 @@ def master_hdr10(scene: Any, peak: float = 1000.0, mid: Optional[float] = BT2408
         k = auto_exposure(x, mid)
     else:
         k = 1.0
-    nits = np.minimum(x * k, PQ_MAX_NITS)
+    nits = x * k
     m = nits.max(axis=-1)
+    over = m > PQ_MAX_NITS  # beyond the PQ range: scale the pixel down, keeping its RGB ratios
+    if over.any():
+        nits[over] *= (PQ_MAX_NITS / m[over])[:, None]
+        m = np.minimum(m, PQ_MAX_NITS)
     src_peak = min(max(float(m.max()) if m.size else 0.0, peak), PQ_MAX_NITS)
     if src_peak <= peak:
         return nits.astype(np.float32)

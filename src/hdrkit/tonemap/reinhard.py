@@ -136,6 +136,8 @@ def reinhard2002(hdr_nits: Any, key: float = 0.18, white: Optional[float] = None
     L = key / lavg * lw
     if white is None:
         lwhite = float(L.max()) if L.size else 1.0
+    elif isinstance(white, (int, float)) and white == float("inf"):
+        lwhite = float("inf")
     else:
         lwhite = check_positive(white, "white")
     lwhite = max(lwhite, 1e-12)
