@@ -1,0 +1,161 @@
+"""HDR shipped as SDR + an embedded meta-learned MLP: encode (adapt + embed) and decode.
+
+``encode_arrays`` fits the network (Algorithm 2 from theta_init) to one (SDR, HDR) pair and returns the metadata
+blob; ``encode_file`` does the whole job for files (tone maps when no SDR grade is given, compresses the SDR,
+adapts on the pixels a decoder will read back, embeds the blob); ``decode_file`` reads an encoded picture and
+returns the HDR rendition as PQ code values and absolute nits.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from hdrkit.codec.container import Container, Signal, dequantised, pack, unpack
+from hdrkit.errors import InputError
+from hdrkit.meta.adapt import AdaptConfig, AdaptInfo, adapt
+from hdrkit.progress import ProgressFn
+
+DEFAULT_QUANT = "fp16"
+
+
+@dataclass
+class EncodeResult:
+    blob: bytes
+    adapt_seconds: float
+    info: AdaptInfo
+    carrier: str = ""
+    sdr_pixels: Optional[np.ndarray] = None  # what the decoder sees (uint8)
+    extra: dict = field(default_factory=dict)
+
+
+def hdr_to_pq(hdr_nits: np.ndarray) -> np.ndarray:
+    """Absolute BT.2020 nits -> PQ code values (negatives to 0, above 10,000 nits to 1)."""
+    from hdrkit import color
+
+    x = np.clip(np.asarray(hdr_nits, dtype=np.float32), 0, 10000)
+    return np.asarray(color.pq_inverse_eotf(x), dtype=np.float32)
+
+
+def encode_arrays(
+    sdr: np.ndarray,
+    hdr_nits: np.ndarray,
+    *,
+    adapt_cfg: AdaptConfig = AdaptConfig(),
+    quant: str = DEFAULT_QUANT,
+    theta_init: str | Path | None = None,
+    peak_nits: Optional[float] = None,
+    device=None,
+    progress: Optional[ProgressFn] = None,
+) -> EncodeResult:
+    """Adapt the MLP to (``sdr`` code values in [0,1] or uint8, ``hdr_nits`` BT.2020) and pack the blob."""
+    from hdrkit.meta.weights import load_theta
+
+    if np.asarray(sdr).dtype == np.uint8:
+        sdr = np.asarray(sdr, dtype=np.float32) / 255.0
+    sdr = np.ascontiguousarray(sdr, dtype=np.float32)
+    hdr_nits = np.asarray(hdr_nits, dtype=np.float32)
+    if sdr.shape != hdr_nits.shape or sdr.ndim != 3 or sdr.shape[2] != 3:
+        raise InputError(f"SDR {sdr.shape} and HDR {hdr_nits.shape} must be matching H x W x 3 images")
+    if not (np.isfinite(sdr).all() and np.isfinite(hdr_nits).all()):
+        raise InputError("input pixels contain NaN or Inf")
+    cfg, theta = load_theta(theta_init)
+    pq = hdr_to_pq(hdr_nits)
+    t0 = time.perf_counter()
+    params, info = adapt(sdr, pq, theta, cfg, adapt_cfg, device=device, progress=progress)
+    seconds = time.perf_counter() - t0
+    peak = float(peak_nits) if peak_nits else float(max(np.max(hdr_nits), 1.0))
+    c = Container(cfg=cfg, weights={k: v.numpy() for k, v in params.items()}, quant=quant,
+                  hdr=Signal("bt2020", "pq", min(peak, 10000.0)), sdr=Signal("bt709", "bt1886", 203.0),
+                  width=sdr.shape[1], height=sdr.shape[0])
+    return EncodeResult(pack(c), seconds, info)
+
+
+def decode_arrays(blob: bytes, sdr: np.ndarray, *, device=None, chunk: Optional[int] = None,
+                  progress: Optional[ProgressFn] = None) -> np.ndarray:
+    """PQ code values (H x W x 3, clipped to [0, 1]) from a blob and the SDR pixels it travelled with."""
+    from hdrkit.models.fast import DEFAULT_CHUNK, decode_pq
+
+    c = unpack(blob)
+    out = decode_pq(c.params(), sdr, c.cfg, chunk=chunk or DEFAULT_CHUNK, device=device, progress=progress)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def make_sdr(hdr_nits: np.ndarray, tmo: Optional[str] = None) -> np.ndarray:
+    """SDR grade when none is given: ``tmo`` (default: the YouTube LUT when available, else bt2446a)."""
+    from hdrkit.meta.tasks import TMOS
+
+    if tmo is None:
+        try:
+            from hdrkit.tonemap.lut import youtube_lut_path
+
+            tmo = "youtube" if youtube_lut_path().is_file() else "bt2446a"
+        except ImportError:
+            tmo = "bt2446a"
+    if tmo not in TMOS:
+        raise InputError(f"unknown --tmo {tmo!r}; choose from {sorted(TMOS)}")
+    peak = float(max(np.max(hdr_nits), 1.0))
+    return TMOS[tmo](np.asarray(hdr_nits, dtype=np.float32), np.random.default_rng(0), min(peak, 10000.0))
+
+
+def encode_file(
+    hdr_path: str | Path,
+    sdr_path: Optional[str | Path],
+    out: str | Path,
+    *,
+    tmo: Optional[str] = None,
+    adapt_cfg: AdaptConfig = AdaptConfig(),
+    quant: str = DEFAULT_QUANT,
+    quality: int = 95,
+    theta_init: str | Path | None = None,
+    device=None,
+    progress: Optional[ProgressFn] = None,
+) -> EncodeResult:
+    """Read the HDR master (and SDR grade), adapt, write ``out`` = SDR picture + embedded MLP."""
+    from hdrkit import color
+    from hdrkit.codec.adapters import SdrWriter
+    from hdrkit.io import read_image
+
+    hdr_img = read_image(hdr_path)
+    hdr_nits = np.clip(color.to_nits(hdr_img), 0, 10000).astype(np.float32)
+    if sdr_path is not None:
+        sdr_img = read_image(sdr_path)
+        if sdr_img.pixels.shape != hdr_img.pixels.shape:
+            raise InputError(f"SDR {sdr_img.pixels.shape[1]}x{sdr_img.pixels.shape[0]} and HDR "
+                             f"{hdr_img.pixels.shape[1]}x{hdr_img.pixels.shape[0]} sizes differ")
+        if sdr_img.transfer in ("linear", "pq", "hlg"):
+            raise InputError(f"{Path(sdr_path).name} is not an SDR picture (transfer {sdr_img.transfer})")
+        sdr = sdr_img.pixels
+    else:
+        sdr = make_sdr(hdr_nits, tmo)
+    sdr_u8 = np.clip(np.round(np.asarray(sdr) * 255), 0, 255).astype(np.uint8)
+    writer = SdrWriter(out, sdr_u8, quality)
+    seen = writer.pixels()
+    res = encode_arrays(seen, hdr_nits, adapt_cfg=adapt_cfg, quant=quant, theta_init=theta_init, device=device,
+                        progress=progress)
+    writer.commit(res.blob)
+    res.carrier = writer.kind
+    res.sdr_pixels = seen
+    return res
+
+
+def decode_file(path: str | Path, *, device=None, chunk: Optional[int] = None,
+                progress: Optional[ProgressFn] = None) -> tuple[np.ndarray, Container]:
+    """``(pq H x W x 3 in [0, 1], container)`` from an encoded picture; ``MetadataError`` when it has none."""
+    from hdrkit.codec.adapters import read_blob
+    from hdrkit.errors import MetadataError
+    from hdrkit.io import read_image
+
+    blob = read_blob(path)
+    c = unpack(blob)
+    img = read_image(path)
+    h, w = img.pixels.shape[:2]
+    if c.width and c.height and (c.width, c.height) != (w, h):
+        raise MetadataError(f"{Path(path).name} is {w}x{h} but its hdrkit metadata was made for "
+                            f"{c.width}x{c.height} (the picture was resized after encoding)")
+    sdr = np.clip(np.round(img.pixels * 255), 0, 255).astype(np.uint8)
+    return decode_arrays(blob, sdr, device=device, chunk=chunk, progress=progress), c

@@ -1,0 +1,363 @@
+"""Gain maps: HDR carried as SDR + a low-resolution 8-bit map of per-pixel log2 boosts.
+
+The maths follows the Ultra HDR v1 format (``google/libultrahdr``, ``docs`` and ``lib/src/gainmapmath.cpp``) and
+ISO/TS 21496-1 (gain map metadata):
+
+* both renditions in linear light with 1.0 = SDR white = 203 cd/m² (libultrahdr ``kSdrWhiteNits``), in the
+  *application colour space* -- here BT.2020, the HDR master's gamut, so that a multichannel map can restore
+  wide-gamut colours that a BT.709 SDR cannot hold (libultrahdr uses the base image's gamut by default);
+* ``gain = log2((HDR + offset_hdr) / (SDR + offset_sdr))`` per channel (multichannel map) or on BT.2020 luminance
+  (single-channel map); offsets 1/64 (the Adobe gain map specification's suggestion);
+* ``recovery = ((gain - min) / (max - min)) ** gamma`` quantised to 8 bits, min/max the content boost range;
+* the map may be ``scale`` × smaller per axis: both renditions are box-averaged over ``scale × scale`` blocks
+  *before* the gain is taken;
+* decode: ``HDR = (SDR + offset_sdr) * 2 ** (weight * lerp(min, max, recovery ** (1/gamma))) - offset_hdr`` with
+  the recovery values upsampled bilinearly (pixel centres aligned); the boost is exponentiated per pixel, never
+  linearly interpolated.
+
+Metadata values are kept on the rational grid ``n / 2**16`` that the ISO 21496-1 block stores
+(:data:`DENOMINATOR`), so the encoder quantises the map with exactly the numbers a decoder reads back.
+
+Arrays: SDR code values ``(H, W, 3)`` float in [0, 1] (BT.709 primaries, BT.1886 γ2.4 -- the project's SDR
+convention) or uint8; HDR absolute linear BT.2020 cd/m² ``(H, W, 3)``; maps ``(h, w, C)`` with ``C`` in {1, 3}.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+import numpy as np
+
+from hdrkit.errors import InputError, MetadataError
+
+#: Linear 1.0 = SDR reference white (ITU-R BT.2408; libultrahdr ``kSdrWhiteNits``).
+SDR_WHITE_NITS = 203.0
+#: Offsets added to both renditions before the ratio (Adobe gain map spec: 1/64).
+DEFAULT_OFFSET = 1.0 / 64.0
+#: Common denominator of the ISO 21496-1 fractions we write; metadata floats live on this grid.
+DENOMINATOR = 1 << 16
+#: Largest |log2 boost| accepted anywhere (2**32 is far beyond any display).
+MAX_LOG2 = 32.0
+SCALES = (1, 2, 4, 8)
+
+Triple = Tuple[float, float, float]
+
+
+def _grid(x: float, how: str = "round") -> float:
+    f = {"round": round, "floor": math.floor, "ceil": math.ceil}[how]
+    return f(float(x) * DENOMINATOR) / DENOMINATOR
+
+
+@dataclass(frozen=True)
+class GainMapMetadata:
+    """Gain map metadata (ISO 21496-1 / Adobe ``hdrgm``), per channel (R, G, B; identical for 1-channel maps).
+
+    ``min_log2``/``max_log2``: log2 of the min/max content boost; ``gamma``: map gamma; ``offset_sdr``/
+    ``offset_hdr``: offsets of the base (SDR) and alternate (HDR) renditions; ``capacity_min``/``capacity_max``:
+    log2 HDR headroom at which the map starts/fully applies; ``channels``: 1 or 3 (map planes);
+    ``use_base_colour_space``: True applies the map in the SDR's own primaries (BT.709), False in BT.2020.
+    """
+
+    min_log2: Triple
+    max_log2: Triple
+    gamma: Triple = (1.0, 1.0, 1.0)
+    offset_sdr: Triple = (DEFAULT_OFFSET,) * 3
+    offset_hdr: Triple = (DEFAULT_OFFSET,) * 3
+    capacity_min: float = 0.0
+    capacity_max: float = 1.0
+    channels: int = 3
+    use_base_colour_space: bool = False
+
+    def validate(self) -> "GainMapMetadata":
+        """Raise :class:`MetadataError` unless every field is finite and in range; returns ``self``."""
+        if self.channels not in (1, 3):
+            raise MetadataError(f"gain map must have 1 or 3 channels, got {self.channels}")
+        for name in ("min_log2", "max_log2", "gamma", "offset_sdr", "offset_hdr"):
+            v = getattr(self, name)
+            if len(v) != 3 or not all(isinstance(x, float) and math.isfinite(x) for x in v):
+                raise MetadataError(f"gain map metadata field {name} is not three finite numbers")
+        for c in range(3):
+            if not (-MAX_LOG2 <= self.min_log2[c] <= self.max_log2[c] <= MAX_LOG2):
+                raise MetadataError(f"gain map content boost range [{self.min_log2[c]}, {self.max_log2[c]}] "
+                                    f"(log2) is invalid")
+            if not (0.0 < self.gamma[c] <= 100.0):
+                raise MetadataError(f"gain map gamma {self.gamma[c]} is out of range (0, 100]")
+            if not (-1.0 <= self.offset_sdr[c] <= 1.0 and -1.0 <= self.offset_hdr[c] <= 1.0):
+                raise MetadataError("gain map offsets must lie in [-1, 1]")
+        if not (math.isfinite(self.capacity_min) and math.isfinite(self.capacity_max)
+                and 0.0 <= self.capacity_min < self.capacity_max <= MAX_LOG2):
+            raise MetadataError(f"gain map HDR capacity [{self.capacity_min}, {self.capacity_max}] (log2) "
+                                f"is invalid")
+        return self
+
+
+@dataclass
+class GainMap:
+    """An 8-bit gain map ``pixels`` ``(h, w, C)`` uint8 with its metadata, and the image size it applies to."""
+
+    pixels: np.ndarray
+    metadata: GainMapMetadata
+    width: int
+    height: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def scale(self) -> float:
+        return self.width / self.pixels.shape[1]
+
+
+# ------------------------------------------------------------------------------------------------ kernels
+def sdr_to_linear(sdr: np.ndarray, space: str = "bt2020") -> np.ndarray:
+    """SDR code values ``(..., 3)`` (BT.709, BT.1886 γ2.4) -> linear light, 1.0 = SDR white, in ``space``.
+
+    ``space`` is ``"bt2020"`` (the application space of our maps) or ``"bt709"`` (the base image's own).
+    """
+    from hdrkit import color
+
+    x = np.asarray(sdr)
+    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else np.clip(np.asarray(x, np.float32), 0, 1)
+    lin = np.asarray(color.bt1886_eotf(x), dtype=np.float32)
+    if space == "bt709":
+        return lin
+    return np.asarray(color.convert_primaries(lin, "bt709", "bt2020"), dtype=np.float32)
+
+
+def box_downscale(x: np.ndarray, s: int) -> np.ndarray:
+    """Mean over ``s × s`` blocks: ``(H, W, C)`` -> ``(ceil(H/s), ceil(W/s), C)``; partial edge blocks average
+    the pixels they hold."""
+    if s == 1:
+        return np.asarray(x, np.float32)
+    H, W, C = x.shape
+    h, w = -(-H // s), -(-W // s)
+    pad = np.zeros((h * s, w * s, C), np.float64)
+    pad[:H, :W] = x
+    cnt = np.zeros((h * s, w * s, 1), np.float64)
+    cnt[:H, :W] = 1
+    sums = pad.reshape(h, s, w, s, C).sum((1, 3))
+    n = cnt.reshape(h, s, w, s, 1).sum((1, 3))
+    return (sums / n).astype(np.float32)
+
+
+def _axis_weights(n_out: int, n_in: int, s: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices ``i0, i1`` and weights of ``i1`` for bilinear sampling with pixel centres aligned."""
+    u = (np.arange(n_out, dtype=np.float64) + 0.5) / s - 0.5
+    u = np.clip(u, 0, n_in - 1)
+    i0 = np.floor(u).astype(np.int64)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    return i0, i1, (u - i0).astype(np.float32)
+
+
+def bilinear_upscale(m: np.ndarray, height: int, width: int, scale: Optional[float] = None) -> np.ndarray:
+    """``(h, w, C)`` map -> ``(height, width, C)`` by bilinear interpolation; output pixel ``x`` samples the map at
+    ``(x + 0.5) / scale - 0.5`` (``scale`` defaults to ``width / w``), clamped at the borders."""
+    h, w, _ = m.shape
+    if (h, w) == (height, width):
+        return np.asarray(m, np.float32)
+    sx = scale if scale is not None else width / w
+    sy = scale if scale is not None else height / h
+    x0, x1, wx = _axis_weights(width, w, sx)
+    y0, y1, wy = _axis_weights(height, h, sy)
+    m = np.asarray(m, np.float32)
+    top = m[y0][:, x0] * (1 - wx)[None, :, None] + m[y0][:, x1] * wx[None, :, None]
+    bot = m[y1][:, x0] * (1 - wx)[None, :, None] + m[y1][:, x1] * wx[None, :, None]
+    return top * (1 - wy)[:, None, None] + bot * wy[:, None, None]
+
+
+def log2_gain(sdr_lin: np.ndarray, hdr_lin: np.ndarray, offset_sdr: float = DEFAULT_OFFSET,
+              offset_hdr: float = DEFAULT_OFFSET) -> np.ndarray:
+    """``log2((hdr + offset_hdr) / (sdr + offset_sdr))`` elementwise (both linear, 1.0 = SDR white, >= 0)."""
+    return np.log2((np.maximum(hdr_lin, 0) + offset_hdr) / (np.maximum(sdr_lin, 0) + offset_sdr)).astype(np.float32)
+
+
+def compute_gainmap(
+    sdr: np.ndarray,
+    hdr_nits: np.ndarray,
+    *,
+    scale: int = 1,
+    multichannel: bool = True,
+    gamma: float = 1.0,
+    offset: float = DEFAULT_OFFSET,
+    boost_range: Optional[Tuple[float, float]] = None,
+) -> Tuple[np.ndarray, GainMapMetadata]:
+    """Gain map of an (SDR, HDR) pair, before 8-bit quantisation.
+
+    sdr: ``(H, W, 3)`` code values; hdr_nits: ``(H, W, 3)`` absolute BT.2020 cd/m².
+    Returns ``(recovery (ceil(H/scale), ceil(W/scale), C) float32 in [0, 1], metadata)``; ``C`` = 3 when
+    ``multichannel`` else 1 (BT.2020 luminance).  ``boost_range``: fixed (min, max) log2 boost instead of the
+    content's own range.
+    """
+    sdr = np.asarray(sdr)
+    hdr = np.asarray(hdr_nits, np.float32)
+    if sdr.ndim != 3 or sdr.shape[2] != 3 or sdr.shape != hdr.shape:
+        raise InputError(f"SDR {sdr.shape} and HDR {hdr.shape} must be matching H x W x 3 images")
+    if not np.isfinite(hdr).all() or (sdr.dtype != np.uint8 and not np.isfinite(sdr).all()):
+        raise InputError("input pixels contain NaN or Inf")
+    if int(scale) != scale or not 1 <= scale <= 128:
+        raise InputError(f"gain map scale must be an integer in 1..128, got {scale}")
+    if not (0 < gamma <= 100):
+        raise InputError(f"gain map gamma must be in (0, 100], got {gamma}")
+    if not (0 < offset <= 1):
+        raise InputError(f"gain map offset must be in (0, 1], got {offset}")
+    off = _grid(offset)
+    gam = _grid(gamma)
+    s_lin = box_downscale(sdr_to_linear(sdr), int(scale))
+    h_lin = box_downscale(np.clip(hdr, 0, 10000) / SDR_WHITE_NITS, int(scale))
+    if not multichannel:
+        from hdrkit import color
+
+        s_lin = np.asarray(color.luminance(s_lin, "bt2020"), np.float32)[..., None]
+        h_lin = np.asarray(color.luminance(h_lin, "bt2020"), np.float32)[..., None]
+    g = log2_gain(s_lin, h_lin, off, off)
+    C = g.shape[2]
+    if boost_range is not None:
+        lo = np.full(C, boost_range[0], np.float64)
+        hi = np.full(C, boost_range[1], np.float64)
+    else:
+        lo = g.reshape(-1, C).min(0).astype(np.float64)
+        hi = g.reshape(-1, C).max(0).astype(np.float64)
+    lo = np.array([_grid(v, "floor") for v in np.clip(lo, -MAX_LOG2, MAX_LOG2)])
+    hi = np.array([_grid(v, "ceil") for v in np.clip(hi, -MAX_LOG2, MAX_LOG2)])
+    hi = np.maximum(hi, lo + 1.0 / DENOMINATOR)
+    rec = np.clip((g - lo.astype(np.float32)) / (hi - lo).astype(np.float32), 0, 1)
+    if gam != 1.0:
+        rec = rec ** np.float32(gam)
+    lo3 = tuple(float(v) for v in (lo if C == 3 else np.repeat(lo, 3)))
+    hi3 = tuple(float(v) for v in (hi if C == 3 else np.repeat(hi, 3)))
+    cap_max = _grid(max(max(hi3), 1.0 / DENOMINATOR), "ceil")
+    meta = GainMapMetadata(min_log2=lo3, max_log2=hi3, gamma=(gam,) * 3, offset_sdr=(off,) * 3,
+                           offset_hdr=(off,) * 3, capacity_min=0.0, capacity_max=cap_max, channels=C,
+                           use_base_colour_space=False)
+    return rec.astype(np.float32), meta.validate()
+
+
+def quantise_map(recovery: np.ndarray) -> np.ndarray:
+    """``(h, w, C)`` recovery values in [0, 1] -> uint8 (round half up, as libultrahdr ``affineMapGain``)."""
+    return np.clip(np.floor(np.asarray(recovery, np.float32) * 255 + 0.5), 0, 255).astype(np.uint8)
+
+
+def display_weight(metadata: GainMapMetadata, display_peak_nits: Optional[float] = None) -> float:
+    """Map weight for a display with ``display_peak_nits`` of peak (``None``: full HDR, weight 1)::
+
+        w = clamp((log2(peak / 203) - capacity_min) / (capacity_max - capacity_min), 0, 1)
+    """
+    if display_peak_nits is None:
+        return 1.0
+    if not (display_peak_nits > 0 and math.isfinite(display_peak_nits)):
+        raise InputError(f"display peak must be a positive number of nits, got {display_peak_nits}")
+    h = math.log2(max(display_peak_nits / SDR_WHITE_NITS, 1.0))
+    return float(np.clip((h - metadata.capacity_min) / (metadata.capacity_max - metadata.capacity_min), 0, 1))
+
+
+def apply_gainmap(
+    sdr: np.ndarray,
+    gain_map: np.ndarray,
+    metadata: GainMapMetadata,
+    *,
+    weight: float = 1.0,
+) -> np.ndarray:
+    """Rebuild HDR from SDR code values ``(H, W, 3)`` and a map ``(h, w, C)`` (uint8, or float in [0, 1]).
+
+    Returns absolute linear BT.2020 cd/m² ``(H, W, 3)`` float32, clipped to [0, 10000].
+    """
+    from hdrkit import color
+
+    metadata.validate()
+    sdr = np.asarray(sdr)
+    if sdr.ndim != 3 or sdr.shape[2] != 3:
+        raise InputError(f"SDR must be H x W x 3, got {sdr.shape}")
+    m = np.asarray(gain_map)
+    if m.ndim == 2:
+        m = m[..., None]
+    if m.ndim != 3 or m.shape[2] not in (1, 3):
+        raise MetadataError(f"gain map must have 1 or 3 channels, got shape {m.shape}")
+    H, W = sdr.shape[:2]
+    h, w = m.shape[:2]
+    if h > H or w > W or h < 1 or w < 1:
+        raise MetadataError(f"gain map {w}x{h} does not fit the {W}x{H} image")
+    rec = m.astype(np.float32) / 255.0 if m.dtype == np.uint8 else np.clip(m.astype(np.float32), 0, 1)
+    si = max(1, round(W / w))
+    rec = bilinear_upscale(rec, H, W, scale=float(si) if (-(-W // si), -(-H // si)) == (w, h) else None)
+    lo = np.asarray(metadata.min_log2, np.float32)
+    hi = np.asarray(metadata.max_log2, np.float32)
+    gam = np.asarray(metadata.gamma, np.float32)
+    if rec.shape[2] == 1:
+        rec = np.repeat(rec, 3, axis=2)
+    if np.any(gam != 1):
+        rec = rec ** (1.0 / gam)
+    log_boost = lo * (1 - rec) + hi * rec
+    space = "bt709" if metadata.use_base_colour_space else "bt2020"
+    base = sdr_to_linear(sdr, space)
+    out = (base + np.asarray(metadata.offset_sdr, np.float32)) * np.exp2(np.float32(weight) * log_boost) \
+        - np.asarray(metadata.offset_hdr, np.float32)
+    if space == "bt709":
+        out = np.asarray(color.convert_primaries(out, "bt709", "bt2020"), np.float32)
+    return np.clip(out * SDR_WHITE_NITS, 0, 10000).astype(np.float32)
+
+
+# -------------------------------------------------------------------------------------- map JPEG coding
+def encode_map_jpeg(pixels: np.ndarray, quality: int = 95) -> bytes:
+    """8-bit map ``(h, w, C)`` -> baseline JPEG bytes (greyscale for C = 1; 4:4:4 colour for C = 3)."""
+    from PIL import Image as PILImage
+
+    q = int(quality)
+    if not 1 <= q <= 100:
+        raise InputError(f"gain map quality must be in 1..100, got {quality}")
+    p = np.asarray(pixels)
+    if p.dtype != np.uint8 or p.ndim != 3 or p.shape[2] not in (1, 3):
+        raise InputError(f"gain map pixels must be uint8 (h, w, 1|3), got {p.dtype} {p.shape}")
+    img = PILImage.fromarray(p[..., 0], "L") if p.shape[2] == 1 else PILImage.fromarray(p, "RGB")
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=q, subsampling=0, optimize=True)
+    return buf.getvalue()
+
+
+def decode_map_jpeg(data: bytes) -> np.ndarray:
+    """JPEG bytes of a gain map -> uint8 ``(h, w, C)``; :class:`MetadataError` when it is not a readable JPEG."""
+    from PIL import Image as PILImage, UnidentifiedImageError
+
+    try:
+        with PILImage.open(io.BytesIO(data)) as img:
+            if img.format != "JPEG":
+                raise MetadataError("the gain map is not a JPEG image")
+            if img.mode not in ("L", "RGB"):
+                img = img.convert("RGB")
+            arr = np.asarray(img)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise MetadataError(f"the gain map JPEG cannot be decoded ({exc})") from None
+    return arr[..., None] if arr.ndim == 2 else arr
+
+
+def encode(
+    sdr: np.ndarray,
+    hdr_nits: np.ndarray,
+    *,
+    scale: int = 4,
+    quality: int = 95,
+    multichannel: bool = True,
+    gamma: float = 1.0,
+    offset: float = DEFAULT_OFFSET,
+) -> Tuple[GainMap, bytes]:
+    """Gain map of a pair, quantised to 8 bits and JPEG-coded: ``(GainMap with the *decoded* map, jpeg bytes)``.
+
+    The returned map holds the pixels a decoder reads back from the JPEG, so ``decode(sdr, gm)`` is what any
+    reader of the file reconstructs.
+    """
+    rec, meta = compute_gainmap(sdr, hdr_nits, scale=scale, multichannel=multichannel, gamma=gamma, offset=offset)
+    data = encode_map_jpeg(quantise_map(rec), quality)
+    H, W = np.asarray(sdr).shape[:2]
+    return GainMap(decode_map_jpeg(data), meta, W, H, {"scale": scale, "quality": quality}), data
+
+
+def decode(sdr: np.ndarray, gm: GainMap, *, display_peak_nits: Optional[float] = None) -> np.ndarray:
+    """HDR cd/m² (BT.2020) from SDR code values and a :class:`GainMap`."""
+    return apply_gainmap(sdr, gm.pixels, gm.metadata, weight=display_weight(gm.metadata, display_peak_nits))
+
+
+__all__ = [
+    "DEFAULT_OFFSET", "DENOMINATOR", "GainMap", "GainMapMetadata", "SDR_WHITE_NITS", "apply_gainmap",
+    "bilinear_upscale", "box_downscale", "compute_gainmap", "decode", "decode_map_jpeg", "display_weight",
+    "encode", "encode_map_jpeg", "log2_gain", "quantise_map", "sdr_to_linear",
+]

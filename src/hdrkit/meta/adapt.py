@@ -1,0 +1,172 @@
+"""Per-image transfer with spatial-aware online hard example mining (Algorithm 2 of "MLP Embedded Inverse Tone
+Mapping", ACM MM 2024).
+
+Start from ``theta_init``; fit the network on a sparse set of pixels (initially a regular grid holding
+``sample_fraction`` of the image) with full-batch Adam on the MSE of PQ code values.  At the steps in
+``resample_at`` decode the whole image, compute the L1 error map ``E`` (summed over channels) and draw a new
+sample set of the same size: ``error_fraction`` of it drawn with probability proportional to ``E`` (without
+replacement), the rest evenly spaced over the flat pixel index.  ``error_fraction = 0`` with no resampling is
+plain uniform sampling.  A wall-clock ``time_budget`` stops early.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from hdrkit.errors import InputError
+from hdrkit.models.fast import decode_pq
+from hdrkit.models.siren import Params, SirenConfig, forward
+from hdrkit.progress import ProgressFn, report
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    """Settings of the per-image transfer (defaults chosen by measurement: docs/CODEC.md)."""
+
+    steps: int = 200
+    lr: float = 1e-4
+    sample_fraction: float = 0.02
+    resample_at: Tuple[int, ...] = (50, 101, 152)
+    error_fraction: float = 0.2
+    time_budget: Optional[float] = None  # seconds of wall time for the whole adaptation
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps < 0:
+            raise InputError(f"steps must be >= 0, got {self.steps}")
+        if not (0 < self.lr < 1):
+            raise InputError(f"learning rate must be in (0, 1), got {self.lr}")
+        if not (0 < self.sample_fraction <= 1):
+            raise InputError(f"sample fraction must be in (0, 1], got {self.sample_fraction}")
+        if not (0 <= self.error_fraction <= 1):
+            raise InputError(f"error fraction must be in [0, 1], got {self.error_fraction}")
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise InputError(f"time budget must be positive, got {self.time_budget}")
+        object.__setattr__(self, "resample_at", tuple(int(s) for s in self.resample_at))
+
+
+@dataclass
+class AdaptInfo:
+    steps_run: int = 0
+    seconds: float = 0.0
+    loss: list = field(default_factory=list)  # (step, sample-set MSE)
+    resampled_at: list = field(default_factory=list)
+
+
+class _Adam:
+    """Adam (Kingma & Ba 2015) with the update of ``torch.optim.Adam`` (no weight decay), written out with
+    ``torch._foreach`` ops: ``torch.optim``'s first step imports the compiler stack (~5 s), which a CLI
+    encode of a small picture should not pay."""
+
+    def __init__(self, params: list, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+
+    @torch.no_grad()
+    def step(self, grads) -> None:
+        b1, b2 = self.betas
+        self.t += 1
+        torch._foreach_lerp_(self.m, list(grads), 1 - b1)
+        torch._foreach_mul_(self.v, b2)
+        torch._foreach_addcmul_(self.v, list(grads), list(grads), value=1 - b2)
+        c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+        denom = torch._foreach_sqrt(self.v)
+        torch._foreach_div_(denom, math.sqrt(c2))
+        torch._foreach_add_(denom, self.eps)
+        torch._foreach_addcdiv_(self.params, self.m, denom, value=-self.lr / c1)
+
+
+def grid_indices(height: int, width: int, fraction: float) -> Tensor:
+    """Flat indices of a regular grid with stride ``round(1/sqrt(fraction))`` (0.02 -> every 7th row/column)."""
+    stride = max(1, int(round(1.0 / math.sqrt(fraction))))
+    rows = torch.arange(0, height, stride)
+    cols = torch.arange(0, width, stride)
+    return (rows[:, None] * width + cols[None, :]).reshape(-1)
+
+
+def ohem_indices(err: Tensor, n: int, error_fraction: float, generator: torch.Generator) -> Tensor:
+    """New sample set of ``n`` flat indices: ``error_fraction`` drawn ∝ ``err`` (no replacement), rest evenly spaced.
+
+    err: ``(H*W,)`` non-negative error per pixel.
+    """
+    total = err.numel()
+    n = min(n, total)
+    n_err = int(round(error_fraction * n))
+    n_uni = n - n_err
+    parts = []
+    if n_uni > 0:
+        parts.append(torch.linspace(0, total - 1, n_uni).round().long())
+    if n_err > 0:
+        w = err.double().clamp_min(0)
+        if not torch.isfinite(w).all() or float(w.sum()) <= 0:
+            w = torch.ones_like(w)
+        w = w + w.max() * 1e-12  # every pixel stays drawable
+        parts.append(torch.multinomial(w, n_err, replacement=False, generator=generator))
+    return torch.cat(parts)
+
+
+def _gather(sdr: Tensor, hdr: Tensor, idx: Tensor, height: int, width: int) -> Tuple[Tensor, Tensor, Tensor]:
+    rgb = sdr.reshape(-1, 3)[idx]
+    tgt = hdr.reshape(-1, 3)[idx]
+    r = torch.div(idx, width, rounding_mode="floor")
+    c = idx - r * width
+    xy = torch.stack([c.float() / max(width - 1, 1), r.float() / max(height - 1, 1)], dim=-1)
+    return rgb, xy, tgt
+
+
+def adapt(
+    sdr: np.ndarray | Tensor,
+    hdr_pq: np.ndarray | Tensor,
+    theta_init: Params,
+    model_cfg: SirenConfig = SirenConfig(),
+    cfg: AdaptConfig = AdaptConfig(),
+    *,
+    device=None,
+    progress: Optional[ProgressFn] = None,
+) -> Tuple[Params, AdaptInfo]:
+    """Fit the network to one (SDR, HDR) pair.
+
+    sdr: ``(H, W, 3)`` SDR code values in [0, 1];  hdr_pq: ``(H, W, 3)`` target PQ code values (BT.2020).
+    Returns the adapted parameters (detached, on the host) and an :class:`AdaptInfo`.
+    """
+    t0 = time.perf_counter()
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    sdr_t = torch.as_tensor(np.asarray(sdr, dtype=np.float32) if not isinstance(sdr, Tensor) else sdr).float()
+    hdr_t = torch.as_tensor(np.asarray(hdr_pq, dtype=np.float32) if not isinstance(hdr_pq, Tensor) else hdr_pq).float()
+    if sdr_t.ndim != 3 or sdr_t.shape[-1] != 3 or sdr_t.shape != hdr_t.shape:
+        raise InputError(f"SDR {tuple(sdr_t.shape)} and HDR {tuple(hdr_t.shape)} must be matching H x W x 3 images")
+    H, W, _ = sdr_t.shape
+    gen = torch.Generator().manual_seed(cfg.seed)
+    params = {k: v.detach().clone().to(device).requires_grad_(True) for k, v in theta_init.items()}
+    opt = _Adam(list(params.values()), lr=cfg.lr)
+    idx = grid_indices(H, W, cfg.sample_fraction)
+    n_samples = max(1, int(round(cfg.sample_fraction * H * W)))
+    rgb, xy, tgt = (t.to(device) for t in _gather(sdr_t, hdr_t, idx, H, W))
+    info = AdaptInfo()
+    resample = set(cfg.resample_at)
+    for step in range(cfg.steps):
+        if cfg.time_budget is not None and time.perf_counter() - t0 > cfg.time_budget:
+            break
+        if step in resample and step > 0:
+            pred = torch.from_numpy(decode_pq(params, sdr_t, model_cfg, device=device))
+            err = (pred - hdr_t).abs().sum(-1).reshape(-1)
+            idx = ohem_indices(err, n_samples, cfg.error_fraction, gen)
+            rgb, xy, tgt = (t.to(device) for t in _gather(sdr_t, hdr_t, idx, H, W))
+            info.resampled_at.append(step)
+        loss = torch.mean((forward(params, rgb, xy, model_cfg) - tgt) ** 2)
+        grads = torch.autograd.grad(loss, list(params.values()))
+        opt.step(grads)
+        info.steps_run = step + 1
+        if step % 10 == 0 or step == cfg.steps - 1:
+            info.loss.append((step, float(loss.detach())))
+            report(progress, step + 1, cfg.steps, "adapting")
+    info.seconds = time.perf_counter() - t0
+    return {k: v.detach().cpu() for k, v in params.items()}, info

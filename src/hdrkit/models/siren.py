@@ -1,0 +1,210 @@
+"""The MLP of "MLP Embedded Inverse Tone Mapping" (ACM MM 2024): a two-branch SIREN mapping an SDR pixel and
+its position to the HDR pixel.
+
+Default architecture (exactly the paper's, 8,963 parameters)::
+
+    colour branch   (R,G,B) in [0,1]  : 3 -> 64 (sin) -> 32 (sin)
+    spatial branch  (x,y)   in [0,1]  : 2 -> 64 (sin) -> 32 (sin)
+    concat 64 -> 64 (sin) -> 3 (linear)       output: HDR as PQ code values (BT.2020), ~[0, 1]
+
+Each sine layer is ``sin(omega0 * (W h + b))`` with SIREN initialisation (Sitzmann et al. 2020): the first layer
+of each branch U(+-1/in), every later layer U(+-sqrt(6/in)/omega0).  Coordinates follow the reference code:
+``x = linspace(0, 1, W)`` per column, ``y = linspace(0, 1, H)`` per row.
+
+The kernel is functional (``forward(params, rgb, xy, cfg)``) so it works with ``torch.func``; ``SirenITM`` is
+the thin ``nn.Module`` wrapper.  Widths, the activation and a Fourier encoding of the coordinates are
+configurable for size/quality sweeps; the defaults are the paper's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Dict, Iterator, Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from hdrkit.errors import InputError
+
+Params = Dict[str, Tensor]
+
+_ACTIVATIONS = ("sin", "relu")
+
+
+@dataclass(frozen=True)
+class SirenConfig:
+    """Architecture of the embedded MLP (stored in the metadata container's descriptor).
+
+    ``color``/``spatial``: hidden widths of the two branches; ``merge``: hidden widths after the concat;
+    ``omega0``: SIREN frequency; ``activation``: "sin" or "relu"; ``coord_octaves``: 0 feeds (x, y) raw, K > 0
+    feeds the Fourier features sin/cos(2^k pi x) for k < K (4K inputs) to the spatial branch instead.
+    """
+
+    color: Tuple[int, ...] = (64, 32)
+    spatial: Tuple[int, ...] = (64, 32)
+    merge: Tuple[int, ...] = (64,)
+    omega0: float = 30.0
+    activation: str = "sin"
+    coord_octaves: int = 0
+
+    def __post_init__(self) -> None:
+        if self.activation not in _ACTIVATIONS:
+            raise InputError(f"activation must be one of {_ACTIVATIONS}, got {self.activation!r}")
+        for name in ("color", "spatial", "merge"):
+            widths = getattr(self, name)
+            object.__setattr__(self, name, tuple(int(w) for w in widths))
+            if len(getattr(self, name)) == 0 and name != "merge" or any(w <= 0 or w > 4096 for w in getattr(self, name)):
+                raise InputError(f"{name} widths must be 1..4096 (and not empty for the branches), got {widths}")
+        if not (0 < self.omega0 < 1e4) or not math.isfinite(self.omega0):
+            raise InputError(f"omega0 must be in (0, 1e4), got {self.omega0}")
+        if not 0 <= self.coord_octaves <= 16:
+            raise InputError(f"coord_octaves must be 0..16, got {self.coord_octaves}")
+
+    @property
+    def coord_dim(self) -> int:
+        return 2 if self.coord_octaves == 0 else 4 * self.coord_octaves
+
+    def layer_shapes(self) -> Iterator[Tuple[str, int, int, bool]]:
+        """Yield ``(prefix, in_features, out_features, is_first_of_branch)`` for each linear layer, in order."""
+        prev = 3
+        for i, w in enumerate(self.color):
+            yield f"color.{i}", prev, w, i == 0
+            prev = w
+        c_out = prev
+        prev = self.coord_dim
+        for i, w in enumerate(self.spatial):
+            yield f"spatial.{i}", prev, w, i == 0
+            prev = w
+        prev = c_out + prev
+        for i, w in enumerate(self.merge):
+            yield f"merge.{i}", prev, w, False
+            prev = w
+        yield "out", prev, 3, False
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for k in ("color", "spatial", "merge"):
+            d[k] = list(d[k])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SirenConfig":
+        try:
+            return cls(
+                color=tuple(d["color"]),
+                spatial=tuple(d["spatial"]),
+                merge=tuple(d["merge"]),
+                omega0=float(d["omega0"]),
+                activation=str(d["activation"]),
+                coord_octaves=int(d.get("coord_octaves", 0)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"bad architecture descriptor: {exc}") from None
+
+
+def param_names(cfg: SirenConfig) -> list[str]:
+    """Parameter names in canonical (storage) order."""
+    names = []
+    for prefix, _, _, _ in cfg.layer_shapes():
+        names += [f"{prefix}.weight", f"{prefix}.bias"]
+    return names
+
+
+def param_shapes(cfg: SirenConfig) -> Dict[str, Tuple[int, ...]]:
+    shapes: Dict[str, Tuple[int, ...]] = {}
+    for prefix, fin, fout, _ in cfg.layer_shapes():
+        shapes[f"{prefix}.weight"] = (fout, fin)
+        shapes[f"{prefix}.bias"] = (fout,)
+    return shapes
+
+
+def param_count(cfg: SirenConfig = SirenConfig()) -> int:
+    return sum(math.prod(s) for s in param_shapes(cfg).values())
+
+
+def init_params(
+    cfg: SirenConfig = SirenConfig(), generator: Optional[torch.Generator] = None, device=None
+) -> Params:
+    """SIREN initialisation: first layer of a branch U(+-1/in), later layers U(+-sqrt(6/in)/omega0).
+
+    Biases use PyTorch's Linear default U(+-1/sqrt(in)), as the reference code does.  ReLU networks use
+    Kaiming-uniform weights.
+    """
+    params: Params = {}
+    for prefix, fin, fout, first in cfg.layer_shapes():
+        if cfg.activation == "sin":
+            bound = 1.0 / fin if first else math.sqrt(6.0 / fin) / cfg.omega0
+        else:
+            bound = math.sqrt(6.0 / fin)
+        w = (torch.rand(fout, fin, generator=generator) * 2 - 1) * bound
+        b = (torch.rand(fout, generator=generator) * 2 - 1) / math.sqrt(fin)
+        params[f"{prefix}.weight"] = w.to(device)
+        params[f"{prefix}.bias"] = b.to(device)
+    return params
+
+
+def encode_coords(xy: Tensor, cfg: SirenConfig) -> Tensor:
+    """``(..., 2)`` coordinates in [0,1] -> ``(..., cfg.coord_dim)`` spatial-branch input."""
+    if cfg.coord_octaves == 0:
+        return xy
+    freqs = (2.0 ** torch.arange(cfg.coord_octaves, device=xy.device, dtype=xy.dtype)) * math.pi
+    ang = xy[..., :, None] * freqs  # (..., 2, K)
+    return torch.cat([torch.sin(ang), torch.cos(ang)], dim=-1).flatten(-2)
+
+
+def _act(x: Tensor, cfg: SirenConfig) -> Tensor:
+    return torch.sin(cfg.omega0 * x) if cfg.activation == "sin" else torch.relu(x)
+
+
+def forward(params: Params, rgb: Tensor, xy: Tensor, cfg: SirenConfig = SirenConfig()) -> Tensor:
+    """Reference forward pass.
+
+    rgb: ``(N, 3)`` SDR code values in [0, 1];  xy: ``(N, 2)`` coordinates in [0, 1] (x = column, y = row).
+    Returns ``(N, 3)`` PQ code values (unclipped).  Differentiable in ``params`` (use with ``torch.func``).
+    """
+    h = rgb
+    for i in range(len(cfg.color)):
+        h = _act(torch.nn.functional.linear(h, params[f"color.{i}.weight"], params[f"color.{i}.bias"]), cfg)
+    s = encode_coords(xy, cfg)
+    for i in range(len(cfg.spatial)):
+        s = _act(torch.nn.functional.linear(s, params[f"spatial.{i}.weight"], params[f"spatial.{i}.bias"]), cfg)
+    h = torch.cat([h, s], dim=-1)
+    for i in range(len(cfg.merge)):
+        h = _act(torch.nn.functional.linear(h, params[f"merge.{i}.weight"], params[f"merge.{i}.bias"]), cfg)
+    return torch.nn.functional.linear(h, params["out.weight"], params["out.bias"])
+
+
+def coord_grid(height: int, width: int, device=None, dtype=torch.float32) -> Tensor:
+    """``(H, W, 2)`` coordinates: ``x = linspace(0, 1, W)`` along columns, ``y = linspace(0, 1, H)`` along rows."""
+    ys = torch.linspace(0, 1, height, device=device, dtype=dtype)
+    xs = torch.linspace(0, 1, width, device=device, dtype=dtype)
+    return torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)
+
+
+class SirenITM(nn.Module):
+    """``nn.Module`` wrapper around :func:`forward`; ``state_dict`` keys equal the functional parameter names."""
+
+    def __init__(self, cfg: SirenConfig = SirenConfig(), params: Optional[Params] = None,
+                 generator: Optional[torch.Generator] = None):
+        super().__init__()
+        self.cfg = cfg
+        p = params if params is not None else init_params(cfg, generator)
+        layers = {}
+        for prefix, fin, fout, _ in cfg.layer_shapes():
+            lin = nn.Linear(fin, fout)
+            with torch.no_grad():
+                lin.weight.copy_(p[f"{prefix}.weight"])
+                lin.bias.copy_(p[f"{prefix}.bias"])
+            layers[prefix] = lin
+        self.color = nn.ModuleList([layers[f"color.{i}"] for i in range(len(cfg.color))])
+        self.spatial = nn.ModuleList([layers[f"spatial.{i}"] for i in range(len(cfg.spatial))])
+        self.merge = nn.ModuleList([layers[f"merge.{i}"] for i in range(len(cfg.merge))])
+        self.out = layers["out"]
+
+    def params(self) -> Params:
+        return dict(self.named_parameters())
+
+    def forward(self, rgb: Tensor, xy: Tensor) -> Tensor:  # noqa: D401 - see module forward()
+        """``(N,3)`` rgb, ``(N,2)`` xy -> ``(N,3)`` PQ code values."""
+        return forward(self.params(), rgb, xy, self.cfg)

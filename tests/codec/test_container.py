@@ -1,0 +1,163 @@
+"""The metadata container: exact round trips, CRC, field-by-field validation, fuzzing."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hdrkit.codec.container import MAGIC, Container, Signal, dequantised, pack, unpack
+from hdrkit.errors import MetadataError
+from hdrkit.models.siren import SirenConfig, init_params
+
+
+def _weights(cfg=SirenConfig(), seed=0):
+    return {k: v.numpy() for k, v in init_params(cfg, torch.Generator().manual_seed(seed)).items()}
+
+
+def _blob(quant="fp16", cfg=SirenConfig()):
+    return pack(Container(cfg=cfg, weights=_weights(cfg), quant=quant, hdr=Signal("bt2020", "pq", 1000.0),
+                          sdr=Signal("bt709", "bt1886", 203.0), width=1024, height=512))
+
+
+def test_default_blob_is_under_20_kb():
+    assert len(_blob("fp16")) <= 20 * 1024
+    # header 16 + descriptor 6 + widths 3*1 + 5*2 + quant 1 + signals 16 + sizes 16 + fp16 weights + CRC 4
+    assert len(_blob("fp16")) == 16 + 6 + 3 + 10 + 1 + 16 + 16 + 2 * 8963 + 4
+    assert len(_blob("int8")) < 10 * 1024
+
+
+@pytest.mark.parametrize("quant", ["fp32", "fp16", "int8"])
+def test_round_trip(quant):
+    w = _weights()
+    c = unpack(_blob(quant))
+    assert c.quant == quant and c.cfg == SirenConfig() and (c.width, c.height) == (1024, 512)
+    assert c.hdr == Signal("bt2020", "pq", 1000.0) and c.sdr == Signal("bt709", "bt1886", 203.0)
+    for k, v in w.items():
+        if quant == "fp32":
+            assert np.array_equal(c.weights[k], v)
+        elif quant == "fp16":
+            assert np.array_equal(c.weights[k], v.astype(np.float16).astype(np.float32))
+        else:
+            scale = np.abs(v).max() / 127
+            assert np.abs(c.weights[k] - v).max() <= scale / 2 + 1e-9
+        assert np.array_equal(c.weights[k], dequantised(w, quant)[k])
+    # re-packing what was read gives the identical blob (bit-exact weights)
+    assert pack(c) == _blob(quant)
+
+
+def test_other_architectures_round_trip():
+    cfg = SirenConfig(color=(16, 8), spatial=(8,), merge=(), activation="relu", coord_octaves=4, omega0=10.0)
+    c = unpack(_blob("fp32", cfg))
+    assert c.cfg == cfg
+
+
+def test_every_flipped_byte_is_detected():
+    blob = _blob()
+    for pos in range(0, len(blob), 97):
+        bad = bytearray(blob)
+        bad[pos] ^= 0x10
+        with pytest.raises(MetadataError):
+            unpack(bytes(bad))
+
+
+def test_flipped_weight_byte_fails_the_crc_with_a_clear_message():
+    bad = bytearray(_blob())
+    bad[len(bad) // 2] ^= 0xFF
+    with pytest.raises(MetadataError, match="CRC"):
+        unpack(bytes(bad))
+
+
+def test_truncated_and_foreign_data():
+    blob = _blob()
+    for n in (0, 5, 19, 100, len(blob) - 1):
+        with pytest.raises(MetadataError):
+            unpack(blob[:n])
+    with pytest.raises(MetadataError, match="magic"):
+        unpack(b"\x89PNG" + blob[4:])
+
+
+def _recrc(body: bytes) -> bytes:
+    """Fix the length field and CRC so that mutations reach the field parser."""
+    b = bytearray(body)
+    if len(b) >= 16:
+        b[12:16] = struct.pack("<I", len(b) + 4)
+    return bytes(b) + struct.pack("<I", zlib.crc32(bytes(b)) & 0xFFFFFFFF)
+
+
+def test_future_version_is_refused():
+    blob = bytearray(_blob()[:-4])
+    blob[8:10] = struct.pack("<H", 2)
+    with pytest.raises(MetadataError, match="version 2"):
+        unpack(_recrc(bytes(blob)))
+
+
+def test_nan_weights_are_refused():
+    blob = bytearray(_blob("fp32")[:-4])
+    blob[-4:] = struct.pack("<f", float("nan"))
+    with pytest.raises(MetadataError, match="not finite"):
+        unpack(_recrc(bytes(blob)))
+
+
+def _check_parser(data: bytes) -> None:
+    try:
+        c = unpack(data)
+    except MetadataError:
+        return
+    assert isinstance(c, Container)
+    assert all(np.isfinite(v).all() for v in c.weights.values())
+
+
+_BASE = _blob()[:-4]
+
+
+@st.composite
+def _mutations(draw):
+    data = bytearray(_BASE)
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["flip", "cut", "insert", "header"]))
+        if kind == "flip" and data:
+            i = draw(st.integers(0, len(data) - 1))
+            data[i] = draw(st.integers(0, 255))
+        elif kind == "header" and len(data) > 9:
+            i = draw(st.integers(8, min(80, len(data) - 1)))
+            data[i] = draw(st.integers(0, 255))
+        elif kind == "cut":
+            n = draw(st.integers(0, len(data)))
+            data = data[:n]
+        else:
+            i = draw(st.integers(0, len(data)))
+            data[i:i] = draw(st.binary(min_size=1, max_size=8))
+    return _recrc(bytes(data)) if draw(st.booleans()) else bytes(data)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_mutations())
+def test_fuzz_mutated_blobs_never_crash_quick(data):
+    _check_parser(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_fuzz_random_bytes_quick(data):
+    _check_parser(MAGIC + data)
+    _check_parser(data)
+
+
+@pytest.mark.slow
+@settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_mutations())
+def test_fuzz_10000_mutated_blobs_never_crash(data):
+    _check_parser(data)
+
+
+@pytest.mark.slow
+@settings(max_examples=10_000, deadline=None)
+@given(st.binary(max_size=2000))
+def test_fuzz_10000_random_blobs_never_crash(data):
+    _check_parser(_recrc(MAGIC + struct.pack("<HHI", 1, 0, 0) + data))

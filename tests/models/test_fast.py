@@ -1,0 +1,51 @@
+"""The fast decoder computes exactly the reference network at every pixel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hdrkit.errors import InputError
+from hdrkit.models.fast import decode_pq, forward_flops, gemm_bound_seconds
+from hdrkit.models.siren import SirenConfig, coord_grid, forward, init_params, param_count
+
+
+def _reference(p, sdr, cfg):
+    H, W, _ = sdr.shape
+    return forward(p, torch.from_numpy(sdr).reshape(-1, 3), coord_grid(H, W).reshape(-1, 2), cfg).reshape(H, W, 3).numpy()
+
+
+@pytest.mark.parametrize("cfg", [
+    SirenConfig(),
+    SirenConfig(coord_octaves=3),
+    SirenConfig(color=(16,), spatial=(8,), merge=(), activation="relu"),
+    SirenConfig(color=(8, 8, 8), spatial=(16, 8, 4), merge=(12, 6)),
+])
+@pytest.mark.parametrize("chunk", [1, 50, 100000])
+def test_decode_equals_reference_forward(cfg, chunk):
+    p = init_params(cfg, torch.Generator().manual_seed(3))
+    sdr = np.random.default_rng(1).random((23, 41, 3)).astype(np.float32)
+    out = decode_pq(p, sdr, cfg, chunk=chunk)
+    assert out.shape == (23, 41, 3) and out.dtype == np.float32
+    np.testing.assert_allclose(out, _reference(p, sdr, cfg), atol=2e-6)
+
+
+def test_uint8_input_is_divided_by_255_and_progress_is_reported():
+    p = init_params(generator=torch.Generator().manual_seed(4))
+    sdr8 = np.random.default_rng(2).integers(0, 256, (9, 7, 3), dtype=np.uint8)
+    calls = []
+    out = decode_pq(p, sdr8, chunk=14, progress=lambda d, t, s: calls.append((d, t)))
+    np.testing.assert_allclose(out, _reference(p, sdr8.astype(np.float32) / 255, SirenConfig()), atol=2e-6)
+    assert calls[-1] == (9, 9) and len(calls) == 5  # 2 rows per chunk
+
+
+def test_bad_input_shape():
+    with pytest.raises(InputError):
+        decode_pq(init_params(), np.zeros((4, 4)))
+
+
+def test_flop_count_and_gemm_bound():
+    assert forward_flops() == 2 * (param_count() - (64 + 32 + 64 + 32 + 64 + 3))
+    t = gemm_bound_seconds(2160, 3840, gflops=100.0)
+    assert t == pytest.approx(forward_flops() * 2160 * 3840 / 100e9)
