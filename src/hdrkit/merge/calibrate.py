@@ -57,19 +57,30 @@ def samples_grossberg2003(codes: Sequence[np.ndarray], samples: int = 500, level
     for a static scene the brightness transfer between two exposures is the composition of their cumulative
     histograms, so the ``q``-quantile code of each exposure sees the same scene radiance.  No registration needed.
 
-    ``codes``: list of P integer ``H×W×C`` images.  Returns int64 ``samples×P×C``: for each of ``samples`` evenly
-    spaced quantiles, the code value reaching it in each exposure and channel.
+    Half of the quantiles are evenly spaced; the other half are the quantiles at which each exposure in turn
+    reaches evenly spaced code values, so that code ranges holding few pixels (deep shadows, highlights) get
+    samples too.  ``codes``: list of P integer ``H×W×C`` images.  Returns int64 ``samples×P×C``.
     """
     levels = levels or code_levels(codes[0].dtype)
-    q = (np.arange(samples) + 0.5) / samples
     P, C = len(codes), codes[0].shape[-1]
-    out = np.empty((samples, P, C), dtype=np.int64)
+    cdfs = np.empty((P, C, levels))
     for j, z in enumerate(codes):
         flat = z.reshape(-1, C)
         for c in range(C):
             cdf = np.cumsum(np.bincount(flat[:, c], minlength=levels)).astype(np.float64)
-            cdf /= cdf[-1]
-            out[:, j, c] = np.minimum(np.searchsorted(cdf, q), levels - 1)
+            cdfs[j, c] = cdf / cdf[-1]
+    n_even = samples - samples // 2
+    n_code = samples - n_even
+    q_even = (np.arange(n_even) + 0.5) / n_even
+    out = np.empty((samples, P, C), dtype=np.int64)
+    for c in range(C):
+        per = np.full(P, n_code // P)
+        per[: n_code % P] += 1
+        q_code = [cdfs[j, c, np.rint(np.linspace(0, levels - 1, per[j] + 2)[1:-1]).astype(np.int64)]
+                  for j in range(P)]
+        q = np.concatenate([q_even] + q_code)
+        for j in range(P):
+            out[:, j, c] = np.minimum(np.searchsorted(cdfs[j, c], q), levels - 1)
     return out
 
 
