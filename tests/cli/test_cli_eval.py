@@ -158,3 +158,12 @@ def test_report_screenshot_in_headless_chromium(pair, tmp_path):
     region = px[250:700, :]
     assert region.std() > 30
     assert (region.mean(axis=-1) < 128).mean() > 0.05  # dark pixels exist: not an empty white page
+
+
+def test_cvvdp_missing_is_a_clean_error(pair):
+    from hdrkit.metrics import cvvdp_available
+
+    if cvvdp_available():
+        pytest.skip("the cvvdp extra is installed here")
+    ref, test = pair
+    _clean_error(run("eval", str(ref), str(test), "--cvvdp"), "ColorVideoVDP is not available")

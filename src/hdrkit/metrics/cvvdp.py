@@ -30,6 +30,18 @@ def cvvdp_available() -> bool:
     return True
 
 
+def require_cvvdp():
+    """Import and return ``pycvvdp``, or raise :class:`~hdrkit.errors.InputError` saying how to install it."""
+    try:
+        import pycvvdp
+    except Exception as exc:
+        raise InputError(
+            f"ColorVideoVDP is not available ({type(exc).__name__}: {exc}); install the cvvdp extra in an "
+            "environment with a matching torchvision (see docs/METRICS.md)"
+        ) from None
+    return pycvvdp
+
+
 def cvvdp_jod(ref_nits: Any, test_nits: Any, display: str = "standard_hdr_pq", device: str = "cpu") -> float:
     """ColorVideoVDP quality in JOD (10 = no visible difference) of one ``H×W×3`` BT.2020 nits pair.
 
@@ -39,14 +51,9 @@ def cvvdp_jod(ref_nits: Any, test_nits: Any, display: str = "standard_hdr_pq", d
 
     Raises :class:`~hdrkit.errors.InputError` when the ``cvvdp`` extra is not installed.
     """
-    try:
-        import pycvvdp
-        import torch
-    except Exception as exc:
-        raise InputError(
-            f"ColorVideoVDP is not available ({type(exc).__name__}: {exc}); install the cvvdp extra in an "
-            "environment with a matching torchvision (see docs/METRICS.md)"
-        ) from None
+    pycvvdp = require_cvvdp()
+    import torch
+
     from hdrkit.color import pq_inverse_eotf
 
     xp, r, t = prepare_pair(ref_nits, test_nits)

@@ -76,6 +76,10 @@ def evaluate(
     if unknown:
         raise InputError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
     keys = [k for k in METRICS if k in keys]
+    if "cvvdp" in keys:
+        from hdrkit.metrics.cvvdp import require_cvvdp
+
+        require_cvvdp()  # fail before the other metrics run
     xp, ref, test = prepare_pair(ref_nits, test_nits)
     if ref.ndim != 3:
         raise InputError(f"evaluate takes one H×W×3 image pair, got shape {tuple(ref.shape)}")
