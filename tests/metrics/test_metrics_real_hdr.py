@@ -47,3 +47,27 @@ def test_cuda_matches_numpy():
     got = evaluate(torch.tensor(ref, device="cuda"), torch.tensor(test, device="cuda"))
     for k in want:
         assert got[k] == pytest.approx(want[k], rel=1e-9), k
+
+
+def test_evaluate_torch_cpu_matches_numpy_and_flat_is_nan_not_warning():
+    import warnings
+
+    rng = np.random.default_rng(3)
+    ref = rng.lognormal(3, 1.5, (48, 64, 3))
+    test = ref * rng.lognormal(0, 0.1, ref.shape)
+    want = evaluate(ref, test)
+    got = evaluate(torch.tensor(ref), torch.tensor(test))
+    for k in want:
+        assert got[k] == pytest.approx(want[k], rel=1e-9), k
+    flat = np.full((4, 4, 3), 100.0)
+    bumped = flat.copy()
+    bumped[0, 0, 0] = 110.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = evaluate(flat, bumped)
+    assert m["pu_psnr"] == pytest.approx(49.105813, abs=1e-5)
+    assert np.isnan(m["pu_msssim"]) and np.isnan(m["pu_vsi"])  # too small / flat reference: undefined
+    from hdrkit.errors import InputError
+
+    with pytest.raises(InputError, match="non-finite"):
+        evaluate(flat, np.where(bumped > 105, np.nan, bumped))

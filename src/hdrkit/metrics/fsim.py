@@ -37,6 +37,18 @@ from hdrkit.metrics._backend import Backend, backend_of, prepare_pair, resize_ma
 from hdrkit.metrics.pu21 import pu21_encode
 from hdrkit.metrics.ssim import _result
 
+def _quiet(fn):
+    """Flat inputs make some normalisations 0/0 -> NaN by design (FSIM/VSI are undefined there); no warning."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 _SCHARR_X = np.array([[3, 0, -3], [10, 0, -10], [3, 0, -3]], dtype=np.float64) / 16
 _SCHARR_Y = _SCHARR_X.T.copy()
 
@@ -104,6 +116,7 @@ def _pc_filters(rows: int, cols: int, nscale=4, norient=4, min_wavelength=6.0, m
     return filters, em_n, noise_sums
 
 
+@_quiet
 def phase_congruency(img: Any, k: float = 2.0, eps: float = 1e-4) -> Any:
     """Kovesi phase congruency (PC_2 measure, FSIM settings: 4 scales, 4 orientations, minimum wavelength 6,
     ×2 per scale, σ_onf 0.55, noise threshold k = 2 scaled by 1/1.7).
@@ -167,6 +180,7 @@ def _real_pow(xp, base, lam):
     return xp.where(base < 0, mag * math.cos(lam * math.pi), mag)
 
 
+@_quiet
 def fsim(ref: Any, test: Any, chromatic: bool = False) -> Any:
     """FSIM (or FSIMc with ``chromatic=True``) of ``(..., H, W, 3)`` images on a 0–255 scale.
 
@@ -223,6 +237,7 @@ def _rgb255_to_lab(xp, rgb):
     return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
 
 
+@_quiet
 def sdsp_saliency(rgb: Any, sigma_f: float = 1.34, omega0: float = 0.021, sigma_d: float = 145.0,
                   sigma_c: float = 0.001) -> Any:
     """SDSP visual saliency (Zhang et al. 2013) of ``(..., H, W, 3)`` 0–255 images → ``(..., H, W)`` in [0, 1].
@@ -264,6 +279,7 @@ def sdsp_saliency(rgb: Any, sigma_f: float = 1.34, omega0: float = 0.021, sigma_
     return (vs - lo) / (hi - lo)
 
 
+@_quiet
 def vsi(ref: Any, test: Any) -> Any:
     """VSI (Zhang et al. 2014) of ``(..., H, W, 3)`` images on a 0–255 scale.
 
