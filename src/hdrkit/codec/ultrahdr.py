@@ -1,0 +1,516 @@
+"""Ultra HDR JPEG (Ultra HDR image format v1 / ISO 21496-1): writer and reader.
+
+File layout we write (``google/libultrahdr`` ``JpegR::appendGainMap``, Ultra HDR v1 spec)::
+
+    primary JPEG   SOI
+                   [APP0 JFIF of the SDR JPEG, when present]
+                   APP1  "http://ns.adobe.com/xap/1.0/\\0" + XMP: hdrgm:Version and the GContainer directory
+                         (Item:Semantic Primary / GainMap, Item:Length = size of the gain-map JPEG)
+                   APP2  "urn:iso:std:iso:ts:21496:-1\\0" + minimum_version u16 = 0, writer_version u16 = 0
+                   APP2  "MPF\\0" + big-endian TIFF-style MP Index IFD (MPFVersion "0100", NumberOfImages 2,
+                         MPEntry x2: attribute, size, offset, 2 x dependent image u16).  Offsets count from the
+                         byte after "MPF\\0"; the primary's offset is 0.
+                   the SDR JPEG's remaining segments and entropy-coded data ... EOI
+    gain-map JPEG  SOI
+                   APP1  XMP with the hdrgm fields (GainMapMin/Max, Gamma, OffsetSDR/HDR, HDRCapacityMin/Max,
+                         BaseRenditionIsHDR=False); per-channel values as rdf:Seq for a multichannel map
+                   APP2  ISO 21496-1 metadata (version, flags, common denominator, headroom, per channel
+                         min/max/gamma/offsets as signed/unsigned 32-bit fractions, big-endian)
+                   the map JPEG's segments ... EOI
+
+Everything read from a file is untrusted: segments are walked with bounds checks, XMP is scanned with bounded
+regular expressions (never fed to an XML parser), the ISO block and the MPF index are parsed field by field, and
+every problem is a :class:`hdrkit.errors.MetadataError` (or :class:`FormatError` for a non-JPEG) with a one-line
+message.  When the gain map is applied in BT.2020 (our default: ``use_base_colour_space`` False in the ISO
+block) the XMP cannot say so; readers that only know XMP apply it in the base image's primaries.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from hdrkit.codec.gainmap import DENOMINATOR, GainMap, GainMapMetadata, decode_map_jpeg
+from hdrkit.errors import FormatError, InputError, MetadataError
+
+XMP_NS = b"http://ns.adobe.com/xap/1.0/\x00"
+ISO_NS = b"urn:iso:std:iso:ts:21496:-1\x00"
+MPF_ID = b"MPF\x00"
+HDRGM_URI = "http://ns.adobe.com/hdr-gain-map/1.0/"
+MAX_SEGMENT = 65533  # payload bytes of one APPn segment
+MAX_XMP = 65502
+_MPF_PRIMARY = 0x030000  # MPEntry attribute: baseline MP primary image, JPEG
+
+
+# ------------------------------------------------------------------------------------------ JPEG segments
+@dataclass(frozen=True)
+class Segment:
+    marker: int   # 0xE0..0xEF, 0xDB, ...
+    start: int    # offset of the 0xFF of the marker
+    end: int      # offset just past the segment
+    payload: bytes
+
+
+def header_segments(data: bytes, start: int = 0) -> Tuple[List[Segment], int]:
+    """Marker segments of the JPEG starting at ``data[start]`` up to its SOS: ``(segments, offset of SOS)``.
+
+    Raises :class:`FormatError` when ``data[start:]`` does not start with SOI, :class:`MetadataError` when the
+    header is truncated or corrupt.
+    """
+    if data[start:start + 2] != b"\xff\xd8":
+        raise FormatError("not a JPEG file (no SOI marker)")
+    pos, n, segs = start + 2, len(data), []
+    while True:
+        if pos + 2 > n:
+            raise MetadataError("JPEG header is truncated (no start of scan)")
+        if data[pos] != 0xFF:
+            raise MetadataError(f"JPEG header is corrupt (expected a marker at byte {pos})")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xDA:
+            return segs, pos
+        if marker in (0xD8, 0xD9) or 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            raise MetadataError(f"unexpected JPEG marker 0x{marker:02X} in the header")
+        if pos + 4 > n:
+            raise MetadataError("JPEG header is truncated")
+        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+        if length < 2 or pos + 2 + length > n:
+            raise MetadataError("JPEG segment length runs past the end of the file")
+        segs.append(Segment(marker, pos, pos + 2 + length, bytes(data[pos + 4:pos + 2 + length])))
+        pos += 2 + length
+
+
+def _app(marker: int, payload: bytes) -> bytes:
+    if len(payload) > MAX_SEGMENT:
+        raise InputError(f"APP{marker - 0xE0} payload of {len(payload)} bytes exceeds one JPEG segment")
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
+# ---------------------------------------------------------------------------------------------- ISO 21496-1
+def iso_encode(meta: GainMapMetadata) -> bytes:
+    """ISO 21496-1 gain map metadata block (after the namespace), common-denominator form, big-endian."""
+    meta.validate()
+    D = DENOMINATOR
+    multi = meta.channels == 3 and not (
+        len(set(meta.min_log2)) == len(set(meta.max_log2)) == len(set(meta.gamma))
+        == len(set(meta.offset_sdr)) == len(set(meta.offset_hdr)) == 1)
+    flags = (0x80 if multi else 0) | (0x40 if meta.use_base_colour_space else 0) | 0x08
+    out = struct.pack(">HHB", 0, 0, flags)
+    out += struct.pack(">III", D, round(meta.capacity_min * D), round(meta.capacity_max * D))
+    for c in range(3 if multi else 1):
+        out += struct.pack(">iiIii", round(meta.min_log2[c] * D), round(meta.max_log2[c] * D),
+                           round(meta.gamma[c] * D), round(meta.offset_sdr[c] * D), round(meta.offset_hdr[c] * D))
+    return out
+
+
+def iso_decode(data: bytes, channels: Optional[int] = None) -> GainMapMetadata:
+    """Parse an ISO 21496-1 metadata block field by field (bounds-checked) into :class:`GainMapMetadata`.
+
+    ``channels``: planes of the map image (1 or 3), when known; defaults to 3 for a multichannel block else 1.
+    """
+    pos = 0
+
+    def take(fmt: str):
+        nonlocal pos
+        size = struct.calcsize(fmt)
+        if pos + size > len(data):
+            raise MetadataError("ISO 21496-1 gain map metadata is truncated")
+        vals = struct.unpack(fmt, data[pos:pos + size])
+        pos += size
+        return vals
+
+    min_version, _writer = take(">HH")
+    if min_version != 0:
+        raise MetadataError(f"unsupported ISO 21496-1 gain map metadata version {min_version}")
+    (flags,) = take(">B")
+    multi = bool(flags & 0x80)
+    if flags & 0x04:
+        raise MetadataError("gain maps with an HDR base rendition are not supported")
+    n = 3 if multi else 1
+    if flags & 0x08:
+        d, base_h, alt_h = take(">III")
+        fr = [take(">iiIii") for _ in range(n)]
+        if d == 0:
+            raise MetadataError("ISO 21496-1 gain map metadata has a zero denominator")
+        vals = [tuple(v / d for v in f) for f in fr]
+        cap_min, cap_max = base_h / d, alt_h / d
+    else:
+        bn, bd, an, ad = take(">IIII")
+        fr = [take(">iIiIIIiIiI") for _ in range(n)]
+        if bd == 0 or ad == 0 or any(f[i] == 0 for f in fr for i in (1, 3, 5, 7, 9)):
+            raise MetadataError("ISO 21496-1 gain map metadata has a zero denominator")
+        vals = [(f[0] / f[1], f[2] / f[3], f[4] / f[5], f[6] / f[7], f[8] / f[9]) for f in fr]
+        cap_min, cap_max = bn / bd, an / ad
+    if not multi:
+        vals = vals * 3
+    mn, mx, gm, osdr, ohdr = (tuple(float(v[i]) for v in vals) for i in range(5))
+    ch = channels if channels in (1, 3) else (3 if multi else 1)
+    return GainMapMetadata(min_log2=mn, max_log2=mx, gamma=gm, offset_sdr=osdr, offset_hdr=ohdr,
+                           capacity_min=float(cap_min), capacity_max=float(cap_max), channels=ch,
+                           use_base_colour_space=bool(flags & 0x40)).validate()
+
+
+# ------------------------------------------------------------------------------------------------------ XMP
+def _fmt(x: float) -> str:
+    return repr(float(x))
+
+
+def xmp_primary(gainmap_length: int) -> bytes:
+    """XMP packet of the primary image: hdrgm version and the GContainer directory."""
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="hdrkit">'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:Container="http://ns.google.com/photos/1.0/container/" '
+        'xmlns:Item="http://ns.google.com/photos/1.0/container/item/" '
+        f'xmlns:hdrgm="{HDRGM_URI}" hdrgm:Version="1.0">'
+        "<Container:Directory><rdf:Seq>"
+        '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="Primary" Item:Mime="image/jpeg"/></rdf:li>'
+        '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="GainMap" Item:Mime="image/jpeg" '
+        f'Item:Length="{int(gainmap_length)}"/></rdf:li>'
+        "</rdf:Seq></Container:Directory></rdf:Description></rdf:RDF></x:xmpmeta>"
+    ).encode()
+
+
+_XMP_FIELDS = {
+    "GainMapMin": "min_log2", "GainMapMax": "max_log2", "Gamma": "gamma", "OffsetSDR": "offset_sdr",
+    "OffsetHDR": "offset_hdr",
+}
+
+
+def xmp_gainmap(meta: GainMapMetadata) -> bytes:
+    """XMP packet of the gain-map image with the ``hdrgm`` fields (rdf:Seq per channel when they differ)."""
+    meta.validate()
+    attrs, elems = [f'hdrgm:Version="1.0"'], []
+    for xmp_name, attr in _XMP_FIELDS.items():
+        v = getattr(meta, attr)
+        if len(set(v)) == 1:
+            attrs.append(f'hdrgm:{xmp_name}="{_fmt(v[0])}"')
+        else:
+            lis = "".join(f"<rdf:li>{_fmt(x)}</rdf:li>" for x in v)
+            elems.append(f"<hdrgm:{xmp_name}><rdf:Seq>{lis}</rdf:Seq></hdrgm:{xmp_name}>")
+    attrs += [f'hdrgm:HDRCapacityMin="{_fmt(meta.capacity_min)}"',
+              f'hdrgm:HDRCapacityMax="{_fmt(meta.capacity_max)}"', 'hdrgm:BaseRenditionIsHDR="False"']
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="hdrkit">'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        f'<rdf:Description rdf:about="" xmlns:hdrgm="{HDRGM_URI}" ' + " ".join(attrs) + ">"
+        + "".join(elems) + "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    ).encode()
+
+
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_ATTR_RE = re.compile(r'hdrgm:(\w{1,32})\s*=\s*["\']([^"\'<>]{0,64})["\']')
+_SEQ_RE = re.compile(r"<hdrgm:(\w{1,32})>\s*<rdf:Seq>(.{0,2000}?)</rdf:Seq>\s*</hdrgm:\1>", re.S)
+_LI_RE = re.compile(r"<rdf:li>\s*([^<]{0,64}?)\s*</rdf:li>")
+
+
+def _float(text: str, name: str) -> float:
+    if not re.fullmatch(_NUM, text.strip()):
+        raise MetadataError(f"XMP gain map field {name} is not a number: {text[:20]!r}")
+    v = float(text)
+    if not math.isfinite(v):
+        raise MetadataError(f"XMP gain map field {name} is not finite")
+    return v
+
+
+def xmp_fields(xmp: bytes) -> Dict[str, object]:
+    """``hdrgm`` fields of an XMP packet: ``{name: str | [str, ...]}`` (bounded regular-expression scan)."""
+    if len(xmp) > MAX_XMP * 4:
+        raise MetadataError("XMP packet is too large")
+    text = xmp.decode("utf-8", errors="replace")
+    out: Dict[str, object] = {}
+    for name, value in _ATTR_RE.findall(text):
+        out[name] = value
+    for name, body in _SEQ_RE.findall(text):
+        items = _LI_RE.findall(body)
+        if not 1 <= len(items) <= 3:
+            raise MetadataError(f"XMP gain map field {name} has {len(items)} values (expected 1 or 3)")
+        out[name] = items
+    return out
+
+
+def xmp_decode(xmp: bytes, channels: int = 3) -> GainMapMetadata:
+    """:class:`GainMapMetadata` from the gain-map image's XMP (Adobe ``hdrgm`` 1.0; defaults per the spec)."""
+    f = xmp_fields(xmp)
+    if "Version" not in f:
+        raise MetadataError("XMP has no hdrgm:Version (not a gain map)")
+    if str(f.get("BaseRenditionIsHDR", "False")).strip().lower() == "true":
+        raise MetadataError("gain maps with an HDR base rendition are not supported")
+    if "GainMapMax" not in f or "HDRCapacityMax" not in f:
+        raise MetadataError("XMP gain map metadata lacks hdrgm:GainMapMax or hdrgm:HDRCapacityMax")
+    defaults = {"GainMapMin": "0", "Gamma": "1", "OffsetSDR": "0.015625", "OffsetHDR": "0.015625"}
+    kw = {}
+    for xmp_name, attr in _XMP_FIELDS.items():
+        raw = f.get(xmp_name, defaults.get(xmp_name))
+        vals = [_float(x, xmp_name) for x in (raw if isinstance(raw, list) else [raw])]
+        if len(vals) == 1:
+            vals = vals * 3
+        if len(vals) != 3:
+            raise MetadataError(f"XMP gain map field {xmp_name} must have 1 or 3 values")
+        kw[attr] = tuple(vals)
+    cap_min = _float(str(f.get("HDRCapacityMin", "0")), "HDRCapacityMin")
+    cap_max = _float(str(f["HDRCapacityMax"]), "HDRCapacityMax")
+    return GainMapMetadata(capacity_min=cap_min, capacity_max=cap_max, channels=channels,
+                           use_base_colour_space=True, **kw).validate()
+
+
+# ------------------------------------------------------------------------------------------------------ MPF
+def mpf_payload(primary_size: int, gainmap_size: int, gainmap_offset: int) -> bytes:
+    """APP2 payload ``"MPF\\0" + MP Index IFD`` (big-endian) for a primary and one gain-map image."""
+    entries_offset = 8 + 2 + 3 * 12 + 4  # TIFF header, tag count, 3 tags, next-IFD offset
+    body = b"MM\x00\x2a" + struct.pack(">I", 8)
+    body += struct.pack(">H", 3)
+    body += struct.pack(">HHI", 0xB000, 7, 4) + b"0100"
+    body += struct.pack(">HHII", 0xB001, 4, 1, 2)
+    body += struct.pack(">HHII", 0xB002, 7, 32, entries_offset)
+    body += struct.pack(">I", 0)
+    body += struct.pack(">IIIHH", _MPF_PRIMARY, primary_size, 0, 0, 0)
+    body += struct.pack(">IIIHH", 0, gainmap_size, gainmap_offset, 0, 0)
+    return MPF_ID + body
+
+
+def mpf_entries(payload: bytes) -> List[Tuple[int, int, int]]:
+    """Parse an MPF APP2 payload (starting with ``"MPF\\0"``): ``[(attribute, size, offset), ...]`` with offsets
+    relative to the byte after ``"MPF\\0"``."""
+    if not payload.startswith(MPF_ID):
+        raise MetadataError("not an MPF segment")
+    b = payload[4:]
+    if len(b) < 8 or b[:4] not in (b"MM\x00\x2a", b"II\x2a\x00"):
+        raise MetadataError("MPF index has no valid TIFF header")
+    e = ">" if b[:2] == b"MM" else "<"
+
+    def u(fmt: str, at: int):
+        size = struct.calcsize(fmt)
+        if at < 0 or at + size > len(b):
+            raise MetadataError("MPF index is truncated")
+        return struct.unpack(e + fmt, b[at:at + size])
+
+    (ifd,) = u("I", 4)
+    (count,) = u("H", ifd)
+    if count > 64:
+        raise MetadataError("MPF index has too many tags")
+    n_images, entries_at, entries_len = None, None, None
+    for i in range(count):
+        tag, typ, cnt = u("HHI", ifd + 2 + 12 * i)
+        if tag == 0xB001:
+            (n_images,) = u("I", ifd + 2 + 12 * i + 8)
+        elif tag == 0xB002:
+            entries_len = cnt
+            (entries_at,) = u("I", ifd + 2 + 12 * i + 8)
+    if entries_at is None or n_images is None:
+        raise MetadataError("MPF index lacks NumberOfImages or MPEntry")
+    if not 1 <= n_images <= 16 or entries_len != 16 * n_images:
+        raise MetadataError("MPF index has an inconsistent number of images")
+    return [tuple(u("III", entries_at + 16 * k)) for k in range(n_images)]
+
+
+# ------------------------------------------------------------------------------------------------- writer
+def assemble(primary_jpeg: bytes, gainmap_jpeg: bytes, meta: GainMapMetadata, *, write_iso: bool = True) -> bytes:
+    """Ultra HDR JPEG bytes from a plain SDR JPEG and a plain gain-map JPEG (any APPn they had is dropped,
+    except the primary's JFIF APP0).  ``write_iso=False`` writes XMP only (Ultra HDR v1.0 files; such readers
+    apply the map in the base image's primaries)."""
+    psegs, psos = header_segments(primary_jpeg)
+    gsegs, gsos = header_segments(gainmap_jpeg)
+    # gain-map image: SOI, XMP, ISO, its non-APP segments, scan data
+    g_rest = b"".join(gainmap_jpeg[s.start:s.end] for s in gsegs if not 0xE0 <= s.marker <= 0xEF)
+    iso = _app(0xE2, ISO_NS + iso_encode(meta)) if write_iso else b""
+    secondary = b"\xff\xd8" + _app(0xE1, XMP_NS + xmp_gainmap(meta)) + iso + g_rest + gainmap_jpeg[gsos:]
+    jfif = b"".join(primary_jpeg[s.start:s.end] for s in psegs[:1] if s.marker == 0xE0)
+    p_rest = b"".join(primary_jpeg[s.start:s.end] for s in psegs if not 0xE0 <= s.marker <= 0xEF)
+    head = b"\xff\xd8" + jfif + _app(0xE1, XMP_NS + xmp_primary(len(secondary)))
+    if write_iso:
+        head += _app(0xE2, ISO_NS + struct.pack(">HH", 0, 0))
+    tail = p_rest + primary_jpeg[psos:]
+    mpf_len = len(_app(0xE2, mpf_payload(0, 0, 0)))
+    primary_size = len(head) + mpf_len + len(tail)
+    mpf_base = len(head) + 8  # FF E2, length, "MPF\0"
+    mpf = _app(0xE2, mpf_payload(primary_size, len(secondary), primary_size - mpf_base))
+    out = head + mpf + tail + secondary
+    assert len(head) + len(mpf) + len(tail) == primary_size
+    return out
+
+
+def encode_sdr_jpeg(sdr_u8: np.ndarray, quality: int = 95) -> bytes:
+    """Plain baseline JPEG of the SDR picture (Pillow; 4:4:4 at quality >= 90, as ``hdrkit.io`` writes)."""
+    from PIL import Image as PILImage
+
+    if not 1 <= int(quality) <= 100:
+        raise InputError(f"JPEG quality must be in 1..100, got {quality}")
+    buf = io.BytesIO()
+    PILImage.fromarray(np.ascontiguousarray(sdr_u8), "RGB").save(
+        buf, "JPEG", quality=int(quality), subsampling=0 if quality >= 90 else 2)
+    return buf.getvalue()
+
+
+def decode_jpeg_rgb(data: bytes) -> np.ndarray:
+    """uint8 ``(H, W, 3)`` pixels of a JPEG (the first image in the stream)."""
+    from PIL import Image as PILImage, UnidentifiedImageError
+
+    try:
+        with PILImage.open(io.BytesIO(data)) as img:
+            return np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise FormatError(f"cannot decode the JPEG ({exc})") from None
+
+
+@dataclass
+class UltraHdrResult:
+    data: bytes            # the whole file
+    primary_size: int      # bytes of the primary (SDR) JPEG inside the file
+    gainmap: GainMap       # with the pixels a reader decodes
+    sdr_pixels: np.ndarray  # uint8 SDR a reader decodes
+
+
+def encode_ultrahdr(sdr_u8: np.ndarray, hdr_nits: np.ndarray, *, scale: int = 4, quality: int = 95,
+                    map_quality: int = 95, multichannel: bool = True, gamma: float = 1.0) -> UltraHdrResult:
+    """Ultra HDR JPEG bytes of an (SDR uint8 ``(H, W, 3)``, HDR BT.2020 nits) pair.
+
+    The SDR is JPEG-coded first and the gain map is computed against the *decoded* SDR, so the map also
+    corrects the SDR's compression error where its resolution allows.
+    """
+    from hdrkit.codec import gainmap as G
+
+    sdr_u8 = np.asarray(sdr_u8)
+    if sdr_u8.dtype != np.uint8 or sdr_u8.ndim != 3 or sdr_u8.shape[2] != 3:
+        raise InputError(f"SDR must be uint8 H x W x 3, got {sdr_u8.dtype} {sdr_u8.shape}")
+    primary = encode_sdr_jpeg(sdr_u8, quality)
+    seen = decode_jpeg_rgb(primary)
+    gm, map_jpeg = G.encode(seen, hdr_nits, scale=scale, quality=map_quality, multichannel=multichannel,
+                            gamma=gamma)
+    data = assemble(primary, map_jpeg, gm.metadata)
+    return UltraHdrResult(data, parse_ultrahdr(data).primary_size, gm, seen)
+
+
+def write_ultrahdr(path: str | Path, sdr_u8: np.ndarray, hdr_nits: np.ndarray, **kw) -> UltraHdrResult:
+    """:func:`encode_ultrahdr` and write the file atomically (temp + rename)."""
+    from hdrkit.io.atomic import atomic_write_bytes
+
+    res = encode_ultrahdr(sdr_u8, hdr_nits, **kw)
+    atomic_write_bytes(path, res.data)
+    return res
+
+
+# ------------------------------------------------------------------------------------------------- reader
+@dataclass
+class UltraHdrFile:
+    primary_size: int
+    gainmap_offset: int
+    gainmap_size: int
+    metadata: GainMapMetadata
+    source: str            # "iso" or "xmp": where the metadata came from
+    located_by: str        # "mpf" or "xmp": how the gain-map image was found
+    data: bytes
+
+    @property
+    def primary(self) -> bytes:
+        return self.data[:self.primary_size]
+
+    @property
+    def gainmap_jpeg(self) -> bytes:
+        return self.data[self.gainmap_offset:self.gainmap_offset + self.gainmap_size]
+
+
+def is_ultrahdr(data: bytes) -> bool:
+    """True when ``data`` is a JPEG whose header carries an hdrgm XMP or an ISO 21496-1 block."""
+    try:
+        segs, _ = header_segments(data)
+    except (FormatError, MetadataError):
+        return False
+    for s in segs:
+        if s.marker == 0xE2 and s.payload.startswith(ISO_NS):
+            return True
+        if s.marker == 0xE1 and s.payload.startswith(XMP_NS) and b"hdr-gain-map" in s.payload:
+            return True
+    return False
+
+
+def parse_ultrahdr(data: bytes) -> UltraHdrFile:
+    """Locate and parse the gain map of an Ultra HDR JPEG (MPF index first, XMP Item:Length as fallback)."""
+    segs, _ = header_segments(data)
+    mpf = [s for s in segs if s.marker == 0xE2 and s.payload.startswith(MPF_ID)]
+    xmp = [s for s in segs if s.marker == 0xE1 and s.payload.startswith(XMP_NS)]
+    offset = size = None
+    located = ""
+    primary_size = None
+    if mpf:
+        entries = mpf_entries(mpf[0].payload)
+        base = mpf[0].start + 8
+        if len(entries) < 2:
+            raise MetadataError("MPF index lists no gain-map image")
+        primary_size = entries[0][1]
+        _, size, rel = entries[1]
+        offset = base + rel
+        located = "mpf"
+    else:
+        for s in xmp:
+            m = re.search(rb'Item:Semantic="GainMap"[^>]{0,200}?Item:Length="(\d{1,10})"', s.payload)
+            if m:
+                size = int(m.group(1))
+                offset = len(data) - size
+                located = "xmp"
+                break
+    if offset is None or size is None:
+        raise MetadataError("JPEG has no gain map (no MPF index and no GContainer directory): not Ultra HDR")
+    if not (0 < offset < len(data) and size > 4 and offset + size <= len(data)):
+        raise MetadataError("gain-map offset or size points outside the file")
+    if data[offset:offset + 2] != b"\xff\xd8":
+        raise MetadataError("gain-map offset does not point at a JPEG SOI marker")
+    if primary_size is None or not 0 < primary_size <= offset:
+        primary_size = offset
+    gsegs, _ = header_segments(data, offset)
+    iso = [s for s in gsegs if s.marker == 0xE2 and s.payload.startswith(ISO_NS)]
+    gxmp = [s for s in gsegs if s.marker == 0xE1 and s.payload.startswith(XMP_NS)]
+    channels = _jpeg_components(gsegs)
+    if iso:
+        meta, source = iso_decode(iso[0].payload[len(ISO_NS):], channels), "iso"
+    elif gxmp:
+        meta, source = xmp_decode(gxmp[0].payload[len(XMP_NS):], channels), "xmp"
+    else:
+        raise MetadataError("gain-map image carries neither ISO 21496-1 nor hdrgm XMP metadata")
+    return UltraHdrFile(primary_size, offset, size, meta, source, located, data)
+
+
+def _jpeg_components(segs: List[Segment]) -> int:
+    for s in segs:
+        if s.marker in (0xC0, 0xC1, 0xC2) and len(s.payload) >= 6:
+            return 1 if s.payload[5] == 1 else 3
+    raise MetadataError("gain-map JPEG has no frame header")
+
+
+def read_ultrahdr(path: str | Path) -> Tuple[np.ndarray, GainMap, UltraHdrFile]:
+    """``(SDR uint8 (H, W, 3), GainMap, parsed file)`` of an Ultra HDR JPEG on disk."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"no such file: {p}")
+    data = p.read_bytes()
+    f = parse_ultrahdr(data)
+    sdr = decode_jpeg_rgb(f.primary)
+    pixels = decode_map_jpeg(f.gainmap_jpeg)
+    H, W = sdr.shape[:2]
+    if pixels.shape[2] != f.metadata.channels:
+        raise MetadataError("gain-map image channels disagree with its metadata")
+    return sdr, GainMap(pixels, f.metadata, W, H), f
+
+
+def decode_ultrahdr(path: str | Path, *, display_peak_nits: Optional[float] = None) -> Tuple[np.ndarray, UltraHdrFile]:
+    """HDR absolute BT.2020 cd/m² ``(H, W, 3)`` of an Ultra HDR JPEG (full boost unless ``display_peak_nits``)."""
+    from hdrkit.codec import gainmap as G
+
+    sdr, gm, f = read_ultrahdr(path)
+    return G.decode(sdr, gm, display_peak_nits=display_peak_nits), f
+
+
+__all__ = [
+    "assemble", "decode_ultrahdr", "encode_ultrahdr", "header_segments", "is_ultrahdr", "iso_decode",
+    "iso_encode", "mpf_entries", "mpf_payload", "parse_ultrahdr", "read_ultrahdr", "write_ultrahdr",
+    "xmp_decode", "xmp_fields", "xmp_gainmap", "xmp_primary",
+]
