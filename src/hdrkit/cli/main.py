@@ -19,6 +19,10 @@ _COMMAND_MODULES = [
     "info",
     "convert",
     "eval",
+    "calibrate",
+    "merge",
+    "fuse",
+    "expand",
 ]
 
 app = typer.Typer(

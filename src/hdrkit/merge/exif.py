@@ -51,6 +51,8 @@ def _from_pillow(path: Path) -> Optional[dict]:
 
     try:
         with PILImage.open(path) as im:
+            if im.format == "PNG":
+                im.load()  # a PNG eXIf chunk after the image data is only seen once the file has been read
             exif = im.getexif()
             tags = dict(exif.get_ifd(_EXIF_IFD))
             for k in (_EXPOSURE_TIME, _FNUMBER, _ISO):  # some writers put them in IFD0
