@@ -1,0 +1,80 @@
+"""``hdrkit bench``: benchmarks (a Typer sub-app; ``bench codec`` here, others add their own commands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+bench_app = typer.Typer(help="Benchmarks; results go to docs/.", no_args_is_help=True)
+
+
+@bench_app.command("codec")
+def codec(
+    pairs: Optional[Path] = typer.Option(None, "--pairs", help="Folder of NAME_hdr.png + NAME_sdr.png pairs "
+                                         "(`hdrkit pairs`)."),
+    out_md: Optional[Path] = typer.Option(None, "--md", help="Write the markdown table here."),
+    out_json: Optional[Path] = typer.Option(None, "--json", help="Write the JSON results here."),
+    fmt: str = typer.Option("png", "--format", help="Container of the encoded SDR: png, jpg or tif."),
+    steps: Optional[int] = typer.Option(None, "--steps"),
+    lr: Optional[float] = typer.Option(None, "--lr"),
+    error_fraction: Optional[float] = typer.Option(None, "--error-fraction", help="OHEM share (0 = uniform)."),
+    no_resample: bool = typer.Option(False, "--no-resample", help="Keep the initial grid (uniform sampling)."),
+    quant: str = typer.Option("fp16", "--quant"),
+    init: Optional[str] = typer.Option(None, "--init", help="Initial weights (.hdrkit path or 'random')."),
+    decode_4k: bool = typer.Option(True, "--decode-4k/--no-decode-4k", help="Also time a 3840x2160 decode."),
+    threads: int = typer.Option(1, "--threads", help="torch threads."),
+    note: str = typer.Option("", "--note", help="A line for the report (e.g. 'measured while other jobs ran')."),
+) -> None:
+    """Per image: metadata bytes, adaptation and decode seconds, PU-PSNR, PU-PSNR-Y, ΔE_ITP, PQ-PSNR; mean row;
+    decode speed against the GEMM bound measured in the same process.  Deterministic (fixed seeds)."""
+    import json
+    from dataclasses import asdict, replace
+
+    import torch
+
+    from hdrkit.cli.common import rich_progress
+    from hdrkit.codec.bench import bench_decode_4k, bench_pairs, find_pairs, machine_line, markdown
+    from hdrkit.errors import InputError
+    from hdrkit.io.atomic import atomic_write_bytes
+    from hdrkit.meta.adapt import AdaptConfig
+    from hdrkit.models.fast import measure_matmul_gflops
+
+    if threads < 1:
+        raise InputError("--threads must be >= 1")
+    if fmt not in ("png", "jpg", "tif"):
+        raise InputError(f"--format must be png, jpg or tif, got {fmt!r}")
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    cfg = AdaptConfig()
+    if steps is not None:
+        cfg = replace(cfg, steps=steps)
+    if lr is not None:
+        cfg = replace(cfg, lr=lr)
+    if error_fraction is not None:
+        cfg = replace(cfg, error_fraction=error_fraction)
+    if no_resample:
+        cfg = replace(cfg, resample_at=())
+    g = measure_matmul_gflops()
+    rows = []
+    if pairs is not None:
+        found = find_pairs(pairs)
+        with rich_progress("benchmarking") as progress:
+            rows, g = bench_pairs(found, adapt_cfg=cfg, fmt=fmt, quant=quant, theta_init=init, gflops=g,
+                                  progress=progress)
+    dec = bench_decode_4k(gflops=g) if decode_4k else None
+    settings = (f"{machine_line(threads)}; format {fmt}, quant {quant}, init {init or 'shipped theta_init'}, "
+                f"{cfg}")
+    md = markdown(rows, g, settings, dec, note)
+    typer.echo(md)
+    if out_md is not None:
+        atomic_write_bytes(out_md, md.encode())
+    if out_json is not None:
+        record = {"settings": settings, "note": note, "gemm_gflops": g,
+                  "rows": [dict(asdict(r), ratio=r.ratio) for r in rows], "decode_4k": dec}
+        atomic_write_bytes(out_json, json.dumps(record, indent=1).encode())
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench_app, name="bench")

@@ -1,0 +1,168 @@
+"""Benchmark of the embedded-MLP codec: quality, metadata bytes, adaptation and decode time per image, and the
+decode speed against the GEMM bound of the same network measured in the same process."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from hdrkit.errors import InputError
+from hdrkit.meta.adapt import AdaptConfig
+from hdrkit.progress import ProgressFn, report
+
+QUALITY_KEYS = ("pu_psnr", "pu_psnr_y", "delta_itp", "pq_psnr")
+
+
+def find_pairs(folder: str | Path) -> List[Tuple[str, Path, Path]]:
+    """``(name, hdr, sdr)`` for every ``NAME_hdr.png`` with an ``NAME_sdr.png`` (the ``hdrkit pairs`` layout;
+    ``NAME_*_sdr.png`` also matches when there is a single one)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"no such folder: {folder}")
+    out = []
+    for hdr in sorted(folder.glob("*_hdr.*")):
+        stem = hdr.name[: hdr.name.rindex("_hdr.")]
+        cands = sorted(folder.glob(f"{stem}_sdr.*")) or sorted(
+            p for p in folder.glob(f"{stem}_*sdr.*") if not p.name.endswith(".hdrkit"))
+        if len(cands) == 1:
+            out.append((stem, hdr, cands[0]))
+    if not out:
+        raise InputError(f"{folder} holds no NAME_hdr.png / NAME_sdr.png pairs (make them with `hdrkit pairs`)")
+    return out
+
+
+def _vm_hwm_kb() -> Optional[int]:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(re.findall(r"\d+", line)[0])
+    except OSError:
+        return None
+    return None
+
+
+@dataclass
+class Row:
+    name: str
+    size: str
+    bytes: int
+    adapt_s: float
+    decode_s: float
+    gemm_bound_s: float
+    pu_psnr: float
+    pu_psnr_y: float
+    delta_itp: float
+    pq_psnr: float
+
+    @property
+    def ratio(self) -> float:
+        return self.decode_s / self.gemm_bound_s
+
+
+def bench_pairs(
+    pairs: Sequence[Tuple[str, Path, Path]],
+    *,
+    adapt_cfg: AdaptConfig = AdaptConfig(),
+    fmt: str = "png",
+    quant: str = "fp16",
+    theta_init: Optional[str] = None,
+    gflops: Optional[float] = None,
+    progress: Optional[ProgressFn] = None,
+) -> Tuple[List[Row], float]:
+    """Encode each pair into a temporary ``.fmt`` file, decode it, score it; returns rows and the measured
+    matmul GFLOP/s used for the GEMM bound."""
+    from hdrkit import color
+    from hdrkit.codec.api import decode_file, encode_file
+    from hdrkit.io import read_image
+    from hdrkit.metrics import evaluate
+    from hdrkit.models.fast import gemm_bound_seconds, measure_matmul_gflops
+
+    g = gflops or measure_matmul_gflops()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="hdrkit-bench-") as tmp:
+        for i, (name, hdr_p, sdr_p) in enumerate(pairs):
+            out = Path(tmp) / f"{name}.{fmt}"
+            res = encode_file(hdr_p, sdr_p, out, adapt_cfg=adapt_cfg, quant=quant, theta_init=theta_init)
+            t = time.perf_counter()
+            pq, c = decode_file(out)
+            dec = time.perf_counter() - t
+            ref = color.to_nits(read_image(hdr_p))
+            test = np.asarray(color.pq_eotf(pq), dtype=np.float32)
+            q = evaluate(ref, test, metrics=QUALITY_KEYS)
+            h, w = pq.shape[:2]
+            rows.append(Row(name, f"{w}x{h}", len(res.blob), res.adapt_seconds, dec,
+                            gemm_bound_seconds(h, w, c.cfg, g), *(float(q[k]) for k in QUALITY_KEYS)))
+            report(progress, i + 1, len(pairs), name)
+    return rows, g
+
+
+def bench_decode_4k(params=None, cfg=None, width: int = 3840, height: int = 2160, gflops: Optional[float] = None,
+                    repeats: int = 2) -> dict:
+    """Time :func:`decode_pq` on a ``width x height`` frame (best of ``repeats``), with its GEMM bound and the
+    peak extra resident memory (VmHWM growth over the input and output buffers)."""
+    import torch
+
+    from hdrkit.models.fast import decode_pq, forward_flops, gemm_bound_seconds, measure_matmul_gflops
+    from hdrkit.models.siren import SirenConfig, init_params
+
+    cfg = cfg or SirenConfig()
+    params = params or init_params(cfg, torch.Generator().manual_seed(0))
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    sdr = np.stack([xx / width, yy / height, 0.5 + 0.5 * np.sin(xx / 37.0)], -1).astype(np.float32)
+    sdr += rng.random(sdr.shape, dtype=np.float32) * 0.05
+    del xx, yy
+    g = gflops or measure_matmul_gflops()
+    out = np.empty_like(sdr)
+    out[:] = 0  # touch the output-sized memory so that it counts in the baseline
+    del out
+    hwm0 = _vm_hwm_kb()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        res = decode_pq(params, sdr, cfg)
+        times.append(time.perf_counter() - t)
+        del res
+    hwm1 = _vm_hwm_kb()
+    bound = gemm_bound_seconds(height, width, cfg, g)
+    return {
+        "width": width, "height": height, "decode_s": min(times), "decode_s_all": times,
+        "gemm_gflops": g, "gemm_bound_s": bound, "ratio": min(times) / bound,
+        "flops_per_pixel": forward_flops(cfg),
+        "extra_peak_mb": None if hwm0 is None else (hwm1 - hwm0) / 1024.0,
+    }
+
+
+def machine_line(threads: int) -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch threads {threads}"
+
+
+def markdown(rows: List[Row], g: float, settings: str, dec4k: Optional[dict], note: str = "") -> str:
+    lines = [f"Settings: {settings}", "", f"Measured fp32 matmul throughput (1024² GEMM, same process): {g:.1f} GFLOP/s",
+             ""]
+    if note:
+        lines += [note, ""]
+    lines += ["| image | size | metadata bytes | adapt s | decode s | decode / GEMM bound | PU-PSNR | PU-PSNR-Y | "
+              "ΔE_ITP | PQ-PSNR |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r.name} | {r.size} | {r.bytes:,} | {r.adapt_s:.2f} | {r.decode_s:.3f} | {r.ratio:.2f} | "
+                     f"{r.pu_psnr:.2f} | {r.pu_psnr_y:.2f} | {r.delta_itp:.2f} | {r.pq_psnr:.2f} |")
+    if rows:
+        m = lambda a: float(np.mean([getattr(r, a) for r in rows]))  # noqa: E731
+        lines.append(f"| **mean** | | {m('bytes'):,.0f} | {m('adapt_s'):.2f} | {m('decode_s'):.3f} | "
+                     f"{np.mean([r.ratio for r in rows]):.2f} | **{m('pu_psnr'):.2f}** | {m('pu_psnr_y'):.2f} | "
+                     f"{m('delta_itp'):.2f} | {m('pq_psnr'):.2f} |")
+    if dec4k:
+        lines += ["", f"4K decode ({dec4k['width']}x{dec4k['height']}): {dec4k['decode_s']:.2f} s (best of "
+                  f"{len(dec4k['decode_s_all'])}); GEMM bound {dec4k['gemm_bound_s']:.2f} s "
+                  f"({dec4k['flops_per_pixel']} FLOP/pixel at {dec4k['gemm_gflops']:.1f} GFLOP/s); ratio "
+                  f"{dec4k['ratio']:.2f}; extra peak memory {dec4k['extra_peak_mb']:.0f} MB"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,127 @@
+"""encode / decode / bench codec / demo from the command line: outputs, exit codes, untouched inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from hdrkit import color
+from hdrkit.cli.main import main
+from hdrkit.codec.api import decode_arrays
+from hdrkit.codec.adapters import read_blob
+from hdrkit.io import Image, read_image, write_image
+
+
+@pytest.fixture()
+def hdr_file(tmp_path):
+    yy, xx = np.mgrid[0:24, 0:32].astype(np.float32)
+    nits = np.stack([5 + 40 * xx, 3 + 20 * yy, 10 + 0 * xx], -1)
+    nits[3:6, 3:6] = 900.0
+    p = tmp_path / "master.exr"
+    write_image(p, Image(nits / 100.0, primaries="bt2020", transfer="linear", nits_per_unit=100.0))
+    return p
+
+
+def _digest(p):
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".tif"])
+def test_encode_then_decode(tmp_path, hdr_file, ext, capsys):
+    before = _digest(hdr_file)
+    out = tmp_path / f"photo{ext}"
+    assert main(["encode", str(hdr_file), "-o", str(out), "--steps", "5", "--tmo", "bt2446a"]) == 0
+    assert "bytes of metadata" in capsys.readouterr().out
+    assert _digest(hdr_file) == before
+    for hdr_ext in (".png", ".exr"):
+        dec = tmp_path / f"photo_hdr{hdr_ext}"
+        assert main(["decode", str(out), "-o", str(dec)]) == 0
+        img = read_image(dec)
+        sdr = np.asarray(PILImage.open(out).convert("RGB"))
+        expected = decode_arrays(read_blob(out), sdr)
+        got = np.asarray(color.pq_inverse_eotf(color.to_nits(img)))
+        tol = 1.5 / 65535 if hdr_ext == ".png" else 1e-4
+        assert np.abs(got - expected).max() <= tol
+
+
+def test_encode_with_sdr_grade_and_quant(tmp_path, hdr_file):
+    sdr = tmp_path / "grade.png"
+    write_image(sdr, Image(np.full((24, 32, 3), 0.5, np.float32)))
+    out = tmp_path / "photo.png"
+    assert main(["encode", str(hdr_file), str(sdr), "-o", str(out), "--steps", "3", "--quant", "int8"]) == 0
+    assert len(read_blob(out)) < 10_000
+
+
+def test_resaved_picture_fails_cleanly(tmp_path, hdr_file, capsys):
+    out = tmp_path / "photo.jpg"
+    assert main(["encode", str(hdr_file), "-o", str(out), "--steps", "2"]) == 0
+    resaved = tmp_path / "resaved.jpg"
+    PILImage.open(out).save(resaved, quality=95)
+    capsys.readouterr()
+    dec = tmp_path / "x.png"
+    assert main(["decode", str(resaved), "-o", str(dec)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "no hdrkit metadata" in err and "Traceback" not in err
+    assert not dec.exists()
+
+
+def test_corrupt_metadata_fails_its_crc(tmp_path, hdr_file, capsys):
+    out = tmp_path / "photo.png"
+    assert main(["encode", str(hdr_file), "-o", str(out), "--steps", "2"]) == 0
+    data = bytearray(out.read_bytes())
+    i = data.index(b"hdRK") + 4 + 5000  # a weight byte inside the chunk
+    data[i] ^= 0x01
+    # keep the PNG chunk CRC valid so that only the container's own CRC can catch it
+    import struct
+    import zlib
+
+    start = data.index(b"hdRK")
+    length = struct.unpack(">I", data[start - 4:start])[0]
+    crc = zlib.crc32(bytes(data[start:start + 4 + length])) & 0xFFFFFFFF
+    data[start + 4 + length:start + 8 + length] = struct.pack(">I", crc)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["decode", str(bad), "-o", str(tmp_path / "y.png")]) == 2
+    assert "CRC" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [
+    ["encode", "{hdr}", "-o", "{hdr}"],
+    ["encode", "{hdr}", "{small}", "-o", "{tmp}/o.jpg"],
+    ["encode", "{tmp}/missing.exr", "-o", "{tmp}/o.jpg"],
+    ["encode", "{hdr}", "-o", "{tmp}/o.jpg", "--tmo", "nope"],
+    ["decode", "{hdr}", "-o", "{tmp}/o.png"],
+    ["decode", "{tmp}/missing.jpg", "-o", "{tmp}/o.png"],
+])
+def test_user_mistakes_exit_2_without_output(tmp_path, hdr_file, args, capsys):
+    small = tmp_path / "small.png"
+    write_image(small, Image(np.zeros((5, 5, 3), np.float32)))
+    argv = [a.format(hdr=hdr_file, small=small, tmp=tmp_path) for a in args]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith("error:")
+    assert not (tmp_path / "o.jpg").exists() and not (tmp_path / "o.png").exists()
+
+
+def test_bench_codec_writes_reports(tmp_path, hdr_file, capsys):
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    nits = color.to_nits(read_image(hdr_file))
+    write_image(pairs / "a_hdr.png", color.from_nits(nits), bit_depth=16)
+    write_image(pairs / "a_sdr.png", Image(np.full(nits.shape, 0.4, np.float32)))
+    md, js = tmp_path / "b.md", tmp_path / "b.json"
+    assert main(["bench", "codec", "--pairs", str(pairs), "--steps", "2", "--no-decode-4k",
+                 "--md", str(md), "--json", str(js)]) == 0
+    rec = json.loads(js.read_text())
+    assert len(rec["rows"]) == 1 and rec["rows"][0]["bytes"] > 0 and rec["gemm_gflops"] > 0
+    assert "| **mean** |" in md.read_text()
+
+
+def test_demo_prints_quality_and_bytes(capsys):
+    assert main(["demo", "--steps", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "PU-PSNR" in out and "hdrkit metadata" in out
