@@ -29,6 +29,19 @@ def decode(
     check_output_path(out, [src])
     if out.suffix.lower() not in (".png", ".tif", ".tiff", ".exr", ".hdr", ".pfm"):
         raise InputError(f"cannot write HDR as {out.suffix or 'an extension-less file'}; use .png, .tif or .exr")
+    from hdrkit.codec.ultrahdr import sniff_ultrahdr
+
+    if sniff_ultrahdr(src):  # Ultra HDR JPEG (gain map): `hdrkit encode --method gainmap` or any other writer
+        from hdrkit import color
+        from hdrkit.codec.ultrahdr import decode_ultrahdr
+
+        nits, f = decode_ultrahdr(src)
+        pq = color.pq_inverse_eotf(nits).astype("float32")
+        write_image(out, Image(pq, primaries="bt2020", transfer="pq"),
+                    bit_depth=16 if out.suffix.lower() in (".png", ".tif", ".tiff") else None)
+        typer.echo(f"{out}: {pq.shape[1]}x{pq.shape[0]} HDR from an Ultra HDR gain map "
+                   f"({f.metadata.channels}-channel, metadata from {f.source.upper()})")
+        return
     with rich_progress("decoding") as progress:
         pq, c = decode_file(src, device=device, progress=progress)
     img = Image(pq, primaries="bt2020", transfer="pq")

@@ -24,8 +24,13 @@ def encode(
                                         "meta-trained theta_init; 'random' for SIREN random init."),
     threads: int = typer.Option(1, "--threads", help="torch threads."),
     device: Optional[str] = typer.Option(None, "--device", help="torch device (cpu, cuda)."),
+    method: str = typer.Option("mlp", "--method", help="mlp (embedded MLP) or gainmap (Ultra HDR JPEG, "
+                               "ISO 21496-1 gain map; output must be .jpg)."),
+    map_scale: int = typer.Option(4, "--map-scale", help="gainmap: map downscale per axis (1, 2, 4, 8)."),
+    map_quality: int = typer.Option(95, "--map-quality", help="gainmap: JPEG quality of the gain map."),
+    map_channels: int = typer.Option(3, "--map-channels", help="gainmap: 3 (per channel, BT.2020) or 1."),
 ) -> None:
-    """Encode HDR as an SDR picture + ~18 KB of embedded MLP weights."""
+    """Encode HDR as an SDR picture + ~18 KB of embedded MLP weights (or an Ultra HDR gain map)."""
     from dataclasses import replace
 
     import torch
@@ -40,6 +45,18 @@ def encode(
     torch.set_num_threads(threads)
     inputs = [hdr] + ([sdr] if sdr is not None else [])
     check_output_path(out, inputs)
+    if method not in ("mlp", "gainmap"):
+        raise InputError(f"--method must be mlp or gainmap, got {method!r}")
+    if method == "gainmap":
+        from hdrkit.codec.ultrahdr import encode_file as encode_gainmap_file
+
+        if map_channels not in (1, 3):
+            raise InputError("--map-channels must be 1 or 3")
+        r = encode_gainmap_file(hdr, sdr, out, tmo=tmo, quality=quality, scale=map_scale,
+                                map_quality=map_quality, multichannel=map_channels == 3)
+        typer.echo(f"{out}: Ultra HDR JPEG, {len(r.data) - r.primary_size:,} bytes of gain map + metadata "
+                   f"({r.gainmap.pixels.shape[1]}x{r.gainmap.pixels.shape[0]}x{r.gainmap.pixels.shape[2]} map)")
+        return
     cfg = AdaptConfig()
     if steps is not None:
         cfg = replace(cfg, steps=steps)

@@ -1,0 +1,62 @@
+"""``hdrkit encode --method gainmap`` / ``hdrkit decode`` of Ultra HDR JPEGs, and their one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from hdrkit import color
+from hdrkit.io import Image, read_image, write_image
+from hdrkit.metrics import pq_psnr
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="120")
+    return subprocess.run([sys.executable, "-m", "hdrkit.cli.main", *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def _clean_error(proc, pattern):
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and pattern in lines[0], proc.stderr
+
+
+def _pair_files(tmp: Path):
+    yy, xx = np.mgrid[0:64, 0:96].astype(np.float32)
+    hdr = np.stack([xx * 8 + 1, yy * 6 + 1, 40 + 30 * np.sin(xx / 5)], -1).astype(np.float32)
+    hdr[10:20, 60:80] = 900.0
+    write_image(tmp / "m.exr", Image(hdr / 100.0, primaries="bt2020", transfer="linear", nits_per_unit=100.0))
+    sdr = np.clip(color.bt1886_inverse_eotf(np.clip(color.convert_primaries(hdr, "bt2020", "bt709") / 203, 0, 1)),
+                  0, 1)
+    write_image(tmp / "s.png", Image(sdr.astype(np.float32), primaries="bt709", transfer="bt1886"))
+    return hdr
+
+
+def test_encode_decode_gainmap_round_trip(tmp_path):
+    hdr = _pair_files(tmp_path)
+    p = run("encode", str(tmp_path / "m.exr"), str(tmp_path / "s.png"), "-o", str(tmp_path / "u.jpg"),
+            "--method", "gainmap", "--map-scale", "1", "--map-quality", "100", "--quality", "100")
+    assert p.returncode == 0, p.stderr
+    assert "Ultra HDR" in p.stdout
+    d = run("decode", str(tmp_path / "u.jpg"), "-o", str(tmp_path / "u.exr"))
+    assert d.returncode == 0, d.stderr
+    out = color.to_nits(read_image(tmp_path / "u.exr"))
+    assert float(pq_psnr(hdr, out)) >= 45.0
+
+
+def test_gainmap_errors_are_one_line(tmp_path):
+    _pair_files(tmp_path)
+    _clean_error(run("encode", str(tmp_path / "m.exr"), "-o", str(tmp_path / "u.png"), "--method", "gainmap"),
+                 ".jpg")
+    assert not (tmp_path / "u.png").exists()
+    _clean_error(run("encode", str(tmp_path / "m.exr"), "-o", str(tmp_path / "u.jpg"), "--method", "nope"),
+                 "--method")
+    _clean_error(run("encode", str(tmp_path / "m.exr"), "-o", str(tmp_path / "u.jpg"), "--method", "gainmap",
+                     "--map-channels", "2"), "--map-channels")
+    assert not (tmp_path / "u.jpg").exists()
