@@ -22,7 +22,7 @@ from torch import Tensor
 
 from hdrkit.errors import InputError
 from hdrkit.models.fast import decode_pq
-from hdrkit.models.siren import Params, SirenConfig, forward
+from hdrkit.models.siren import Params, SirenConfig, fold, folded_scale, forward, unfold
 from hdrkit.progress import ProgressFn, report
 
 
@@ -65,8 +65,10 @@ class _Adam:
     ``torch._foreach`` ops: ``torch.optim``'s first step imports the compiler stack (~5 s), which a CLI
     encode of a small picture should not pay."""
 
-    def __init__(self, params: list, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
+    def __init__(self, params: list, lr, betas=(0.9, 0.999), eps: float = 1e-8):
+        """``lr``: one learning rate, or one per parameter tensor."""
+        self.params, self.betas, self.eps, self.t = params, betas, eps, 0
+        self.lr = list(lr) if isinstance(lr, (list, tuple)) else [lr] * len(params)
         self.m = [torch.zeros_like(p) for p in params]
         self.v = [torch.zeros_like(p) for p in params]
 
@@ -81,7 +83,8 @@ class _Adam:
         denom = torch._foreach_sqrt(self.v)
         torch._foreach_div_(denom, math.sqrt(c2))
         torch._foreach_add_(denom, self.eps)
-        torch._foreach_addcdiv_(self.params, self.m, denom, value=-self.lr / c1)
+        torch._foreach_div_(denom, [-(lr / c1) for lr in self.lr])  # denom <- -(sqrt(v_hat) + eps) * c1 / lr
+        torch._foreach_addcdiv_(self.params, self.m, denom)
 
 
 def grid_indices(height: int, width: int, fraction: float) -> Tensor:
@@ -145,8 +148,12 @@ def adapt(
         raise InputError(f"SDR {tuple(sdr_t.shape)} and HDR {tuple(hdr_t.shape)} must be matching H x W x 3 images")
     H, W, _ = sdr_t.shape
     gen = torch.Generator().manual_seed(cfg.seed)
-    params = {k: v.detach().clone().to(device).requires_grad_(True) for k, v in theta_init.items()}
-    opt = _Adam(list(params.values()), lr=cfg.lr)
+    # Train the omega0-folded parameters (no multiply by omega0 in the forward and backward passes) with Adam at
+    # lr * omega0 for the folded ones: the same trajectory as Adam at lr on the stored parametrisation (Adam's
+    # step is invariant to a constant rescaling of a parameter and its gradient, up to eps).
+    folded = fold({k: v.detach().to(device) for k, v in theta_init.items()}, model_cfg)
+    params = {k: v.clone().requires_grad_(True) for k, v in folded.items()}
+    opt = _Adam(list(params.values()), lr=[cfg.lr * folded_scale(k, model_cfg) for k in params])
     idx = grid_indices(H, W, cfg.sample_fraction)
     n_samples = max(1, int(round(cfg.sample_fraction * H * W)))
     rgb, xy, tgt = (t.to(device) for t in _gather(sdr_t, hdr_t, idx, H, W))
@@ -156,12 +163,12 @@ def adapt(
         if cfg.time_budget is not None and time.perf_counter() - t0 > cfg.time_budget:
             break
         if step in resample and step > 0:
-            pred = torch.from_numpy(decode_pq(params, sdr_t, model_cfg, device=device))
+            pred = torch.from_numpy(decode_pq(unfold(params, model_cfg), sdr_t, model_cfg, device=device))
             err = (pred - hdr_t).abs().sum(-1).reshape(-1)
             idx = ohem_indices(err, n_samples, cfg.error_fraction, gen)
             rgb, xy, tgt = (t.to(device) for t in _gather(sdr_t, hdr_t, idx, H, W))
             info.resampled_at.append(step)
-        loss = torch.mean((forward(params, rgb, xy, model_cfg) - tgt) ** 2)
+        loss = torch.mean((forward(params, rgb, xy, model_cfg, folded=True) - tgt) ** 2)
         grads = torch.autograd.grad(loss, list(params.values()))
         opt.step(grads)
         info.steps_run = step + 1
@@ -169,4 +176,4 @@ def adapt(
             info.loss.append((step, float(loss.detach())))
             report(progress, step + 1, cfg.steps, "adapting")
     info.seconds = time.perf_counter() - t0
-    return {k: v.detach().cpu() for k, v in params.items()}, info
+    return {k: v.detach().cpu() for k, v in unfold(params, model_cfg).items()}, info

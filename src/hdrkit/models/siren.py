@@ -153,25 +153,43 @@ def encode_coords(xy: Tensor, cfg: SirenConfig) -> Tensor:
     return torch.cat([torch.sin(ang), torch.cos(ang)], dim=-1).flatten(-2)
 
 
-def _act(x: Tensor, cfg: SirenConfig) -> Tensor:
-    return torch.sin(cfg.omega0 * x) if cfg.activation == "sin" else torch.relu(x)
+def _act(x: Tensor, cfg: SirenConfig, folded: bool = False) -> Tensor:
+    if cfg.activation != "sin":
+        return torch.relu(x)
+    return torch.sin(x) if folded else torch.sin(cfg.omega0 * x)
 
 
-def forward(params: Params, rgb: Tensor, xy: Tensor, cfg: SirenConfig = SirenConfig()) -> Tensor:
+def folded_scale(name: str, cfg: SirenConfig) -> float:
+    """Factor between the folded and the stored parameter ``name`` (omega0 for sine layers, else 1)."""
+    return cfg.omega0 if cfg.activation == "sin" and not name.startswith("out.") else 1.0
+
+
+def fold(params: Params, cfg: SirenConfig) -> Params:
+    """Multiply the sine layers' weights and biases by omega0, so that ``forward(..., folded=True)`` skips it."""
+    return {k: v * folded_scale(k, cfg) for k, v in params.items()}
+
+
+def unfold(params: Params, cfg: SirenConfig) -> Params:
+    return {k: v / folded_scale(k, cfg) for k, v in params.items()}
+
+
+def forward(params: Params, rgb: Tensor, xy: Tensor, cfg: SirenConfig = SirenConfig(), folded: bool = False) -> Tensor:
     """Reference forward pass.
 
     rgb: ``(N, 3)`` SDR code values in [0, 1];  xy: ``(N, 2)`` coordinates in [0, 1] (x = column, y = row).
     Returns ``(N, 3)`` PQ code values (unclipped).  Differentiable in ``params`` (use with ``torch.func``).
+    ``folded=True``: ``params`` come from :func:`fold` (omega0 already inside the sine layers).
     """
+    _act_ = lambda x: _act(x, cfg, folded)  # noqa: E731
     h = rgb
     for i in range(len(cfg.color)):
-        h = _act(torch.nn.functional.linear(h, params[f"color.{i}.weight"], params[f"color.{i}.bias"]), cfg)
+        h = _act_(torch.nn.functional.linear(h, params[f"color.{i}.weight"], params[f"color.{i}.bias"]))
     s = encode_coords(xy, cfg)
     for i in range(len(cfg.spatial)):
-        s = _act(torch.nn.functional.linear(s, params[f"spatial.{i}.weight"], params[f"spatial.{i}.bias"]), cfg)
+        s = _act_(torch.nn.functional.linear(s, params[f"spatial.{i}.weight"], params[f"spatial.{i}.bias"]))
     h = torch.cat([h, s], dim=-1)
     for i in range(len(cfg.merge)):
-        h = _act(torch.nn.functional.linear(h, params[f"merge.{i}.weight"], params[f"merge.{i}.bias"]), cfg)
+        h = _act_(torch.nn.functional.linear(h, params[f"merge.{i}.weight"], params[f"merge.{i}.bias"]))
     return torch.nn.functional.linear(h, params["out.weight"], params["out.bias"])
 
 
