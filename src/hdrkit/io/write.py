@@ -36,7 +36,8 @@ def _linear(img: Image, nits_per_unit: Optional[float] = None) -> Image:
     return convert(img, transfer="linear", nits_per_unit=nits_per_unit)
 
 
-def encode_png(img: Image, bits: int, chunks: Optional[list[tuple[bytes, bytes]]] = None) -> bytes:
+def encode_png(img: Image, bits: int, chunks: Optional[list[tuple[bytes, bytes]]] = None,
+               compression: int = 6) -> bytes:
     from hdrkit.io import png
     from hdrkit.io._quiet import cv2_silent
 
@@ -48,7 +49,7 @@ def encode_png(img: Image, bits: int, chunks: Optional[list[tuple[bytes, bytes]]
         q = q[..., [2, 1, 0, 3]]
     else:
         q = q[..., ::-1]
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(q), [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(q), [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
     if not ok:
         raise FormatError("OpenCV could not encode the PNG")
     extra = [(b"cICP", png.cicp_payload(img.primaries, img.transfer))] + list(chunks or [])
@@ -60,7 +61,7 @@ def write_image(path: str | os.PathLike, img: Image, *, bit_depth: Optional[int]
                 png_chunks: Optional[list[tuple[bytes, bytes]]] = None,
                 jpeg_segments: Optional[list[tuple[int, bytes]]] = None,
                 exr_attributes: Optional[dict[str, Any]] = None,
-                tiff_extratags: Optional[list[tuple]] = None) -> Path:
+                tiff_extratags: Optional[list[tuple]] = None, png_compression: int = 6) -> Path:
     """Write ``img`` to ``path`` (format from the extension) atomically; returns the path.
 
     - ``.exr``: linear float32 (``half=True`` for float16), ``chromaticities`` and ``whiteLuminance`` written, so
@@ -72,6 +73,8 @@ def write_image(path: str | os.PathLike, img: Image, *, bit_depth: Optional[int]
       HDR10 (PQ BT.2020) at 16 bit and BT.1886 BT.709 at 8 bit; PNG gets a ``cICP`` chunk.  ``.tif`` with
       ``bit_depth=32`` stores linear float.
     - ``.jpg`` / ``.avif``: 8-bit, quality ``quality`` (default 95).
+    ``png_compression``: zlib level 0–9 of PNG output (default 6; 1 is ~2.5× faster for bulk data such as
+    training pairs, for files ~2–20 % larger).
     Extra metadata carriers (used by :mod:`hdrkit.codec`): ``png_chunks`` [(type, payload)], ``jpeg_segments``
     [(marker 0xE0..0xEF, payload)] inserted after SOI/APP0, ``exr_attributes`` (bytes are base64 strings),
     ``tiff_extratags`` (tifffile ``extratags``).
@@ -104,7 +107,9 @@ def write_image(path: str | os.PathLike, img: Image, *, bit_depth: Optional[int]
             bits = bit_depth or (8 if img.transfer in ("srgb", "bt1886") else 16)
             if bits not in (8, 16):
                 raise InputError("PNG holds 8 or 16 bits per channel")
-            tmp.write_bytes(encode_png(img, bits, png_chunks))
+            if not 0 <= int(png_compression) <= 9:
+                raise InputError(f"PNG compression must be 0..9, got {png_compression}")
+            tmp.write_bytes(encode_png(img, bits, png_chunks, compression=png_compression))
         elif fmt == "tiff":
             _write_tiff(tmp, img, bit_depth, tiff_extratags)
         else:
