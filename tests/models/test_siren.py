@@ -105,3 +105,17 @@ def test_bad_config_is_an_input_error(bad):
 def test_roundtrip_config_dict():
     cfg = SirenConfig(color=(32, 16), coord_octaves=2)
     assert SirenConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_folded_parametrisation_is_the_same_function():
+    from hdrkit.models.siren import fold, unfold
+
+    cfg = SirenConfig()
+    p = init_params(cfg, torch.Generator().manual_seed(5))
+    f = fold(p, cfg)
+    assert torch.equal(f["out.weight"], p["out.weight"])
+    assert torch.allclose(f["merge.0.weight"], 30 * p["merge.0.weight"])
+    rgb, xy = torch.rand(50, 3), torch.rand(50, 2)
+    torch.testing.assert_close(forward(f, rgb, xy, cfg, folded=True), forward(p, rgb, xy, cfg), rtol=1e-5, atol=1e-5)
+    back = unfold(f, cfg)
+    assert all(torch.allclose(back[k], p[k]) for k in p)
