@@ -79,3 +79,24 @@ def test_pu_fsim_vsi_on_nits():
     assert 0 < pu_fsim(ref, test) < 1
     assert 0 < pu_vsi(ref, test) < 1
     assert pu_fsim(ref, ref) == pytest.approx(1.0)
+
+
+def test_agrees_with_piq_where_installed(scene):
+    """piq (Apache-2.0) is an independent implementation of both papers; it needs torchvision, so this runs in
+    the cvvdp environment only (docs/METRICS.md).  FSIM/FSIMc agree to 5 decimals.  VSI agrees to ~3e-4 only:
+    piq resizes for SDSP without antialiasing and upsamples with align_corners=True, where MATLAB's imresize
+    (which we follow) antialiases and aligns pixel centres."""
+    piq = pytest.importorskip("piq")
+    from scipy import ndimage
+
+    rng = np.random.default_rng(6)
+    big = ndimage.zoom(scene, (5.5, 5.5, 1), order=1)[:520, :700]  # min side 520: FSIM's F = 2 path
+    big = np.clip(big, 0, 255)
+    for sigma in (3.0, 20.0):
+        test = np.clip(big + rng.normal(0, sigma, big.shape), 0, 255)
+        a = torch.tensor(big, dtype=torch.float32).permute(2, 0, 1)[None]
+        b = torch.tensor(test, dtype=torch.float32).permute(2, 0, 1)[None]
+        assert fsim(test, big) == pytest.approx(piq.fsim(b, a, data_range=255.0, chromatic=False).item(), abs=2e-5)
+        assert fsim(test, big, chromatic=True) == pytest.approx(
+            piq.fsim(b, a, data_range=255.0, chromatic=True).item(), abs=2e-5)
+        assert vsi(test, big) == pytest.approx(piq.vsi(b, a, data_range=255.0).item(), abs=1e-3)
