@@ -28,6 +28,9 @@ _COMMAND_MODULES = [
     "merge",
     "fuse",
     "expand",
+    "tonemap",
+    "master",
+    "pairs",
 ]
 
 app = typer.Typer(
