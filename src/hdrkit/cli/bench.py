@@ -14,6 +14,7 @@ bench_app = typer.Typer(help="Benchmarks; results go to docs/.", no_args_is_help
 def codec(
     pairs: Optional[Path] = typer.Option(None, "--pairs", help="Folder of NAME_hdr.png + NAME_sdr.png pairs "
                                          "(`hdrkit pairs`)."),
+    tmo: Optional[str] = typer.Option(None, "--tmo", help="With several operators per image: use NAME_TMO_sdr.png."),
     out_md: Optional[Path] = typer.Option(None, "--md", help="Write the markdown table here."),
     out_json: Optional[Path] = typer.Option(None, "--json", help="Write the JSON results here."),
     fmt: str = typer.Option("png", "--format", help="Container of the encoded SDR: png, jpg or tif."),
@@ -59,7 +60,7 @@ def codec(
     g = measure_matmul_gflops()
     rows = []
     if pairs is not None:
-        found = find_pairs(pairs)
+        found = find_pairs(pairs, tmo)
         with rich_progress("benchmarking") as progress:
             rows, g = bench_pairs(found, adapt_cfg=cfg, fmt=fmt, quant=quant, theta_init=init, gflops=g,
                                   progress=progress)
@@ -77,4 +78,7 @@ def codec(
 
 
 def register(app: typer.Typer) -> None:
+    from hdrkit.cli import bench_quality  # `hdrkit bench quality` (issue 6) lives in its own module
+
+    bench_quality.register(bench_app)
     app.add_typer(bench_app, name="bench")

@@ -1,0 +1,222 @@
+"""``hdrkit bench quality``: every metadata method on the same (SDR, HDR) pairs, at counted bytes.
+
+A *method spec* is ``name[:key=value,...]``, e.g. ``gainmap:scale=4,q=95,ch=3``, ``mlp:quant=int8``,
+``gamutmlp:steps=300``, ``inf:steps=150``.  Methods:
+
+* ``naive``     SDR linearised, BT.2020, white = 203 cd/m² (0 bytes)
+* ``blind``     the shipped meta-trained theta_init without adaptation (0 bytes per image)
+* ``mlp``       our embedded MLP (issue 5: :func:`hdrkit.codec.api.encode_arrays`); keys ``quant`` (fp16/int8/
+  fp32), ``steps``, ``init`` (path or ``random``), ``ef`` (OHEM error fraction), ``resample`` (0 = uniform grid)
+* ``gainmap``   ISO 21496-1 gain map; keys ``scale`` (1/2/4/8), ``q`` (map JPEG quality), ``ch`` (1 or 3); bytes
+  = everything the Ultra HDR JPEG adds to the plain SDR JPEG (map JPEG, XMP, ISO blocks, MPF)
+* ``gamutmlp``  GamutMLP-style residual MLP; keys ``steps``, ``batch``, ``init`` (path of a Reptile init)
+* ``inf``       INF-style per-patch SIREN fitted at decode time to stride-8 HDR samples; keys ``steps``, ``patch``
+
+Every method sees the SDR exactly as stored in the pair (8-bit PNG) so the comparison is of the metadata alone.
+Results are rows ``{pair, method, bytes, encode_s, decode_s, metrics...}``; :func:`tables` renders markdown.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from hdrkit.errors import InputError
+from hdrkit.progress import ProgressFn, report
+
+METRIC_KEYS = ("pu_psnr", "pu_psnr_y", "pu_msssim", "delta_itp", "pq_psnr", "pq_ssim")
+METRIC_NAMES = {"pu_psnr": "PU-PSNR", "pu_psnr_y": "PU-PSNR-Y", "pu_msssim": "PU-MS-SSIM", "delta_itp": "ΔE_ITP",
+                "pq_psnr": "PQ-PSNR", "pq_ssim": "PQ-SSIM"}
+METHODS = ("naive", "blind", "mlp", "gainmap", "gamutmlp", "inf")
+
+
+@dataclass
+class Pair:
+    name: str
+    sdr: np.ndarray      # uint8 (H, W, 3), BT.709 γ2.4
+    hdr_nits: np.ndarray  # float32 (H, W, 3), BT.2020 cd/m²
+
+
+def load_pairs(folder: str | Path, exclude: Sequence[str] = ()) -> List[Pair]:
+    """Pairs of a ``hdrkit pairs`` folder (``NAME_hdr.png`` 16-bit PQ + ``NAME_sdr.png``), minus ``exclude``
+    (shell patterns on NAME)."""
+    from hdrkit import color
+    from hdrkit.codec.bench import find_pairs
+    from hdrkit.io import read_image
+
+    out = []
+    for name, hp, sp in find_pairs(folder):
+        if any(fnmatch.fnmatch(name, pat) for pat in exclude):
+            continue
+        hdr = np.clip(color.to_nits(read_image(hp)), 0, 10000).astype(np.float32)
+        s = read_image(sp).pixels
+        sdr = np.clip(np.round(np.asarray(s) * 255), 0, 255).astype(np.uint8)
+        if sdr.shape != hdr.shape:
+            raise InputError(f"pair {name}: SDR and HDR sizes differ")
+        out.append(Pair(name, sdr, hdr))
+    if not out:
+        raise InputError(f"no pairs left in {folder}")
+    return out
+
+
+def parse_spec(spec: str) -> Tuple[str, Dict[str, str]]:
+    """``"gainmap:scale=4,q=95"`` -> ``("gainmap", {"scale": "4", "q": "95"})``."""
+    name, _, rest = spec.strip().partition(":")
+    if name not in METHODS:
+        raise InputError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
+    kw = {}
+    for item in filter(None, rest.split(",")):
+        k, eq, v = item.partition("=")
+        if not eq:
+            raise InputError(f"method option {item!r} must be key=value")
+        kw[k.strip()] = v.strip()
+    return name, kw
+
+
+# --------------------------------------------------------------------------------------------- methods
+# Each runner: (pair, kw) -> (bytes, encode seconds, decode seconds, decoded HDR nits, extra info dict)
+Runner = Callable[[Pair, Dict[str, str]], Tuple[int, float, float, np.ndarray, dict]]
+
+
+def _pq_to_nits(pq: np.ndarray) -> np.ndarray:
+    from hdrkit import color
+
+    return np.asarray(color.pq_eotf(np.clip(pq, 0, 1)), np.float32)
+
+
+def _pq(nits: np.ndarray) -> np.ndarray:
+    from hdrkit import color
+
+    return np.asarray(color.pq_inverse_eotf(np.clip(nits, 0, 10000)), np.float32)
+
+
+def _run_naive(p: Pair, kw):
+    from hdrkit.baselines.naive import sdr_linear_nits
+
+    t = time.perf_counter()
+    out = sdr_linear_nits(p.sdr)
+    return 0, 0.0, time.perf_counter() - t, out, {}
+
+
+def _run_blind(p: Pair, kw):
+    from hdrkit.baselines.naive import theta_init_blind
+
+    t = time.perf_counter()
+    pq = theta_init_blind(p.sdr, kw.get("init"))
+    return 0, 0.0, time.perf_counter() - t, _pq_to_nits(pq), {}
+
+
+def _run_mlp(p: Pair, kw):
+    from dataclasses import replace
+
+    from hdrkit.codec.api import decode_arrays, encode_arrays
+    from hdrkit.meta.adapt import AdaptConfig
+
+    cfg = AdaptConfig()
+    if "steps" in kw:
+        cfg = replace(cfg, steps=int(kw["steps"]))
+    if "ef" in kw:
+        cfg = replace(cfg, error_fraction=float(kw["ef"]))
+    if kw.get("resample") == "0":
+        cfg = replace(cfg, resample_at=())
+    res = encode_arrays(p.sdr, p.hdr_nits, adapt_cfg=cfg, quant=kw.get("quant", "fp16"), theta_init=kw.get("init"))
+    t = time.perf_counter()
+    pq = decode_arrays(res.blob, p.sdr)
+    return len(res.blob), res.adapt_seconds, time.perf_counter() - t, _pq_to_nits(pq), {"steps": res.info.steps_run}
+
+
+def _run_gainmap(p: Pair, kw):
+    from hdrkit.codec import gainmap as G
+    from hdrkit.codec import ultrahdr as U
+
+    scale, q, ch = int(kw.get("scale", 4)), int(kw.get("q", 95)), int(kw.get("ch", 3))
+    t = time.perf_counter()
+    gm, map_jpeg = G.encode(p.sdr, p.hdr_nits, scale=scale, quality=q, multichannel=ch == 3)
+    enc = time.perf_counter() - t
+    primary = U.encode_sdr_jpeg(p.sdr, 95)
+    n_bytes = len(U.assemble(primary, map_jpeg, gm.metadata)) - len(primary)
+    t = time.perf_counter()
+    out = G.decode(p.sdr, gm)
+    return n_bytes, enc, time.perf_counter() - t, out, {"map_jpeg": len(map_jpeg)}
+
+
+def _run_gamutmlp(p: Pair, kw):
+    from hdrkit.baselines import gamutmlp as GM
+
+    acfg = GM.GamutAdaptConfig(steps=int(kw.get("steps", 1200)), batch=int(kw.get("batch", 1 << 16)))
+    theta, cfg = None, GM.GamutMLPConfig()
+    if kw.get("init"):
+        cfg, theta = GM.load_init(kw["init"])
+    params, info = GM.adapt(p.sdr, _pq(p.hdr_nits), theta, cfg, acfg)
+    blob = GM.pack(params, cfg)
+    t = time.perf_counter()
+    c2, prm = GM.unpack(blob)
+    pq = GM.decode(prm, p.sdr, c2)
+    return len(blob), info.seconds, time.perf_counter() - t, _pq_to_nits(pq), {"pool": info.pool}
+
+
+def _run_inf(p: Pair, kw):
+    from hdrkit.baselines import inf as INF
+
+    cfg = INF.InfConfig(steps=int(kw.get("steps", 500)), patch=int(kw.get("patch", 512)))
+    t = time.perf_counter()
+    blob = INF.encode(_pq(p.hdr_nits), cfg.stride)
+    enc = time.perf_counter() - t
+    pq, dec = INF.decode(blob, p.sdr, cfg)
+    return len(blob), enc, dec, _pq_to_nits(pq), {}
+
+
+RUNNERS: Dict[str, Runner] = {"naive": _run_naive, "blind": _run_blind, "mlp": _run_mlp, "gainmap": _run_gainmap,
+                              "gamutmlp": _run_gamutmlp, "inf": _run_inf}
+
+
+def run(pairs: Sequence[Pair], specs: Sequence[str], *, progress: Optional[ProgressFn] = None,
+        on_row: Optional[Callable[[dict], None]] = None) -> List[dict]:
+    """Run every method spec on every pair; a row per (pair, spec)."""
+    from hdrkit.metrics import evaluate
+
+    parsed = [(s, *parse_spec(s)) for s in specs]
+    rows, total, done = [], len(pairs) * len(parsed), 0
+    for spec, name, kw in parsed:
+        for p in pairs:
+            n_bytes, enc, dec, out, extra = RUNNERS[name](p, kw)
+            q = evaluate(p.hdr_nits, out, metrics=METRIC_KEYS)
+            row = {"pair": p.name, "method": spec, "bytes": int(n_bytes), "encode_s": enc, "decode_s": dec,
+                   "size": f"{p.sdr.shape[1]}x{p.sdr.shape[0]}", **{k: float(q[k]) for k in METRIC_KEYS}, **extra}
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+            done += 1
+            report(progress, done, total, f"{spec} {p.name}")
+    return rows
+
+
+def means(rows: Sequence[dict]) -> Dict[str, dict]:
+    """Mean of every numeric column per method, in first-seen order, with the number of pairs."""
+    out: Dict[str, dict] = {}
+    for m in dict.fromkeys(r["method"] for r in rows):
+        sel = [r for r in rows if r["method"] == m]
+        d = {"n": len(sel)}
+        for k in ("bytes", "encode_s", "decode_s", *METRIC_KEYS):
+            d[k] = float(np.mean([r[k] for r in sel]))
+        out[m] = d
+    return out
+
+
+def table(rows: Sequence[dict], methods: Optional[Sequence[str]] = None, labels: Optional[Dict[str, str]] = None) -> str:
+    """Markdown table of the per-method means (Table 1 layout)."""
+    mm = means(rows)
+    methods = [m for m in (methods or mm) if m in mm]
+    head = "| method | pairs | bytes | encode s | decode s | " + " | ".join(METRIC_NAMES[k] for k in METRIC_KEYS) + " |"
+    lines = [head, "|---|---:|---:|---:|---:|" + "---:|" * len(METRIC_KEYS)]
+    for m in methods:
+        d = mm[m]
+        lab = (labels or {}).get(m, f"`{m}`")
+        vals = " | ".join(f"{d[k]:.4f}" if k in ("pu_msssim", "pq_ssim") else f"{d[k]:.2f}" for k in METRIC_KEYS)
+        lines.append(f"| {lab} | {d['n']} | {d['bytes']:,.0f} | {d['encode_s']:.2f} | {d['decode_s']:.2f} | {vals} |")
+    return "\n".join(lines) + "\n"

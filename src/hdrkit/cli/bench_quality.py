@@ -1,0 +1,66 @@
+"""``hdrkit bench quality``: metadata methods (our MLP, gain maps, GamutMLP-, INF-style, naive) on the same pairs.
+
+Registered on the ``hdrkit bench`` sub-app by :func:`register`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+DEFAULT_METHODS = ["naive", "blind", "mlp", "gainmap:scale=4,q=95,ch=3", "gamutmlp", "inf"]
+
+
+def quality(
+    pairs: Path = typer.Option(..., "--pairs", help="Folder of NAME_hdr.png + NAME_sdr.png (`hdrkit pairs`)."),
+    method: Optional[List[str]] = typer.Option(None, "--method", "-m", help="Method spec, repeatable: naive, "
+                                               "blind, mlp[:quant=int8,steps=N,init=P,ef=F,resample=0], "
+                                               "gainmap[:scale=4,q=95,ch=3], gamutmlp[:steps=N], inf[:steps=N]."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Skip pairs whose name matches "
+                                                "(shell pattern, repeatable)."),
+    out_json: Optional[Path] = typer.Option(None, "--json", help="Write every row (per pair and method) here; "
+                                            "rewritten after each row, so a long run keeps what it measured."),
+    out_md: Optional[Path] = typer.Option(None, "--md", help="Write the table of means here."),
+    threads: int = typer.Option(1, "--threads", help="torch threads (the 2-core machine: keep 1 when others run)."),
+    note: str = typer.Option("", "--note", help="A line stored with the results (e.g. machine load)."),
+) -> None:
+    """Per pair and method: metadata bytes, encode/decode seconds, PU-PSNR, PU-PSNR-Y, PU-MS-SSIM, ΔE_ITP,
+    PQ-PSNR, PQ-SSIM; prints the table of means.  Deterministic (fixed seeds)."""
+    import json
+
+    import torch
+
+    from hdrkit.baselines.quality import load_pairs, parse_spec, run, table
+    from hdrkit.codec.bench import machine_line
+    from hdrkit.cli.common import rich_progress
+    from hdrkit.errors import InputError
+    from hdrkit.io.atomic import atomic_write_bytes
+
+    if threads < 1:
+        raise InputError("--threads must be >= 1")
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    specs = list(method or DEFAULT_METHODS)
+    for s in specs:
+        parse_spec(s)  # fail fast on a typo
+    ps = load_pairs(pairs, exclude or ())
+    record = {"pairs": str(pairs), "methods": specs, "exclude": list(exclude or ()), "note": note,
+              "settings": machine_line(threads), "rows": []}
+
+    def save(row):
+        record["rows"].append(row)
+        if out_json is not None:
+            atomic_write_bytes(out_json, json.dumps(record, indent=1).encode())
+
+    with rich_progress("bench quality") as progress:
+        rows = run(ps, specs, progress=progress, on_row=save)
+    md = table(rows)
+    typer.echo(md)
+    if out_md is not None:
+        atomic_write_bytes(out_md, md.encode())
+
+
+def register(bench_app: typer.Typer) -> None:
+    bench_app.command("quality")(quality)
