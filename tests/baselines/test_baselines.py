@@ -115,3 +115,24 @@ def test_parse_spec_and_tiny_run():
     assert m["naive"]["bytes"] == 0 and m["gainmap:scale=1,q=100"]["bytes"] > 0
     assert m["gainmap:scale=1,q=100"]["pq_psnr"] > m["naive"]["pq_psnr"]
     assert "| `naive` | 1 | 0 |" in table(rows)
+
+
+def test_quality_report_cli_tables_and_plots(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from hdrkit.cli.main import app
+
+    sdr, hdr = _pair()
+    rows = run([Pair("a", sdr, hdr)], ["naive", "gainmap:scale=1,q=90", "gainmap:scale=2,q=90,ch=1"])
+    (tmp_path / "r.json").write_text(json.dumps({"rows": rows, "note": "test", "settings": "x"}))
+    res = CliRunner().invoke(app, ["bench", "quality-report", str(tmp_path / "r.json"), "--plot",
+                                   str(tmp_path / "rd.png")])
+    assert res.exit_code == 0, res.output
+    assert "`gainmap:scale=1,q=90`" in res.output
+    from PIL import Image
+
+    for name in ("rd.png", "rd_itp.png"):
+        with Image.open(tmp_path / name) as im:
+            assert im.size == (900, 500)

@@ -220,3 +220,77 @@ def table(rows: Sequence[dict], methods: Optional[Sequence[str]] = None, labels:
         vals = " | ".join(f"{d[k]:.4f}" if k in ("pu_msssim", "pq_ssim") else f"{d[k]:.2f}" for k in METRIC_KEYS)
         lines.append(f"| {lab} | {d['n']} | {d['bytes']:,.0f} | {d['encode_s']:.2f} | {d['decode_s']:.2f} | {vals} |")
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------ efficiency (4K)
+def _frame(width: int, height: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    sdr = np.stack([xx / width, yy / height, 0.5 + 0.5 * np.sin(xx / 37.0)], -1)
+    return np.clip(np.round((sdr + rng.random(sdr.shape, dtype=np.float32) * 0.05) * 255), 0, 255).astype(np.uint8)
+
+
+def decode_4k(methods: Sequence[str] = ("naive", "gainmap", "mlp", "gamutmlp"), width: int = 3840,
+              height: int = 2160, repeats: int = 2, progress: Optional[ProgressFn] = None) -> Dict[str, float]:
+    """Best-of-``repeats`` seconds to decode one ``width x height`` frame per method (weights/maps made for a
+    synthetic frame: the cost does not depend on their values).  INF is not timed here: its decode *is* its
+    fitting (see Table 1's decode column at 1024x512)."""
+    import torch
+
+    from hdrkit import color
+    from hdrkit.codec import gainmap as G
+
+    sdr = _frame(width, height)
+    hdr = np.asarray(color.convert_primaries(G.sdr_to_linear(sdr, "bt709"), "bt709", "bt2020"), np.float32) * 300
+    out: Dict[str, float] = {}
+    for i, m in enumerate(methods):
+        if m == "naive":
+            from hdrkit.baselines.naive import sdr_linear_nits
+
+            fn = lambda: sdr_linear_nits(sdr)  # noqa: E731
+        elif m == "gainmap":
+            gm, _ = G.encode(sdr, hdr, scale=4, quality=95)
+            fn = lambda: G.decode(sdr, gm)  # noqa: E731
+        elif m == "mlp":
+            from hdrkit.models.fast import decode_pq
+            from hdrkit.models.siren import SirenConfig, init_params
+
+            prm = init_params(SirenConfig(), torch.Generator().manual_seed(0))
+            fn = lambda: decode_pq(prm, sdr, SirenConfig())  # noqa: E731
+        elif m == "gamutmlp":
+            from hdrkit.baselines import gamutmlp as GM
+
+            prm = GM.init_params(GM.GamutMLPConfig(), torch.Generator().manual_seed(0))
+            fn = lambda: GM.decode(prm, sdr)  # noqa: E731
+        else:
+            raise InputError(f"no 4K decode timing for {m!r}")
+        ts = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+        out[m] = min(ts)
+        report(progress, i + 1, len(methods), f"4K decode {m}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------- reports
+def rd_plot(rows: Sequence[dict], path: str | Path, metric: str = "pu_psnr") -> None:
+    """Rate-distortion chart (mean ``metric`` vs mean metadata bytes) of every method family with bytes > 0."""
+    from hdrkit.meta.plot import line_chart
+
+    mm = means(rows)
+    fam: Dict[str, List[Tuple[float, float]]] = {}
+    for spec, d in mm.items():
+        if d["bytes"] <= 0:
+            continue
+        name, kw = parse_spec(spec)
+        key = f"gainmap {kw.get('ch', '3')}-ch" if name == "gainmap" else name
+        fam.setdefault(key, []).append((d["bytes"] / 1000.0, d[metric]))
+    colours = [(200, 60, 0), (0, 140, 0), (0, 0, 220), (160, 0, 160), (0, 150, 200), (90, 90, 90)]
+    series = []
+    for i, (k, pts) in enumerate(sorted(fam.items())):
+        pts.sort()
+        series.append((k, [p[0] for p in pts], [p[1] for p in pts], colours[i % len(colours)]))
+    line_chart(str(path), series, f"{METRIC_NAMES[metric]} vs metadata size (mean over pairs)",
+               "metadata kB", METRIC_NAMES[metric])

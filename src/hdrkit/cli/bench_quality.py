@@ -62,5 +62,46 @@ def quality(
         atomic_write_bytes(out_md, md.encode())
 
 
+def quality_report(
+    results: List[Path] = typer.Argument(..., help="JSON files written by `hdrkit bench quality --json`."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Rate-distortion PNG (PU-PSNR vs bytes); a second "
+                                        "one for ΔE_ITP is written next to it with suffix _itp."),
+    decode_4k: bool = typer.Option(False, "--decode-4k", help="Also time one 3840x2160 decode per method."),
+    threads: int = typer.Option(1, "--threads", help="torch threads for the 4K timings."),
+) -> None:
+    """Tables of means of saved results (one per file), the rate-distortion plots and the 4K decode timings."""
+    import json
+
+    import torch
+
+    from hdrkit.baselines.quality import decode_4k as time_4k, rd_plot, table
+    from hdrkit.cli.common import rich_progress
+    from hdrkit.errors import InputError
+
+    if threads < 1:
+        raise InputError("--threads must be >= 1")
+    torch.set_num_threads(threads)
+    all_rows = []
+    for r in results:
+        try:
+            rec = json.loads(r.read_text())
+            rows = rec["rows"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{r} is not a `bench quality` JSON file ({exc})") from None
+        all_rows += rows
+        typer.echo(f"### {r.name}\n\n{rec.get('note', '')}; {rec.get('settings', '')}\n")
+        typer.echo(table(rows))
+    if plot is not None:
+        rd_plot(all_rows, plot, "pu_psnr")
+        rd_plot(all_rows, plot.with_name(plot.stem + "_itp" + plot.suffix), "delta_itp")
+    if decode_4k:
+        with rich_progress("4K decode") as progress:
+            t = time_4k(progress=progress)
+        typer.echo("| method | 4K decode s |\n|---|---:|")
+        for k, v in t.items():
+            typer.echo(f"| {k} | {v:.2f} |")
+
+
 def register(bench_app: typer.Typer) -> None:
     bench_app.command("quality")(quality)
+    bench_app.command("quality-report")(quality_report)
