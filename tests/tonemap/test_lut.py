@@ -45,14 +45,26 @@ def test_bundled_lut_reads_like_colour_science(yt, yt_cube_file):
     np.testing.assert_array_equal(yt.domain_max, ref.domain[1])
 
 
-def test_tetrahedral_matches_colour_science(yt):
+@pytest.fixture(params=["numba", "numpy"])
+def kernel(request, monkeypatch):
+    """Run a test with the compiled kernel and with the numpy fallback."""
+    from hdrkit.tonemap import lut as mod
+
+    if request.param == "numpy":
+        monkeypatch.setattr(mod, "_NUMBA", False)
+    elif mod._numba_kernel() is None:
+        pytest.skip("numba is not available")
+    return request.param
+
+
+def test_tetrahedral_matches_colour_science(yt, kernel):
     x = _probe_points()
     ref = colour.algebra.table_interpolation_tetrahedral(x, yt.table.astype(np.float64))
     ours = lut_tetrahedral(x.astype(np.float32), yt)
     assert np.abs(ours - ref).max() <= 1e-5
 
 
-def test_youtube_operator_matches_colour_pipeline(yt):
+def test_youtube_operator_matches_colour_pipeline(yt, kernel):
     rng = np.random.default_rng(1)
     nits = (rng.random((64, 64, 3)) ** 4 * 10000).astype(np.float32)
     nits[0, :8] = [[0, 0, 0], [10000, 10000, 10000], [1000, 0, 0], [0, 1000, 0], [0, 0, 1000], [203, 203, 203],
@@ -74,7 +86,7 @@ def test_lut_method_accepts_cube_and_zip(yt_cube_file):
     np.testing.assert_array_equal(a, c)
 
 
-def test_threads_give_identical_results(yt):
+def test_threads_give_identical_results(yt, kernel):
     x = np.random.default_rng(3).random((300_000, 3)).astype(np.float32)
     np.testing.assert_array_equal(lut_tetrahedral(x, yt, threads=1), lut_tetrahedral(x, yt, threads=2))
 
@@ -86,7 +98,7 @@ def _lut_from_function(fn, n=9, dmin=0.0, dmax=1.0):
     return Lut3D(table.astype(np.float32), np.full(3, float(dmin)), np.full(3, float(dmax)), "t")
 
 
-def test_affine_lut_is_reproduced_exactly_and_round_trips_through_cube_text(tmp_path):
+def test_affine_lut_is_reproduced_exactly_and_round_trips_through_cube_text(tmp_path, kernel):
     # Tetrahedral interpolation is exact for affine functions (barycentric weights sum to 1).
     m = np.array([[0.5, 0.2, 0.1], [0.0, 0.9, -0.1], [0.3, 0.0, 0.6]])
     fn = lambda v: v @ m.T + np.array([0.01, 0.02, 0.03])  # noqa: E731

@@ -223,16 +223,86 @@ def _tetra_chunk(p: np.ndarray, n: int, packed: np.ndarray, s_max: np.ndarray, s
     return out
 
 
+def _numba_kernel():
+    """The compiled single-pass kernel, or ``None`` when numba is unavailable (then numpy is used)."""
+    global _NUMBA
+    if _NUMBA is not None:
+        return _NUMBA or None
+    if os.environ.get("HDRKIT_NO_NUMBA"):
+        _NUMBA = False
+        return None
+    try:
+        import numba
+    except Exception:  # pragma: no cover - numba missing or broken on this platform
+        _NUMBA = False
+        return None
+
+    @numba.njit(cache=True, nogil=True)
+    def tetra(x, table, n, scale, offset, out):  # pragma: no cover - compiled
+        nn = n * n
+        diag = nn + n + 1
+        for k in range(x.shape[0]):
+            pr = min(max(x[k, 0] * scale[0] + offset[0], 0.0), n - 1.0)
+            pg = min(max(x[k, 1] * scale[1] + offset[1], 0.0), n - 1.0)
+            pb = min(max(x[k, 2] * scale[2] + offset[2], 0.0), n - 1.0)
+            ir, ig, ib = min(int(pr), n - 2), min(int(pg), n - 2), min(int(pb), n - 2)
+            fr, fg, fb = pr - ir, pg - ig, pb - ib
+            base = ir * nn + ig * n + ib
+            if fr >= fg:
+                if fg >= fb:  # r ≥ g ≥ b
+                    s1, s2, f1, f2, f3 = nn, n, fr, fg, fb
+                elif fr >= fb:  # r ≥ b > g
+                    s1, s2, f1, f2, f3 = nn, 1, fr, fb, fg
+                else:  # b > r ≥ g
+                    s1, s2, f1, f2, f3 = 1, nn, fb, fr, fg
+            else:
+                if fr >= fb:  # g > r ≥ b
+                    s1, s2, f1, f2, f3 = n, nn, fg, fr, fb
+                elif fg >= fb:  # g ≥ b > r
+                    s1, s2, f1, f2, f3 = n, 1, fg, fb, fr
+                else:  # b > g > r
+                    s1, s2, f1, f2, f3 = 1, n, fb, fg, fr
+            w0, w1, w2, w3 = 1.0 - f1, f1 - f2, f2 - f3, f3
+            i1 = base + s1
+            i2 = i1 + s2
+            i3 = base + diag
+            for c in range(3):
+                out[k, c] = (w0 * table[base, c] + w1 * table[i1, c] + w2 * table[i2, c]
+                             + w3 * table[i3, c])
+
+    try:  # compile now (or load the on-disk cache); any failure falls back to numpy
+        probe = np.zeros((1, 3), np.float32)
+        tetra(probe, np.zeros((8, 3), np.float32), 2, np.ones(3), np.zeros(3), np.empty((1, 3), np.float32))
+    except Exception:  # pragma: no cover - e.g. no writable cache location
+        _NUMBA = False
+        return None
+    _NUMBA = tetra
+    return tetra
+
+
+_NUMBA = None
+
+
 def _apply_range(flat: np.ndarray, out: np.ndarray, lut: Lut3D, pre: Optional[Callable]) -> None:
     n = lut.size
+    scale = ((n - 1) / (lut.domain_max - lut.domain_min)).astype(np.float64)
+    offset = (-lut.domain_min * scale).astype(np.float64)
+    kernel = _numba_kernel()
+    if kernel is not None:
+        table = lut.table.reshape(-1, 3)
+        for s in range(0, flat.shape[0], _CHUNK):
+            x = flat[s:s + _CHUNK]
+            if pre is not None:
+                x = pre(x)
+            kernel(np.ascontiguousarray(x, dtype=np.float32), table, n, scale, offset, out[s:s + _CHUNK])
+        return
     packed, s_max, s_min = lut._packed
-    scale = ((n - 1) / (lut.domain_max - lut.domain_min)).astype(np.float32)[:, None]
-    offset = (-lut.domain_min * scale[:, 0]).astype(np.float32)[:, None]
+    scale32, offset32 = scale.astype(np.float32)[:, None], offset.astype(np.float32)[:, None]
     for s in range(0, flat.shape[0], _CHUNK):
         x = flat[s:s + _CHUNK]
         if pre is not None:
             x = pre(x)
-        p = x.T * scale + offset
+        p = x.T * scale32 + offset32
         np.clip(p, 0.0, float(n - 1), out=p)
         out[s:s + _CHUNK] = _tetra_chunk(p, n, packed, s_max, s_min).T
 
@@ -269,8 +339,9 @@ def lut_tetrahedral(rgb: Any, lut: Lut3D, threads: int = 1) -> np.ndarray:
 
     Returns
     -------
-    float32 ``(..., 3)``.  Vectorised numpy in a planar layout, processed in chunks of 16,384 pixels so that
-    the temporaries stay in cache.
+    float32 ``(..., 3)``.  A single-pass numba kernel (float64 arithmetic) when numba is importable, otherwise
+    vectorised numpy in a planar layout (float32); both run in chunks of 16,384 pixels so that the temporaries
+    stay in cache.  ``HDRKIT_NO_NUMBA=1`` forces the numpy path.
     """
     x = np.asarray(rgb, dtype=np.float32)
     if x.ndim < 1 or x.shape[-1] != 3:
