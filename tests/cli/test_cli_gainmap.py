@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from hdrkit import color
 from hdrkit.io import Image, read_image, write_image
@@ -60,3 +61,24 @@ def test_gainmap_errors_are_one_line(tmp_path):
     _clean_error(run("encode", str(tmp_path / "m.exr"), "-o", str(tmp_path / "u.jpg"), "--method", "gainmap",
                      "--map-channels", "2"), "--map-channels")
     assert not (tmp_path / "u.jpg").exists()
+
+
+@pytest.mark.slow  # adapts a SIREN from random init in a subprocess (~1 min on a busy 2-core machine)
+def test_encode_target_from_distils_a_blind_method(tmp_path):
+    from hdrkit.codec.api import decode_file
+    from hdrkit.baselines.distill import distill_target
+
+    _pair_files(tmp_path)
+    p = run("encode", str(tmp_path / "s.png"), "-o", str(tmp_path / "d.png"), "--target-from", "akyuz2007",
+            "--steps", "200", "--lr", "1e-3", "--init", "random")
+    assert p.returncode == 0, p.stderr
+    assert "distilled from akyuz2007" in p.stdout
+    pq, _ = decode_file(tmp_path / "d.png")
+    sdr = read_image(tmp_path / "s.png").pixels
+    target = color.pq_inverse_eotf(distill_target(sdr, "akyuz2007"))
+    naive = color.pq_inverse_eotf(np.clip(color.convert_primaries(color.bt1886_eotf(sdr), "bt709", "bt2020") * 203,
+                                          0, None))
+    # the MLP learnt the blind method's rendition: closer to it than the plain SDR is
+    assert np.mean((pq - target) ** 2) < 0.5 * np.mean((naive - target) ** 2)
+    _clean_error(run("encode", str(tmp_path / "s.png"), str(tmp_path / "s.png"), "-o", str(tmp_path / "e.png"),
+                     "--target-from", "akyuz2007"), "--target-from")

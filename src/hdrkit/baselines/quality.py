@@ -11,6 +11,8 @@ A *method spec* is ``name[:key=value,...]``, e.g. ``gainmap:scale=4,q=95,ch=3``,
   = everything the Ultra HDR JPEG adds to the plain SDR JPEG (map JPEG, XMP, ISO blocks, MPF)
 * ``gamutmlp``  GamutMLP-style residual MLP; keys ``steps``, ``batch``, ``init`` (path of a Reptile init)
 * ``inf``       INF-style per-patch SIREN fitted at decode time to stride-8 HDR samples; keys ``steps``, ``patch``
+* ``expand``    a blind up-conversion of :mod:`hdrkit.expand` (key ``from``, e.g. ``akyuz2007``; 0 bytes)
+* ``distill``   our MLP fitted to that blind method's output instead of the true HDR (paper §4.6; key ``from``)
 
 Every method sees the SDR exactly as stored in the pair (8-bit PNG) so the comparison is of the metadata alone.
 Results are rows ``{pair, method, bytes, encode_s, decode_s, metrics...}``; :func:`tables` renders markdown.
@@ -32,7 +34,7 @@ from hdrkit.progress import ProgressFn, report
 METRIC_KEYS = ("pu_psnr", "pu_psnr_y", "pu_msssim", "delta_itp", "pq_psnr", "pq_ssim")
 METRIC_NAMES = {"pu_psnr": "PU-PSNR", "pu_psnr_y": "PU-PSNR-Y", "pu_msssim": "PU-MS-SSIM", "delta_itp": "ΔE_ITP",
                 "pq_psnr": "PQ-PSNR", "pq_ssim": "PQ-SSIM"}
-METHODS = ("naive", "blind", "mlp", "gainmap", "gamutmlp", "inf")
+METHODS = ("naive", "blind", "mlp", "gainmap", "gamutmlp", "inf", "expand", "distill")
 
 
 @dataclass
@@ -171,7 +173,27 @@ def _run_inf(p: Pair, kw):
     return len(blob), enc, dec, _pq_to_nits(pq), {}
 
 
-RUNNERS: Dict[str, Runner] = {"naive": _run_naive, "blind": _run_blind, "mlp": _run_mlp, "gainmap": _run_gainmap,
+def _run_expand(p: Pair, kw):
+    from hdrkit.baselines.distill import distill_target
+
+    t = time.perf_counter()
+    out = distill_target(p.sdr, kw.get("from", "akyuz2007"))
+    return 0, 0.0, time.perf_counter() - t, out, {}
+
+
+def _run_distill(p: Pair, kw):
+    """Our MLP fitted to a blind method's output (paper §4.6), scored against the true HDR."""
+    from hdrkit.baselines.distill import distill_target
+    from hdrkit.codec.api import decode_arrays, encode_arrays
+
+    target = distill_target(p.sdr, kw.get("from", "akyuz2007"))
+    res = encode_arrays(p.sdr, target, theta_init=kw.get("init"))
+    t = time.perf_counter()
+    pq = decode_arrays(res.blob, p.sdr)
+    return len(res.blob), res.adapt_seconds, time.perf_counter() - t, _pq_to_nits(pq), {}
+
+
+RUNNERS: Dict[str, Runner] = {"expand": _run_expand, "distill": _run_distill, "naive": _run_naive, "blind": _run_blind, "mlp": _run_mlp, "gainmap": _run_gainmap,
                               "gamutmlp": _run_gamutmlp, "inf": _run_inf}
 
 

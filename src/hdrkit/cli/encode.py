@@ -29,6 +29,9 @@ def encode(
     map_scale: int = typer.Option(4, "--map-scale", help="gainmap: map downscale per axis (1, 2, 4, 8)."),
     map_quality: int = typer.Option(95, "--map-quality", help="gainmap: JPEG quality of the gain map."),
     map_channels: int = typer.Option(3, "--map-channels", help="gainmap: 3 (per channel, BT.2020) or 1."),
+    target_from: Optional[str] = typer.Option(None, "--target-from", help="Distillation: no HDR master -- the "
+                                              "first argument is the SDR picture and the MLP learns the output "
+                                              "of this `hdrkit expand` method (e.g. akyuz2007)."),
 ) -> None:
     """Encode HDR as an SDR picture + ~18 KB of embedded MLP weights (or an Ultra HDR gain map)."""
     from dataclasses import replace
@@ -47,6 +50,8 @@ def encode(
     check_output_path(out, inputs)
     if method not in ("mlp", "gainmap"):
         raise InputError(f"--method must be mlp or gainmap, got {method!r}")
+    if target_from is not None and (sdr is not None or method != "mlp"):
+        raise InputError("--target-from takes one SDR picture (no second argument) and --method mlp")
     if method == "gainmap":
         from hdrkit.codec.ultrahdr import encode_file as encode_gainmap_file
 
@@ -64,6 +69,16 @@ def encode(
         cfg = replace(cfg, lr=lr)
     if time_budget is not None:
         cfg = replace(cfg, time_budget=time_budget)
+    if target_from is not None:
+        from hdrkit.baselines.distill import distill_file
+
+        with rich_progress("adapting") as progress:
+            res = distill_file(hdr, out, target_from, quant=quant, quality=quality, adapt_cfg=cfg,
+                               theta_init=str(init) if init is not None else None, device=device,
+                               progress=progress)
+        typer.echo(f"{out}: {len(res.blob):,} bytes of metadata ({res.carrier}), distilled from {target_from} "
+                   f"in {res.adapt_seconds:.1f} s")
+        return
     with rich_progress("adapting") as progress:
         res = encode_file(hdr, sdr, out, tmo=tmo, adapt_cfg=cfg, quant=quant, quality=quality,
                           theta_init=str(init) if init is not None else None, device=device, progress=progress)
