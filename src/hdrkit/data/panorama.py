@@ -122,17 +122,22 @@ def sample_equirect(pano: np.ndarray, u: Any, v: Any) -> np.ndarray:
     """
     p = np.asarray(pano)
     ph, pw = p.shape[:2]
+    flat = p.reshape(ph * pw, -1)
     u = np.asarray(u, dtype=np.float64)
     v = np.clip(np.asarray(v, dtype=np.float64), 0.0, ph - 1.0)
     u0f = np.floor(u)
     v0f = np.minimum(np.floor(v), ph - 2.0) if ph > 1 else np.zeros_like(v)
-    fu = (u - u0f).astype(np.float32)[..., None]
-    fv = (v - v0f).astype(np.float32)[..., None]
-    u0 = np.mod(u0f.astype(np.int64), pw)
-    u1 = np.mod(u0 + 1, pw)
-    v0 = v0f.astype(np.int64)
-    v1 = np.minimum(v0 + 1, ph - 1)
-    top = p[v0, u0] * (1 - fu) + p[v0, u1] * fu
-    bottom = p[v1, u0] * (1 - fu) + p[v1, u1] * fu
-    out = top * (1 - fv) + bottom * fv
+    fu = (u - u0f).astype(np.float32).reshape(-1, 1)
+    fv = (v - v0f).astype(np.float32).reshape(-1, 1)
+    u0 = np.mod(u0f.astype(np.int64), pw).ravel()
+    u1 = u0 + 1
+    u1[u1 == pw] = 0
+    r0 = v0f.astype(np.int64).ravel() * pw
+    r1 = np.minimum(r0 + pw, (ph - 1) * pw)
+    top = np.take(flat, r0 + u0, axis=0)
+    top += (np.take(flat, r0 + u1, axis=0) - top) * fu
+    bottom = np.take(flat, r1 + u0, axis=0)
+    bottom += (np.take(flat, r1 + u1, axis=0) - bottom) * fu
+    top += (bottom - top) * fv
+    out = top.reshape(u.shape + flat.shape[1:])
     return np.ascontiguousarray(out, dtype=np.float32)
