@@ -32,6 +32,7 @@ def meta(
     from hdrkit.errors import InputError
     from hdrkit.io.atomic import atomic_write_bytes
     from hdrkit.meta import tasks
+    from hdrkit.meta.plot import line_chart
     from hdrkit.meta.train import RECIPES, meta_train
     from hdrkit.meta.weights import save_theta
 
@@ -50,23 +51,26 @@ def meta(
         mc = replace(mc, seed=seed)
     sources = tasks.load_panoramas(data, exclude=mc.exclude)
     held = tasks.load_panoramas(data, names=mc.exclude) if mc.exclude else sources
+    def _save(theta, tl) -> None:  # also called at every validation: a crash keeps the last checkpoint
+        save_theta(out, theta, mc.model)
+        record = {
+            "recipe": recipe, "config": tl.config, "seconds": tl.seconds, "iterations": tl.iterations,
+            "train_loss": tl.train_loss, "val_iterations": tl.val_iterations, "val_psnr": tl.val_psnr,
+            "threads": threads,
+        }
+        if log is not None:
+            atomic_write_bytes(log, json.dumps(record, default=str).encode())
+        if curve is not None and len(tl.val_iterations) > 1:
+            line_chart(str(curve), [(f"held-out PQ-PSNR after {mc.val_steps} adaptation steps", tl.val_iterations,
+                                     tl.val_psnr, (200, 60, 0))], f"meta-training ({recipe})", "outer iteration",
+                       "dB")
+
     with rich_progress("synthesising pairs") as progress:
         pool = tasks.make_pool(sources, mc.pool, mc.patch, mc.tmos, mc.procedural_share, mc.seed, progress)
         val_pool = tasks.make_pool(held, mc.val_pairs, mc.patch, mc.tmos, 0.0, mc.seed + 1, progress)
-        theta, tl = meta_train(mc, pool, val_pool, progress=progress)
-    save_theta(out, theta, mc.model)
-    record = {
-        "recipe": recipe, "config": tl.config, "seconds": tl.seconds, "iterations": tl.iterations,
-        "train_loss": tl.train_loss, "val_iterations": tl.val_iterations, "val_psnr": tl.val_psnr,
-        "threads": threads,
-    }
-    if log is not None:
-        atomic_write_bytes(log, json.dumps(record, default=str).encode())
-    if curve is not None:
-        from hdrkit.meta.plot import line_chart
-
-        line_chart(str(curve), [(f"held-out PQ-PSNR after {mc.val_steps} steps", tl.val_iterations, tl.val_psnr,
-                                 (200, 60, 0))], f"meta-training ({recipe})", "outer iteration", "dB")
+        theta, tl = meta_train(mc, pool, val_pool, progress=progress,
+                               checkpoint=lambda th, lg: _save(th, lg))
+    _save(theta, tl)
     typer.echo(f"{out}: {len(tl.iterations)} iterations in {tl.seconds:.0f} s; held-out PQ-PSNR after "
                f"{mc.val_steps} adaptation steps {tl.val_psnr[0]:.2f} -> {tl.val_psnr[-1]:.2f} dB")
 

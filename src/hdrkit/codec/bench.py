@@ -21,17 +21,20 @@ from hdrkit.progress import ProgressFn, report
 QUALITY_KEYS = ("pu_psnr", "pu_psnr_y", "delta_itp", "pq_psnr")
 
 
-def find_pairs(folder: str | Path) -> List[Tuple[str, Path, Path]]:
-    """``(name, hdr, sdr)`` for every ``NAME_hdr.png`` with an ``NAME_sdr.png`` (the ``hdrkit pairs`` layout;
-    ``NAME_*_sdr.png`` also matches when there is a single one)."""
+def find_pairs(folder: str | Path, tmo: Optional[str] = None) -> List[Tuple[str, Path, Path]]:
+    """``(name, hdr, sdr)`` for every ``NAME_hdr.png`` with a ``NAME_sdr.png`` (the ``hdrkit pairs`` layout);
+    with several operators per image (``NAME_TMO_sdr.png``) pass ``tmo``, else a single one is taken."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"no such folder: {folder}")
     out = []
     for hdr in sorted(folder.glob("*_hdr.*")):
         stem = hdr.name[: hdr.name.rindex("_hdr.")]
-        cands = sorted(folder.glob(f"{stem}_sdr.*")) or sorted(
-            p for p in folder.glob(f"{stem}_*sdr.*") if not p.name.endswith(".hdrkit"))
+        if tmo is not None:
+            cands = sorted(folder.glob(f"{stem}_{tmo}_sdr.*"))
+        else:
+            cands = sorted(folder.glob(f"{stem}_sdr.*")) or sorted(
+                p for p in folder.glob(f"{stem}_*_sdr.*") if not p.name.endswith(".hdrkit"))
         if len(cands) == 1:
             out.append((stem, hdr, cands[0]))
     if not out:
@@ -55,7 +58,9 @@ class Row:
     size: str
     bytes: int
     adapt_s: float
+    adapt_cpu_s: float
     decode_s: float
+    decode_cpu_s: float
     gemm_bound_s: float
     pu_psnr: float
     pu_psnr_y: float
@@ -91,14 +96,14 @@ def bench_pairs(
         for i, (name, hdr_p, sdr_p) in enumerate(pairs):
             out = Path(tmp) / f"{name}.{fmt}"
             res = encode_file(hdr_p, sdr_p, out, adapt_cfg=adapt_cfg, quant=quant, theta_init=theta_init)
-            t = time.perf_counter()
+            t, tc = time.perf_counter(), time.process_time()
             pq, c = decode_file(out)
-            dec = time.perf_counter() - t
+            dec, dec_cpu = time.perf_counter() - t, time.process_time() - tc
             ref = color.to_nits(read_image(hdr_p))
             test = np.asarray(color.pq_eotf(pq), dtype=np.float32)
             q = evaluate(ref, test, metrics=QUALITY_KEYS)
             h, w = pq.shape[:2]
-            rows.append(Row(name, f"{w}x{h}", len(res.blob), res.adapt_seconds, dec,
+            rows.append(Row(name, f"{w}x{h}", len(res.blob), res.adapt_seconds, res.adapt_cpu_seconds, dec, dec_cpu,
                             gemm_bound_seconds(h, w, c.cfg, g), *(float(q[k]) for k in QUALITY_KEYS)))
             report(progress, i + 1, len(pairs), name)
     return rows, g
@@ -125,16 +130,17 @@ def bench_decode_4k(params=None, cfg=None, width: int = 3840, height: int = 2160
     out[:] = 0  # touch the output-sized memory so that it counts in the baseline
     del out
     hwm0 = _vm_hwm_kb()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, tc = time.perf_counter(), time.process_time()
         res = decode_pq(params, sdr, cfg)
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - tc)
         del res
     hwm1 = _vm_hwm_kb()
     bound = gemm_bound_seconds(height, width, cfg, g)
     return {
-        "width": width, "height": height, "decode_s": min(times), "decode_s_all": times,
+        "width": width, "height": height, "decode_s": min(times), "decode_s_all": times, "decode_cpu_s_all": cpu,
         "gemm_gflops": g, "gemm_bound_s": bound, "ratio": min(times) / bound,
         "flops_per_pixel": forward_flops(cfg),
         "extra_peak_mb": None if hwm0 is None else (hwm1 - hwm0) / 1024.0,
@@ -150,19 +156,30 @@ def markdown(rows: List[Row], g: float, settings: str, dec4k: Optional[dict], no
              ""]
     if note:
         lines += [note, ""]
-    lines += ["| image | size | metadata bytes | adapt s | decode s | decode / GEMM bound | PU-PSNR | PU-PSNR-Y | "
-              "ΔE_ITP | PQ-PSNR |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["Times are wall seconds (CPU seconds of this process in brackets: equal to wall time when the "
+              "process has its cores to itself).", "",
+              "| image | size | metadata bytes | adapt s | adapt s/MP | decode s | decode / GEMM bound | PU-PSNR | "
+              "PU-PSNR-Y | ΔE_ITP | PQ-PSNR |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def mp(r: Row) -> float:
+        w, h = (int(v) for v in r.size.split("x"))
+        return w * h / 1e6
+
     for r in rows:
-        lines.append(f"| {r.name} | {r.size} | {r.bytes:,} | {r.adapt_s:.2f} | {r.decode_s:.3f} | {r.ratio:.2f} | "
-                     f"{r.pu_psnr:.2f} | {r.pu_psnr_y:.2f} | {r.delta_itp:.2f} | {r.pq_psnr:.2f} |")
+        lines.append(f"| {r.name} | {r.size} | {r.bytes:,} | {r.adapt_s:.2f} ({r.adapt_cpu_s:.2f}) | "
+                     f"{r.adapt_s / mp(r):.1f} ({r.adapt_cpu_s / mp(r):.1f}) | {r.decode_s:.3f} ({r.decode_cpu_s:.3f}) | "
+                     f"{r.ratio:.2f} | {r.pu_psnr:.2f} | {r.pu_psnr_y:.2f} | {r.delta_itp:.2f} | {r.pq_psnr:.2f} |")
     if rows:
         m = lambda a: float(np.mean([getattr(r, a) for r in rows]))  # noqa: E731
-        lines.append(f"| **mean** | | {m('bytes'):,.0f} | {m('adapt_s'):.2f} | {m('decode_s'):.3f} | "
+        spm = np.mean([r.adapt_s / mp(r) for r in rows])
+        cpm = np.mean([r.adapt_cpu_s / mp(r) for r in rows])
+        lines.append(f"| **mean** | | {m('bytes'):,.0f} | {m('adapt_s'):.2f} ({m('adapt_cpu_s'):.2f}) | "
+                     f"{spm:.1f} ({cpm:.1f}) | {m('decode_s'):.3f} ({m('decode_cpu_s'):.3f}) | "
                      f"{np.mean([r.ratio for r in rows]):.2f} | **{m('pu_psnr'):.2f}** | {m('pu_psnr_y'):.2f} | "
                      f"{m('delta_itp'):.2f} | {m('pq_psnr'):.2f} |")
     if dec4k:
         lines += ["", f"4K decode ({dec4k['width']}x{dec4k['height']}): {dec4k['decode_s']:.2f} s (best of "
-                  f"{len(dec4k['decode_s_all'])}); GEMM bound {dec4k['gemm_bound_s']:.2f} s "
+                  f"{len(dec4k['decode_s_all'])}; CPU s {', '.join(f'{c:.2f}' for c in dec4k['decode_cpu_s_all'])}); GEMM bound {dec4k['gemm_bound_s']:.2f} s "
                   f"({dec4k['flops_per_pixel']} FLOP/pixel at {dec4k['gemm_gflops']:.1f} GFLOP/s); ratio "
                   f"{dec4k['ratio']:.2f}; extra peak memory {dec4k['extra_peak_mb']:.0f} MB"]
     return "\n".join(lines) + "\n"

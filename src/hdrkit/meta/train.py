@@ -215,8 +215,11 @@ def meta_train(
     *,
     device=None,
     progress: Optional[ProgressFn] = None,
+    checkpoint: Optional[Callable[[Params, "TrainLog"], None]] = None,
 ) -> Tuple[Params, TrainLog]:
-    """Run one meta-training recipe on a pool of pairs; returns theta_init and the training log."""
+    """Run one meta-training recipe on a pool of pairs; returns theta_init and the training log.
+
+    ``checkpoint(theta, log)`` is called after every validation (to save intermediate weights)."""
     t0 = time.perf_counter()
     torch.manual_seed(mc.seed)
     rng = np.random.default_rng(mc.seed)
@@ -229,6 +232,9 @@ def meta_train(
         if val_pool:
             log.val_iterations.append(it)
             log.val_psnr.append(validate(theta, val_pool, mc))
+        if checkpoint is not None:
+            log.seconds = time.perf_counter() - t0
+            checkpoint({k: v.detach().clone() for k, v in theta.items()}, log)
 
     val(0)
     if mc.algorithm == "none":

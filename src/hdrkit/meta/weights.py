@@ -9,7 +9,9 @@ from typing import Optional, Tuple
 import numpy as np
 import torch
 
-from hdrkit.errors import InputError, MetadataError
+from hdrkit.codec.container import Container, pack, unpack
+from hdrkit.errors import InputError
+from hdrkit.io.atomic import atomic_write_bytes
 from hdrkit.models.siren import Params, SirenConfig, init_params
 
 #: File name of the shipped theta_init inside ``hdrkit/assets/models``.
@@ -22,17 +24,12 @@ def shipped_path() -> Path:
 
 def save_theta(path: str | Path, params: Params, cfg: SirenConfig) -> None:
     """Write ``params`` as an fp32 hdrkit container (atomic)."""
-    from hdrkit.codec.container import Container, pack
-    from hdrkit.io.atomic import atomic_write_bytes
-
     blob = pack(Container(cfg=cfg, weights={k: v.detach().cpu().numpy() for k, v in params.items()}, quant="fp32"))
     atomic_write_bytes(path, blob)
 
 
 def load_theta(path: str | Path | None = None) -> Tuple[SirenConfig, Params]:
     """Load a saved initialisation; ``None`` -> the shipped one; ``"random"`` -> SIREN random init (seed 0)."""
-    from hdrkit.codec.container import unpack
-
     if path is not None and str(path) == "random":
         cfg = SirenConfig()
         return cfg, init_params(cfg, torch.Generator().manual_seed(0))
