@@ -136,3 +136,11 @@ def test_quality_report_cli_tables_and_plots(tmp_path):
     for name in ("rd.png", "rd_itp.png"):
         with Image.open(tmp_path / name) as im:
             assert im.size == (900, 500)
+
+
+def test_shipped_gamutmlp_reptile_init_loads():
+    cfg, p = GM.load_init("shipped")
+    assert cfg == GM.GamutMLPConfig() and sum(v.numel() for v in p.values()) == GM.param_count()
+    assert all(torch.isfinite(v).all() for v in p.values())
+    with pytest.raises(InputError):
+        GM.load_init("/nonexistent/init.bin")

@@ -270,9 +270,19 @@ def save_init(path, params: Params, cfg: GamutMLPConfig = GamutMLPConfig()) -> N
     atomic_write_bytes(path, blob + struct.pack("<I", zlib.crc32(blob)))
 
 
+#: File name of the shipped Reptile initialisation inside ``hdrkit/assets/models`` (made by :func:`train_init`).
+SHIPPED_INIT = "gamutmlp_reptile.bin"
+
+
 def load_init(path) -> Tuple[GamutMLPConfig, Params]:
+    """Load an initialisation written by :func:`save_init`; ``"shipped"`` -> the packaged Reptile init."""
+    from importlib import resources
     from pathlib import Path
 
+    if str(path) == "shipped":
+        path = Path(str(resources.files("hdrkit") / "assets" / "models" / SHIPPED_INIT))
+    if not Path(path).is_file():
+        raise InputError(f"no GamutMLP initialisation file {path}")
     blob = Path(path).read_bytes()
     if len(blob) < 14 or blob[:8] != MAGIC + b"F32\x00" or struct.unpack("<I", blob[-4:])[0] != zlib.crc32(blob[:-4]):
         raise MetadataError(f"{path} is not a GamutMLP initialisation")
@@ -289,3 +299,28 @@ def load_init(path) -> Tuple[GamutMLPConfig, Params]:
         params[n] = torch.from_numpy(np.frombuffer(blob[pos:pos + size], "<f4").copy().reshape(o, i))
         pos += size
     return cfg, params
+
+
+def train_init(data: str, out: str, *, pairs: int = 200, size: int = 128, iterations: int = 400,
+               inner_steps: int = 20, time_budget: Optional[float] = None, seed: int = 0,
+               exclude: Sequence[str] = ("night", "sunset"), progress: Optional[ProgressFn] = None) -> list:
+    """Reptile meta-init on pairs synthesised like the embedded MLP's (:func:`hdrkit.meta.tasks.make_pool`: views
+    of the panoramas in ``data`` minus ``exclude``, procedural scenes, four TMOs); writes ``out``."""
+    from hdrkit.meta.tasks import load_panoramas, make_pool
+
+    sources = load_panoramas(data, exclude=exclude)
+    pool = make_pool(sources, pairs, size, seed=seed)
+    theta, log = reptile_init(pool, iterations=iterations, inner_steps=inner_steps, seed=seed,
+                              time_budget=time_budget, progress=progress)
+    save_init(out, theta)
+    return log
+
+
+if __name__ == "__main__":  # python -m hdrkit.baselines.gamutmlp DATA OUT [iterations]
+    import sys
+
+    torch.set_num_threads(1)
+    t = time.perf_counter()
+    lg = train_init(sys.argv[1], sys.argv[2], iterations=int(sys.argv[3]) if len(sys.argv) > 3 else 400)
+    print(f"Reptile init written to {sys.argv[2]} in {time.perf_counter() - t:.0f} s; "  # noqa: T201 (script)
+          f"inner loss first/last: {lg[0][1]:.3g} / {lg[-1][1]:.3g}")
