@@ -158,3 +158,14 @@ def test_dataset_is_deterministic(hdr_dir):
         ds[6]
     with pytest.raises(InputError):
         PairDataset(hdr_dir / "missing.exr")
+
+
+def test_pairs_refuse_ocio_up_front_when_missing(hdr_dir, tmp_path, monkeypatch):
+    from hdrkit.data import augment
+
+    monkeypatch.setattr(augment, "ocio_available", lambda: False)
+    out = tmp_path / "o"
+    out.mkdir()
+    with pytest.raises(InputError, match="OpenColorIO"):
+        synthesize_pairs(hdr_dir, out, tmos=("youtube", "ocio"))
+    assert list(out.iterdir()) == []

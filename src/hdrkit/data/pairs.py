@@ -179,6 +179,11 @@ def synthesize_pairs(inputs: str | os.PathLike | Iterable[str | os.PathLike], ou
                              "reinhard2002, ocio, clip, eilertsen2017")
     if len(set(tmos)) != len(tmos):
         raise InputError("each operator may be given once")
+    if "ocio" in tmos:
+        from hdrkit.data.augment import ocio_available
+
+        if not ocio_available():
+            raise InputError("operator 'ocio' needs OpenColorIO: pip install 'hdrkit[ocio]'")
     views = int(views)
     if views < 0:
         raise InputError(f"views must be ≥ 0, got {views}")
