@@ -66,8 +66,10 @@ def _one_line_error(code, err, pattern):
 def test_merge_with_exif_times(tmp_path, files, scene, capsys):
     e, b = scene
     out = tmp_path / "out.exr"
-    code, _, err = cli(capsys, "merge", *files[0], "-o", out, "--crf", "gamma2.2")
+    code, _, err = cli(capsys, "merge", *files[0], "-o", out, "--crf", "gamma2.2", "--preview", tmp_path / "p.png")
     assert code == 0, err
+    prev = read_image(tmp_path / "p.png")
+    assert prev.meta["bit_depth"] == 8 and prev.transfer == "bt1886" and 0.05 < prev.pixels.mean() < 0.95
     r = read_image(out)
     assert r.transfer == "linear" and r.nits_per_unit == pytest.approx(100.0)
     m = np.zeros(e.shape[:2], bool)

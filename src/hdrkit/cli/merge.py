@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         weight: str = typer.Option("triangle", "--weight", help="triangle, hat, debevec1997, gaussian or uniform."),
         domain: str = typer.Option("log", "--domain", help="Merge in the log or linear domain."),
         nits_per_unit: float = typer.Option(100.0, "--nits-per-unit", help="Nits of radiance 1.0 in the output (relative radiance)."),
+        preview: Optional[Path] = typer.Option(None, "--preview", help="Also write an SDR preview (Reinhard 2002 tone mapping), e.g. preview.png."),
     ) -> None:
         """Merge a bracket (Debevec & Malik 1997) into relative linear radiance, BT.709 primaries.
 
@@ -35,6 +36,8 @@ def register(app: typer.Typer) -> None:
 
         check_count(images)
         check_output_path(output, images)
+        if preview is not None:
+            check_output_path(preview, list(images) + [output])
         if not (nits_per_unit > 0):
             raise InputError(f"--nits-per-unit must be positive, got {nits_per_unit}")
         t = bracket_times_for(images, times)
@@ -46,3 +49,8 @@ def register(app: typer.Typer) -> None:
         img = Image(radiance, primaries="bt709", transfer="linear", nits_per_unit=nits_per_unit)
         write_image(output, img)
         typer.echo(f"wrote {output} ({img.width}×{img.height}, relative radiance, 1.0 = {nits_per_unit:g} nits)")
+        if preview is not None:
+            from hdrkit.tonemap import tonemap_image
+
+            write_image(preview, tonemap_image(img, "reinhard2002"))
+            typer.echo(f"wrote {preview} (SDR preview, Reinhard 2002)")
