@@ -64,7 +64,7 @@ def main() -> None:
     data = Path(args.data)
     print(f"machine: {os.cpu_count()} CPUs; numpy {np.__version__}; OMP_NUM_THREADS="
           f"{os.environ.get('OMP_NUM_THREADS', 'unset')}\n")
-    print("## 4K YouTube LUT (3840×2160, `tonemap(nits, \"youtube\")`)\n")
+    print("#### 4K YouTube LUT (3840×2160, `tonemap(nits, \"youtube\")`)\n")
     print("| frame | threads | median wall s | best wall s | CPU s per run | load before → after |")
     print("|---|---|---|---|---|---|")
     city = load_hdr_nits(data / "hdr" / "city.exr")
@@ -79,7 +79,7 @@ def main() -> None:
     sys.stdout.flush()
     if args.skip_pairs:
         return
-    print(f"\n## `hdrkit pairs` at 512×512, {args.views} views per panorama\n")
+    print(f"\n#### `hdrkit pairs` at 512×512, {args.views} views per panorama\n")
     print("| --tmo | pairs | wall s | pairs/minute | CPU s (children) | load before → after |")
     print("|---|---|---|---|---|---|")
     hdrkit = str(Path(sys.executable).parent / "hdrkit")
