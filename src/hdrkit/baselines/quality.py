@@ -220,6 +220,13 @@ def run(pairs: Sequence[Pair], specs: Sequence[str], *, progress: Optional[Progr
     return rows
 
 
+def common_pairs(rows: Sequence[dict]) -> List[dict]:
+    """The rows of the pairs that every method in ``rows`` has results for (so that means compare alike)."""
+    methods = set(r["method"] for r in rows)
+    keep = set.intersection(*[set(r["pair"] for r in rows if r["method"] == m) for m in methods]) if methods else set()
+    return [r for r in rows if r["pair"] in keep]
+
+
 def means(rows: Sequence[dict]) -> Dict[str, dict]:
     """Mean of every numeric column per method, in first-seen order, with the number of pairs."""
     out: Dict[str, dict] = {}
@@ -309,7 +316,10 @@ def rd_plot(rows: Sequence[dict], path: str | Path, metric: str = "pu_psnr") -> 
         if d["bytes"] <= 0:
             continue
         name, kw = parse_spec(spec)
-        key = f"gainmap {kw.get('ch', '3')}-ch" if name == "gainmap" else name
+        rest = {k: v for k, v in kw.items() if k not in ("scale", "q", "quant")}  # keys that move along a curve
+        if name == "gainmap":
+            rest["ch"] = rest.get("ch", "3")
+        key = name + (" " + ",".join(f"{k}={v}" for k, v in sorted(rest.items())) if rest else "")
         fam.setdefault(key, []).append((d["bytes"] / 1000.0, d[metric]))
     colours = [(200, 60, 0), (0, 140, 0), (0, 0, 220), (160, 0, 160), (0, 150, 200), (90, 90, 90)]
     series = []

@@ -68,6 +68,8 @@ def quality_report(
                                         "one for ΔE_ITP is written next to it with suffix _itp."),
     decode_4k: bool = typer.Option(False, "--decode-4k", help="Also time one 3840x2160 decode per method."),
     threads: int = typer.Option(1, "--threads", help="torch threads for the 4K timings."),
+    common: bool = typer.Option(False, "--common", help="Also print one table over all files restricted to the "
+                                "pairs every method finished."),
 ) -> None:
     """Tables of means of saved results (one per file), the rate-distortion plots and the 4K decode timings."""
     import json
@@ -91,6 +93,13 @@ def quality_report(
         all_rows += rows
         typer.echo(f"### {r.name}\n\n{rec.get('note', '')}; {rec.get('settings', '')}\n")
         typer.echo(table(rows))
+    if common:
+        from hdrkit.baselines.quality import common_pairs
+
+        sel = common_pairs(all_rows)
+        names = sorted(set(r["pair"] for r in sel))
+        typer.echo(f"### all methods on the {len(names)} pairs every method finished ({', '.join(names)})\n")
+        typer.echo(table(sel))
     if plot is not None:
         rd_plot(all_rows, plot, "pu_psnr")
         rd_plot(all_rows, plot.with_name(plot.stem + "_itp" + plot.suffix), "delta_itp")
