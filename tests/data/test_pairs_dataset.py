@@ -169,3 +169,20 @@ def test_pairs_refuse_ocio_up_front_when_missing(hdr_dir, tmp_path, monkeypatch)
     with pytest.raises(InputError, match="OpenColorIO"):
         synthesize_pairs(hdr_dir, out, tmos=("youtube", "ocio"))
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_dev_set_on_shared_panoramas(shared_data, tmp_path):
+    """The codec's dev set: `hdrkit pairs ../shared/data/hdr -o DEV --tmo youtube --views 0`."""
+    src = shared_data / "hdr"
+    if not src.is_dir():
+        pytest.skip("no shared HDR folder")
+    out = tmp_path / "DEV"
+    assert main(["pairs", str(src), "-o", str(out), "--tmo", "youtube", "--views", "0"]) == 0
+    stems = sorted(p.stem for p in src.iterdir() if p.suffix.lower() in (".exr", ".hdr"))
+    for s in stems:
+        hdr, sdr = read_image(out / f"{s}_hdr.png"), read_image(out / f"{s}_sdr.png")
+        src_img = read_image(next(src.glob(f"{s}.*")))
+        assert hdr.pixels.shape == sdr.pixels.shape == src_img.pixels.shape
+        nits = color.to_nits(hdr)
+        assert nits.max() <= 1000.5 and nits.max() > 500  # mastered at 1000 nits with a roll-off
