@@ -10,6 +10,7 @@ themselves with :func:`register_method`.  The classical operators and their pape
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 import numpy as np
@@ -29,6 +30,12 @@ METHODS: dict[str, ExpandFn] = {
     "huo2014": classical.huo2014,
     "kovaleski2014": classical.kovaleski2014,
 }
+
+
+# learned operators (U-Net, MetaHDR): torch is imported only when one of them runs
+from hdrkit.expand import learned as _learned  # noqa: E402
+
+METHODS.update(_learned.METHODS)
 
 
 def register_method(name: str, fn: ExpandFn) -> None:
@@ -65,12 +72,12 @@ def expand(sdr, method: str = "akyuz2007", **params) -> np.ndarray:
         fn = METHODS[method]
     except KeyError:
         raise InputError(f"unknown expansion method {method!r}; choose one of {', '.join(METHODS)}") from None
-    x = check_sdr(sdr)
     try:
-        out = fn(x, **params)
+        inspect.signature(fn).bind(sdr, **params)
     except TypeError as exc:
         raise InputError(f"bad parameter for {method}: {exc}") from None
-    return np.asarray(out, dtype=np.float32)
+    x = check_sdr(sdr)
+    return np.asarray(fn(x, **params), dtype=np.float32)
 
 
 __all__ = ["expand", "METHODS", "register_method", "check_sdr", "classical"]
