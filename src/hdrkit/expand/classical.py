@@ -152,7 +152,11 @@ def masia2017(sdr: np.ndarray, peak: float = 1000.0, min_gamma: float = 0.1) -> 
 
 
 def huo2014(sdr: np.ndarray, peak: float = 1000.0, n: float = 0.86) -> np.ndarray:
-    """Huo et al. 2014: ``L_out = (L/L_max)·(L_s^n + σ^n)^(1/n)``, ``σ = peak·L_H``, ``L_s = peak·BF(BF(L))``."""
+    """Huo et al. 2014: ``L_out = (L/L_max)·(L_s^n + σ^n)^(1/n)``, ``σ = peak·L_H``, ``L_s = peak·BF(BF(L))``.
+
+    ``peak`` scales the operator (the toolbox's ``maxOutput``); it is not a ceiling: a flat white image maps to
+    ``peak·2^(1/n)`` (2.24 × peak for n = 0.86).
+    """
     from hdrkit.expand.bilateral import bilateral_grid
 
     peak = _check_peak(peak)
