@@ -213,3 +213,36 @@ def test_exiftool_reads_mpf_and_hdrgm(uhdr):
     # hdrgm fields of the embedded gain-map image
     out2 = subprocess.run(["exiftool", "-b", "-MPImage2", str(path)], capture_output=True, timeout=60).stdout
     assert out2[:2] == b"\xff\xd8" and len(out2) == f.gainmap_size
+
+
+_GMJS = r"""
+import { readFileSync } from 'node:fs'
+const mod = await import('@monogrid/gainmap-js')
+const r = await mod.extractGainmapFromJPEG(new Uint8Array(readFileSync(process.argv[2])))
+console.log(JSON.stringify({sdr: r.sdr.length, gainMap: r.gainMap.length, metadata: r.metadata,
+                            gm0: r.gainMap[0], gm1: r.gainMap[1]}))
+"""
+
+
+def test_gainmap_js_reads_our_file(uhdr, tmp_path):
+    """Independent reader: @monogrid/gainmap-js (npm; prefers ISO 21496-1, falls back to XMP).  Optional: set
+    HDRKIT_GAINMAP_JS_DIR to a folder where `npm install @monogrid/gainmap-js@3.7.3` was run."""
+    import json
+    import os
+
+    folder = os.environ.get("HDRKIT_GAINMAP_JS_DIR")
+    if shutil.which("node") is None or not folder or not (
+            __import__("pathlib").Path(folder) / "node_modules" / "@monogrid" / "gainmap-js").is_dir():
+        pytest.skip("node + @monogrid/gainmap-js not available (set HDRKIT_GAINMAP_JS_DIR)")
+    path, res, _, _ = uhdr
+    script = __import__("pathlib").Path(folder) / "hdrkit_read.mjs"
+    script.write_text(_GMJS)
+    out = subprocess.run(["node", str(script), str(path)], capture_output=True, text=True, timeout=60, cwd=folder)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    f = U.parse_ultrahdr(path.read_bytes())
+    assert r["gainMap"] == f.gainmap_size and (r["gm0"], r["gm1"]) == (0xFF, 0xD8)
+    assert r["sdr"] >= f.primary_size - 4  # the SDR it hands back is our primary (it may trim trailing bytes)
+    m = r["metadata"]
+    assert tuple(m["gainMapMin"]) == f.metadata.min_log2 and tuple(m["gainMapMax"]) == f.metadata.max_log2
+    assert tuple(m["offsetSdr"]) == f.metadata.offset_sdr and m["hdrCapacityMax"] == f.metadata.capacity_max
