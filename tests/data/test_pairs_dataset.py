@@ -84,6 +84,11 @@ def test_synthesize_pairs_views_naming_and_determinism(hdr_dir, tmp_path):
     assert read_image(a / "pano_v000_youtube_sdr.png").pixels.shape == (16, 16, 3)
     # different views differ
     assert (a / "pano_v000_youtube_sdr.png").read_bytes() != (a / "pano_v001_youtube_sdr.png").read_bytes()
+    # a file's views do not depend on the other files in the folder
+    c = tmp_path / "c"
+    c.mkdir()
+    synthesize_pairs([hdr_dir / "pano.exr"], c, tmos=("youtube", "bt2446a"), views=2, size=16, seed=7)
+    assert (c / "pano_v001_bt2446a_sdr.png").read_bytes() == (a / "pano_v001_bt2446a_sdr.png").read_bytes()
 
 
 def test_synthesize_pairs_errors(hdr_dir, tmp_path):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
@@ -147,7 +148,8 @@ def synthesize_pairs(inputs: str | os.PathLike | Iterable[str | os.PathLike], ou
     views : 0 → each image whole, only mastered; N → N random perspective views per panorama (yaw ~ U(−180,
         180), ``pitch``, ``roll``, horizontal ``fov`` ranges in degrees) of ``size`` (int or (h, w)).  Inputs that
         are not 2:1 panoramas get N random ``size`` crops instead (resized up first if smaller).
-    seed : the view draws come from ``np.random.default_rng([seed, file index, view index])``.
+    seed : the view draws come from ``np.random.default_rng([seed, crc32(file stem), view index])``, so a file's
+        views do not change when other files are added to the folder.
     peak, mid : mastering (:func:`hdrkit.tonemap.master_hdr10`) peak cd/m² and log-average cd/m² (``None`` →
         its default, 26).
     progress : ``progress(done, total, description)``.
@@ -211,7 +213,7 @@ def synthesize_pairs(inputs: str | os.PathLike | Iterable[str | os.PathLike], ou
             jobs.append((None, nits, {}))
         else:
             for k in range(views):
-                rng = np.random.default_rng([int(seed), fi, k])
+                rng = np.random.default_rng([int(seed), zlib.crc32(path.stem.encode()), k])
                 if is_panorama(nits.shape):
                     vp = view_gen.make_params(rng)
                     jobs.append((k, view_gen.apply(nits, vp), {"view": vp.as_dict()}))
