@@ -239,6 +239,14 @@ def means(rows: Sequence[dict]) -> Dict[str, dict]:
     return out
 
 
+def label(spec: str) -> str:
+    """Display form of a spec: path values shortened to the file stem (``init=/tmp/x/theta.hdrkit`` -> ``init=theta``)."""
+    name, kw = parse_spec(spec)
+    if not kw:
+        return name
+    return name + ":" + ",".join(f"{k}={Path(v).stem if '/' in v else v}" for k, v in kw.items())
+
+
 def table(rows: Sequence[dict], methods: Optional[Sequence[str]] = None, labels: Optional[Dict[str, str]] = None) -> str:
     """Markdown table of the per-method means (Table 1 layout)."""
     mm = means(rows)
@@ -247,7 +255,7 @@ def table(rows: Sequence[dict], methods: Optional[Sequence[str]] = None, labels:
     lines = [head, "|---|---:|---:|---:|---:|" + "---:|" * len(METRIC_KEYS)]
     for m in methods:
         d = mm[m]
-        lab = (labels or {}).get(m, f"`{m}`")
+        lab = (labels or {}).get(m, f"`{label(m)}`")
         vals = " | ".join(f"{d[k]:.4f}" if k in ("pu_msssim", "pq_ssim") else f"{d[k]:.2f}" for k in METRIC_KEYS)
         lines.append(f"| {lab} | {d['n']} | {d['bytes']:,.0f} | {d['encode_s']:.2f} | {d['decode_s']:.2f} | {vals} |")
     return "\n".join(lines) + "\n"

@@ -70,6 +70,9 @@ def quality_report(
     threads: int = typer.Option(1, "--threads", help="torch threads for the 4K timings."),
     common: bool = typer.Option(False, "--common", help="Also print one table over all files restricted to the "
                                 "pairs every method finished."),
+    combined: bool = typer.Option(False, "--combined", help="Also print one table over all files (all pairs)."),
+    drop: Optional[List[str]] = typer.Option(None, "--drop", help="Leave out rows of this method spec "
+                                             "(repeatable), e.g. superseded runs."),
 ) -> None:
     """Tables of means of saved results (one per file), the rate-distortion plots and the 4K decode timings."""
     import json
@@ -90,9 +93,13 @@ def quality_report(
             rows = rec["rows"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{r} is not a `bench quality` JSON file ({exc})") from None
+        rows = [x for x in rows if x.get("method") not in set(drop or ())]
         all_rows += rows
         typer.echo(f"### {r.name}\n\n{rec.get('note', '')}; {rec.get('settings', '')}\n")
         typer.echo(table(rows))
+    if combined:
+        typer.echo("### all files\n")
+        typer.echo(table(all_rows))
     if common:
         from hdrkit.baselines.quality import common_pairs
 
