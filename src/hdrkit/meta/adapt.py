@@ -31,7 +31,7 @@ class AdaptConfig:
     """Settings of the per-image transfer (defaults chosen by measurement: docs/CODEC.md)."""
 
     steps: int = 200
-    lr: float = 1e-4
+    lr: float = 3e-4  # measured: 1e-4 / 3e-4 / 1e-3 / 3e-3 from the shipped theta_init, docs/CODEC.md
     sample_fraction: float = 0.02
     resample_at: Tuple[int, ...] = (50, 101, 152)
     error_fraction: float = 0.2
