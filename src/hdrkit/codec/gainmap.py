@@ -158,6 +158,11 @@ def bilinear_upscale(m: np.ndarray, height: int, width: int, scale: Optional[flo
         return np.asarray(m, np.float32)
     sx = scale if scale is not None else width / w
     sy = scale if scale is not None else height / h
+    if w * sx == width and h * sy == height and m.shape[2] in (1, 3):
+        import cv2  # same sampling (half-pixel centres, clamped borders), much faster than the gathers below
+
+        out = cv2.resize(np.ascontiguousarray(m, np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+        return out.reshape(height, width, m.shape[2])
     x0, x1, wx = _axis_weights(width, w, sx)
     y0, y1, wy = _axis_weights(height, h, sy)
     m = np.asarray(m, np.float32)
