@@ -32,6 +32,10 @@ from hdrkit.errors import InputError
 from hdrkit.progress import ProgressFn, report
 
 MODELS = {"unet": "unet_itm.npz", "metahdr": "metahdr.npz"}
+#: Test-time adaptation defaults: 5 unclipped SGD steps of 0.002 on 96-pixel crops (chosen on the held-out
+#: views at yaw 0°/180°; docs/EXPAND.md reports them apart from the other views).
+ADAPT_STEPS = 5
+ADAPT_LR = 0.002
 #: Code-value range (largest channel) of the pixels used to anchor a relative label's scale.
 WELL_EXPOSED = (0.05, 0.9)
 
@@ -71,7 +75,7 @@ def _device(device):
     return torch.device(device)
 
 
-def unet(sdr: np.ndarray, peak: Optional[float] = None, model: str = "unet", tile: int = 512, margin: int = 128,
+def unet(sdr: np.ndarray, peak: Optional[float] = None, model: str = "unet", tile: int = 1024, margin: int = 128,
          device: str = "cpu", progress: Optional[ProgressFn] = None) -> np.ndarray:
     """Masked U-Net iTM (HDRCNN blend, τ = 0.95): SDR code values → cd/m² BT.2020.
 
@@ -137,7 +141,7 @@ def simulated_label(exposures: Sequence[np.ndarray], progress: Optional[Progress
 
 def adapt_params(cfg, theta, exposures: Sequence[np.ndarray], labels: np.ndarray, steps: int, lr: float,
                  clip_norm: float = 1.0, crop: int = 96, batch: int = 4, seed: int = 0, device: str = "cpu",
-                 progress: Optional[ProgressFn] = None):
+                 only: Optional[Sequence[str]] = None, progress: Optional[ProgressFn] = None):
     """Test-time adaptation: ``steps`` SGD steps (MAML inner loop, first order) of the MetaHDR loss on ``batch``
     random ``crop``-pixel crops of (exposure, label) pairs.  Returns the adapted parameters φ."""
     import torch
@@ -151,6 +155,8 @@ def adapt_params(cfg, theta, exposures: Sequence[np.ndarray], labels: np.ndarray
     c = max(m, min(crop, h // m * m, w // m * m))
     model = UNetITM(cfg, theta).to(device)
     phi = dict(model.named_parameters())
+    if only is not None:  # adapt only the parameters whose names start with one of ``only``; the rest stay θ
+        phi = {k: v for k, v in phi.items() if k.split(".", 1)[1].replace("__", ".").startswith(tuple(only))}
     rng = np.random.default_rng(seed)
     for s in range(int(steps)):
         xs, ys = [], []
@@ -163,13 +169,16 @@ def adapt_params(cfg, theta, exposures: Sequence[np.ndarray], labels: np.ndarray
         phi = {k: v.detach().requires_grad_(True) for k, v in adapt(model, phi, batch_xy, ssim_l1_loss, 1, lr,
                                                                   clip_norm=clip_norm).items()}
         report(progress, s + 1, int(steps), "adapting")
-    return {k.split(".", 1)[1].replace("__", "."): v.detach() for k, v in phi.items()}
+    out = {k: v.detach() for k, v in theta.items()}
+    out.update({k.split(".", 1)[1].replace("__", "."): v.detach() for k, v in phi.items()})
+    return out
 
 
 def metahdr(sdr: np.ndarray, peak: Optional[float] = None, adapt_with: Optional[str] = None,
             exposures: Sequence[np.ndarray] = (), times: Optional[Sequence[float]] = None,
-            steps: Optional[int] = None, lr: Optional[float] = None, model: str = "metahdr", tile: int = 512,
-            margin: int = 128, device: str = "cpu", seed: int = 0, progress: Optional[ProgressFn] = None) -> np.ndarray:
+            steps: Optional[int] = None, lr: Optional[float] = None, model: str = "metahdr", tile: int = 1024,
+            margin: int = 128, device: str = "cpu", seed: int = 0, include_input: bool = True,
+            progress: Optional[ProgressFn] = None) -> np.ndarray:
     """MetaHDR: single shot (``adapt_with=None``) or adapted to the scene from its ``exposures``.
 
     Parameters
@@ -178,15 +187,16 @@ def metahdr(sdr: np.ndarray, peak: Optional[float] = None, adapt_with: Optional[
     adapt_with : ``None``, ``"true"`` (labels = Debevec fusion of ``exposures`` taken at ``times``) or
         ``"simulated"`` (labels = fused single-shot U-Net predictions of ``exposures``).
     exposures : the scene's LDR exposures, same size as ``sdr`` (``sdr`` itself may be one of them).
-    steps, lr : adaptation SGD steps and step size (default: the meta-training inner loop's).
+    steps, lr : test-time adaptation: unclipped SGD steps and step size (default :data:`ADAPT_STEPS`,
+        :data:`ADAPT_LR`; the meta-training inner loop's 3 clipped steps of 0.05 made held-out results worse).
+    include_input : also adapt on ``sdr`` itself (with the same label); ``False`` is the MetaHDR poster's
+        protocol (adapt on the other exposures only), which we measured to *hurt* (docs/EXPAND.md).
     """
     from hdrkit.models.unet import predict
 
-    cfg, theta, info = load_model(model)
-    train_cfg = info.get("maml", {})
-    steps = int(train_cfg.get("inner_steps", 3) if steps is None else steps)
-    lr = float(train_cfg.get("inner_lr", 0.05) if lr is None else lr)
-    clip_norm = float(train_cfg.get("clip_norm", 1.0))
+    cfg, theta, _ = load_model(model)
+    steps = ADAPT_STEPS if steps is None else int(steps)
+    lr = ADAPT_LR if lr is None else float(lr)
     x = np.asarray(sdr, np.float32)
     if adapt_with is None:
         if len(exposures):
@@ -212,7 +222,9 @@ def metahdr(sdr: np.ndarray, peak: Optional[float] = None, adapt_with: Optional[
         label = simulated_label(exps)
     # a fused bracket has no absolute scale: anchor it on the single-shot U-Net's estimate of the input
     label = align_scale(label, unet(x, tile=tile, margin=margin, device=device), x)
-    phi = adapt_params(cfg, theta, exps, label, steps, lr, clip_norm, seed=seed, device=device, progress=progress)
+    adapt_set = exps + [x] if include_input else exps
+    phi = adapt_params(cfg, theta, adapt_set, label, steps, lr, 0.0, seed=seed, device=device,
+                       progress=progress)
     out = predict(phi, x, cfg, tile=int(tile), margin=int(margin), device=_device(device))
     return _finish(out, peak)
 

@@ -214,12 +214,18 @@ def _to_tensor(a: np.ndarray, device) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).permute(2, 0, 1)[None].to(device)
 
 
+def _even_tile(n: int, tile: int, multiple: int) -> int:
+    """Block length that splits ``n`` pixels evenly into the fewest blocks of at most ``tile`` (on the grid)."""
+    blocks = -(-n // tile)
+    return -(-(-(-n // blocks)) // multiple) * multiple
+
+
 def predict(
     params: Params,
     sdr: np.ndarray,
     cfg: UNetConfig,
     *,
-    tile: int = 512,
+    tile: int = 1024,
     margin: int = 128,
     thumb: int = 256,
     device: str | torch.device = "cpu",
@@ -227,7 +233,7 @@ def predict(
 ) -> np.ndarray:
     """Run the model on ``H×W×3`` SDR code values in [0, 1] → float32 ``H×W×3`` cd/m² (BT.2020).
 
-    The image is processed in ``tile × tile`` blocks, each with ``margin`` pixels of real context on every side
+    The image is split evenly into the fewest blocks of at most ``tile × tile`` pixels, each with ``margin`` pixels of real context on every side
     (reflection at the image border, computed once for the whole image so a tile sees exactly what the full
     image would); only the centre of each block is kept, so memory is bounded by the block size whatever the
     image size.  With the default 4-level model a 128-pixel margin covers the receptive field and the tiled
@@ -245,7 +251,7 @@ def predict(
         p = {k: v.to(dev) for k, v in params.items()}
         s = exposure(p, _to_tensor(thumbnail(sdr, thumb), dev), cfg)
         # pad once: margin on the top/left, margin + round-up to the tile grid on the bottom/right
-        tile_h, tile_w = min(tile, -(-h // m) * m), min(tile, -(-w // m) * m)  # small images: one block
+        tile_h, tile_w = _even_tile(h, tile, m), _even_tile(w, tile, m)
         th, tw = -(-h // tile_h) * tile_h, -(-w // tile_w) * tile_w
         mode = "reflect" if min(h, w) > margin else "edge"
         padded = np.pad(sdr, ((margin, margin), (margin, margin), (0, 0)), mode=mode)
