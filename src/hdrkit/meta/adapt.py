@@ -32,9 +32,9 @@ class AdaptConfig:
 
     steps: int = 200
     lr: float = 3e-4  # measured: 1e-4 / 3e-4 / 1e-3 / 3e-3 from the shipped theta_init, docs/CODEC.md
-    sample_fraction: float = 0.02
+    sample_fraction: float = 0.01   # measured: 1 % with OHEM 0.5 matches 2 % with OHEM 0.2 at half the time
     resample_at: Tuple[int, ...] = (50, 101, 152)
-    error_fraction: float = 0.2
+    error_fraction: float = 0.5
     time_budget: Optional[float] = None  # seconds of wall time for the whole adaptation
     seed: int = 0
 
