@@ -95,3 +95,21 @@ def test_metahdr_bad_arguments():
         learned.metahdr(shots[1], exposures=shots)  # exposures without adapt_with
     with pytest.raises(InputError):
         learned.metahdr(shots[1], adapt_with="simulated", exposures=[shots[0][:32]])
+
+
+def test_unet_beats_naive_linearisation_on_held_out_panorama_views(shared_data):
+    from hdrkit.data import VirtualCamera, perspective_view
+    from hdrkit.expand import classical
+    from hdrkit.expand.learned_data import HOLDOUT, load_sources
+    from hdrkit.metrics import delta_e_itp, pu_psnr
+    from hdrkit.tonemap import master_hdr10
+
+    sources = load_sources(shared_data / "hdr", names=HOLDOUT)
+    cam, rng = VirtualCamera(), np.random.default_rng(3)
+    wins = 0
+    for name in HOLDOUT:
+        master = master_hdr10(np.clip(perspective_view(sources[name], yaw=90.0, fov=75.0, size=192), 0, None))
+        sdr = cam.apply(master, cam.make_params(rng)).astype(np.float64)
+        ours, naive = learned.unet(sdr), classical.linear(sdr, peak=203.0)
+        wins += pu_psnr(master, ours) > pu_psnr(master, naive) and delta_e_itp(master, ours) < delta_e_itp(master, naive)
+    assert wins >= 2
