@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         """Expand an SDR image (or a folder of them) to HDR with a learned or classical inverse tone-mapping operator.
 
         Examples: `hdrkit expand photo.jpg -o photo_hdr.png --method unet`;
-        `hdrkit expand mid.png dark.png bright.png -o hdr.exr --method metahdr --adapt-with true --times 1,1/4,4`
+        `hdrkit expand mid.png dark.png bright.png -o hdr.exr --method metahdr --adapt-with true --times 1/4,4` (times of the EXPOSURES)
         """
         from hdrkit.cli.common import check_output_path, resolve_input, rich_progress
         from hdrkit.errors import InputError
