@@ -125,3 +125,38 @@ def test_demo_prints_quality_and_bytes(capsys):
     assert main(["demo", "--steps", "2"]) == 0
     out = capsys.readouterr().out
     assert "PU-PSNR" in out and "hdrkit metadata" in out
+
+
+def test_decode_refuses_metadata_made_for_another_size(tmp_path, hdr_file, capsys):
+    from hdrkit.codec.adapters import embed_file
+
+    out = tmp_path / "photo.png"
+    assert main(["encode", str(hdr_file), "-o", str(out), "--steps", "1"]) == 0
+    other = tmp_path / "other.png"
+    write_image(other, Image(np.full((10, 12, 3), 0.5, np.float32)))
+    moved = tmp_path / "moved.png"
+    embed_file(other, moved, read_blob(out))
+    capsys.readouterr()
+    assert main(["decode", str(moved), "-o", str(tmp_path / "z.png")]) == 2
+    assert "resized" in capsys.readouterr().err
+
+
+def test_train_meta_smoke_writes_weights_log_and_curve(tmp_path, capsys):
+    from hdrkit.meta.weights import load_theta
+
+    data = tmp_path / "hdr"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        write_image(data / f"{name}.exr", Image(rng.random((40, 80, 3)).astype(np.float32) * 5, primaries="bt2020",
+                                                 transfer="linear", nits_per_unit=100.0))
+    out, log, curve = tmp_path / "t.hdrkit", tmp_path / "t.json", tmp_path / "t.png"
+    argv = ["train", "meta", "--data", str(data), "--recipe", "smoke", "-o", str(out), "--log", str(log),
+            "--curve", str(curve)]
+    assert main(argv) == 0
+    cfg, params = load_theta(out)
+    assert sum(v.numel() for v in params.values()) == 8963
+    rec = json.loads(log.read_text())
+    assert rec["iterations"] == list(range(1, 7)) and len(rec["val_psnr"]) == 3
+    assert curve.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(argv[:-6] + ["--recipe", "nope", "-o", str(out)]) == 2

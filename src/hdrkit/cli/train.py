@@ -50,7 +50,10 @@ def meta(
     if seed is not None:
         mc = replace(mc, seed=seed)
     sources = tasks.load_panoramas(data, exclude=mc.exclude)
-    held = tasks.load_panoramas(data, names=mc.exclude) if mc.exclude else sources
+    # validation on the held-out panoramas; on procedural scenes when the folder has none of them
+    held = {}
+    if mc.exclude and any((data / f"{n}{ext}").is_file() for n in mc.exclude for ext in (".exr", ".hdr")):
+        held = tasks.load_panoramas(data, names=mc.exclude)
     def _save(theta, tl) -> None:  # also called at every validation: a crash keeps the last checkpoint
         save_theta(out, theta, mc.model)
         record = {
