@@ -10,7 +10,7 @@ Model (tiny-cuda-nn ``Frequency`` encoding + ``FullyFusedMLP`` in the original):
 ``base`` is the "clipped input" carried into the target domain: the SDR linearised to 203 cd/m², converted to
 BT.2020 and PQ-encoded (:func:`hdrkit.baselines.naive.naive_pq`); the target is the HDR as PQ code values, MSE
 loss (the same objective as our embedded MLP).  4,960 weights (the paper's "23 KB" is 5,632 fp32 values: tiny-cuda-nn
-pads the input to 128 and the output to 16); stored in fp16 (9,920 bytes + a 16-byte header).
+pads the input to 128 and the output to 16); stored in fp16 (9,920 bytes + 14 bytes of header and CRC).
 
 Fitting: Adam lr 5e-3 on random batches (2^16 in the paper) drawn from a pool of every 5th *out-of-range* pixel
 and every 50th other pixel (``og_sample = 5``, ``sample = 50``).  "Out of range" here: the pixels the SDR cannot

@@ -21,6 +21,7 @@ Results are rows ``{pair, method, bytes, encode_s, decode_s, metrics...}``; :fun
 from __future__ import annotations
 
 import fnmatch
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -327,12 +328,13 @@ def rd_plot(rows: Sequence[dict], path: str | Path, metric: str = "pu_psnr") -> 
         rest = {k: v for k, v in kw.items() if k not in ("scale", "q", "quant")}  # keys that move along a curve
         if name == "gainmap":
             rest["ch"] = rest.get("ch", "3")
-        key = name + (" " + ",".join(f"{k}={v}" for k, v in sorted(rest.items())) if rest else "")
-        fam.setdefault(key, []).append((d["bytes"] / 1000.0, d[metric]))
+        key = name + (" " + ",".join(f"{k}={Path(v).stem if '/' in v else v}" for k, v in sorted(rest.items()))
+                      if rest else "")
+        fam.setdefault(key, []).append((math.log10(d["bytes"] / 1000.0), d[metric]))
     colours = [(200, 60, 0), (0, 140, 0), (0, 0, 220), (160, 0, 160), (0, 150, 200), (90, 90, 90)]
     series = []
     for i, (k, pts) in enumerate(sorted(fam.items())):
         pts.sort()
         series.append((k, [p[0] for p in pts], [p[1] for p in pts], colours[i % len(colours)]))
     line_chart(str(path), series, f"{METRIC_NAMES[metric]} vs metadata size (mean over pairs)",
-               "metadata kB", METRIC_NAMES[metric])
+               "metadata size: log10(kB)  (1 = 10 kB, 2 = 100 kB)", METRIC_NAMES[metric])
