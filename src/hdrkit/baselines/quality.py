@@ -6,7 +6,7 @@ A *method spec* is ``name[:key=value,...]``, e.g. ``gainmap:scale=4,q=95,ch=3``,
 * ``naive``     SDR linearised, BT.2020, white = 203 cd/m² (0 bytes)
 * ``blind``     the shipped meta-trained theta_init without adaptation (0 bytes per image)
 * ``mlp``       our embedded MLP (issue 5: :func:`hdrkit.codec.api.encode_arrays`); keys ``quant`` (fp16/int8/
-  fp32), ``steps``, ``lr``, ``init`` (path or ``random``), ``ef`` (OHEM error fraction), ``resample`` (0 = uniform grid)
+  fp32), ``steps``, ``lr``, ``sf`` (sample fraction), ``init`` (path or ``random``), ``ef`` (OHEM error fraction), ``resample`` (0 = uniform grid)
 * ``gainmap``   ISO 21496-1 gain map; keys ``scale`` (1/2/4/8), ``q`` (map JPEG quality), ``ch`` (1 or 3); bytes
   = everything the Ultra HDR JPEG adds to the plain SDR JPEG (map JPEG, XMP, ISO blocks, MPF)
 * ``gamutmlp``  GamutMLP-style residual MLP; keys ``steps``, ``batch``, ``init`` (path of a Reptile init)
@@ -125,6 +125,8 @@ def _run_mlp(p: Pair, kw):
         cfg = replace(cfg, steps=int(kw["steps"]))
     if "lr" in kw:
         cfg = replace(cfg, lr=float(kw["lr"]))
+    if "sf" in kw:
+        cfg = replace(cfg, sample_fraction=float(kw["sf"]))
     if "ef" in kw:
         cfg = replace(cfg, error_fraction=float(kw["ef"]))
     if kw.get("resample") == "0":
