@@ -25,9 +25,11 @@ def pick(rs, methods):
 
 
 def main() -> None:
-    dev = rows("table1") + rows("mlp_dev") + rows("extra") + rows("inf") + rows("rd_gainmap") + rows("mlp_dev_more")
-    t1 = ["naive", f"blind:init={T}", "expand:from=akyuz2007", f"mlp:init={T},lr=3e-4",
-          f"mlp:init={T},lr=3e-4,quant=int8", "gainmap:scale=2,q=75", "gainmap:scale=4,q=95,ch=3",
+    dev = (rows("table1") + rows("mlp_dev") + rows("extra") + rows("inf") + rows("rd_gainmap") + rows("mlp_dev_more")
+           + rows("mlp_pinned") + rows("mlp_pinned_fp32"))
+    P = f"mlp:init={T},lr=3e-4,sf=0.01"  # AdaptConfig pinned (see BENCHMARKS.md)
+    t1 = ["naive", f"blind:init={T}", "expand:from=akyuz2007", f"{P},ef=0.5",
+          f"{P},ef=0.5,quant=int8", "gainmap:scale=2,q=75", "gainmap:scale=4,q=95,ch=3",
           "gainmap:scale=4,q=95,ch=1", "gamutmlp:steps=1200", "gamutmlp:init=shipped,steps=300", "inf:steps=500",
           f"distill:from=akyuz2007,init={T}"]
     out = ["### Table 1 — DEV pairs (YouTube SDR), mean over the pairs\n", table(pick(dev, t1), t1)]
@@ -36,16 +38,16 @@ def main() -> None:
         sub = [r for r in pick(dev, t1) if r["pair"] in inf_pairs]
         out += [f"\nSame methods on the {len(inf_pairs)} pairs INF finished ({', '.join(inf_pairs)}):\n",
                 table(common_pairs(sub), t1)]
-    t4 = [f"mlp:init={T},lr=3e-4", f"mlp:init={T},lr=3e-4,resample=0,ef=0", "mlp:init=random,lr=3e-4",
-          "mlp:init=random,lr=3e-4,resample=0,ef=0", "mlp:init=random", "mlp:init=random,resample=0,ef=0",
+    t4 = [f"{P},ef=0.5", f"{P},resample=0,ef=0", "mlp:init=random,lr=3e-4,sf=0.01,ef=0.5",
+          "mlp:init=random,lr=3e-4,sf=0.01,resample=0,ef=0", "mlp:init=random", "mlp:init=random,resample=0,ef=0",
           "gamutmlp:init=shipped,steps=300", "gamutmlp:steps=300", "gamutmlp:init=shipped,steps=0"]
     abl = dev + rows("ablation")
     out += ["\n### Table 4 — ablations (DEV)\n", table(pick(abl, t4), t4)]
-    rd = [r for r in dev if r["method"].startswith("gainmap") or r["method"].startswith(f"mlp:init={T},lr=3e-4")
-          and "resample" not in r["method"] or r["method"] in ("gamutmlp:steps=1200", "gamutmlp:init=shipped,steps=300",
+    rd = [r for r in dev if r["method"].startswith("gainmap") or r["method"].startswith(f"{P},ef=0.5")
+          or r["method"] in ("gamutmlp:steps=1200", "gamutmlp:init=shipped,steps=300",
                                                                  "inf:steps=500")]
     out += ["\n### Rate–distortion points (DEV)\n", table(rd)]
-    oc = rows("table3_ocio")
+    oc = [r for r in rows("table3_ocio") if not r["method"].startswith("mlp")] + rows("ocio_pinned")
     if oc:
         out += ["\n### Table 3 — OCIO SDR (generalisation)\n", table(oc)]
     sys.stdout.write("\n".join(out))
