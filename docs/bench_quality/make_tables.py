@@ -38,10 +38,13 @@ def main() -> None:
         sub = [r for r in pick(dev, t1) if r["pair"] in inf_pairs]
         out += [f"\nSame methods on the {len(inf_pairs)} pairs INF finished ({', '.join(inf_pairs)}):\n",
                 table(common_pairs(sub), t1)]
-    t4 = [f"{P},ef=0.5", f"{P},resample=0,ef=0", "mlp:init=random,lr=3e-4,sf=0.01,ef=0.5",
+    t4 = [f"{P},ef=0.5", f"{P},resample=0,ef=0",
+          "mlp:init=docs/codec_runs/maml2.hdrkit,lr=3e-4,sf=0.01,ef=0.5", "mlp:init=docs/codec_runs/maml2.hdrkit,lr=3e-4,sf=0.01,resample=0,ef=0",
+          "mlp:init=docs/codec_runs/naive.hdrkit,lr=3e-4,sf=0.01,ef=0.5", "mlp:init=docs/codec_runs/naive.hdrkit,lr=3e-4,sf=0.01,resample=0,ef=0",
+          "mlp:init=random,lr=3e-4,sf=0.01,ef=0.5",
           "mlp:init=random,lr=3e-4,sf=0.01,resample=0,ef=0", "mlp:init=random", "mlp:init=random,resample=0,ef=0",
           "gamutmlp:init=shipped,steps=300", "gamutmlp:steps=300", "gamutmlp:init=shipped,steps=0"]
-    abl = dev + rows("ablation")
+    abl = dev + rows("ablation") + rows("ablation_inits")
     out += ["\n### Table 4 — ablations (DEV)\n", table(pick(abl, t4), t4)]
     rd = [r for r in dev if r["method"].startswith("gainmap") or r["method"].startswith(f"{P},ef=0.5")
           or r["method"] in ("gamutmlp:steps=1200", "gamutmlp:init=shipped,steps=300",
