@@ -103,22 +103,11 @@ def make_sdr(hdr_nits: np.ndarray, tmo: Optional[str] = None) -> np.ndarray:
     return TMOS[tmo](np.asarray(hdr_nits, dtype=np.float32), np.random.default_rng(0), min(peak, 10000.0))
 
 
-def encode_file(
-    hdr_path: str | Path,
-    sdr_path: Optional[str | Path],
-    out: str | Path,
-    *,
-    tmo: Optional[str] = None,
-    adapt_cfg: AdaptConfig = AdaptConfig(),
-    quant: str = DEFAULT_QUANT,
-    quality: int = 95,
-    theta_init: str | Path | None = None,
-    device=None,
-    progress: Optional[ProgressFn] = None,
-) -> EncodeResult:
-    """Read the HDR master (and SDR grade), adapt, write ``out`` = SDR picture + embedded MLP."""
+def read_pair(hdr_path: str | Path, sdr_path: Optional[str | Path], tmo: Optional[str] = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The HDR master as absolute BT.2020 nits (clipped to [0, 10000]) and its 8-bit SDR grade (read from
+    ``sdr_path``, or made with ``tmo`` when it is None); shared by every ``hdrkit encode`` method."""
     from hdrkit import color
-    from hdrkit.codec.adapters import SdrWriter
     from hdrkit.io import read_image
 
     hdr_img = read_image(hdr_path)
@@ -133,7 +122,26 @@ def encode_file(
         sdr = sdr_img.pixels
     else:
         sdr = make_sdr(hdr_nits, tmo)
-    sdr_u8 = np.clip(np.round(np.asarray(sdr) * 255), 0, 255).astype(np.uint8)
+    return hdr_nits, np.clip(np.round(np.asarray(sdr) * 255), 0, 255).astype(np.uint8)
+
+
+def encode_file(
+    hdr_path: str | Path,
+    sdr_path: Optional[str | Path],
+    out: str | Path,
+    *,
+    tmo: Optional[str] = None,
+    adapt_cfg: AdaptConfig = AdaptConfig(),
+    quant: str = DEFAULT_QUANT,
+    quality: int = 95,
+    theta_init: str | Path | None = None,
+    device=None,
+    progress: Optional[ProgressFn] = None,
+) -> EncodeResult:
+    """Read the HDR master (and SDR grade), adapt, write ``out`` = SDR picture + embedded MLP."""
+    from hdrkit.codec.adapters import SdrWriter
+
+    hdr_nits, sdr_u8 = read_pair(hdr_path, sdr_path, tmo)
     writer = SdrWriter(out, sdr_u8, quality)
     seen = writer.pixels()
     res = encode_arrays(seen, hdr_nits, adapt_cfg=adapt_cfg, quant=quant, theta_init=theta_init, device=device,

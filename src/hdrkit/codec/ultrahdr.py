@@ -522,25 +522,11 @@ def encode_file(hdr_path: str | Path, sdr_path: Optional[str | Path], out: str |
                 multichannel: bool = True, gamma: float = 1.0) -> UltraHdrResult:
     """``hdrkit encode --method gainmap``: HDR master (+ SDR grade, else tone mapped with ``tmo``) -> Ultra HDR
     JPEG at ``out`` (written atomically)."""
-    from hdrkit import color
-    from hdrkit.codec.api import make_sdr
-    from hdrkit.io import read_image
+    from hdrkit.codec.api import read_pair
 
     if Path(out).suffix.lower() not in (".jpg", ".jpeg"):
         raise InputError(f"an Ultra HDR gain-map file must be a .jpg, got {Path(out).name}")
-    hdr_img = read_image(hdr_path)
-    hdr_nits = np.clip(color.to_nits(hdr_img), 0, 10000).astype(np.float32)
-    if sdr_path is not None:
-        sdr_img = read_image(sdr_path)
-        if sdr_img.pixels.shape != hdr_img.pixels.shape:
-            raise InputError(f"SDR {sdr_img.pixels.shape[1]}x{sdr_img.pixels.shape[0]} and HDR "
-                             f"{hdr_img.pixels.shape[1]}x{hdr_img.pixels.shape[0]} sizes differ")
-        if sdr_img.transfer in ("linear", "pq", "hlg"):
-            raise InputError(f"{Path(sdr_path).name} is not an SDR picture (transfer {sdr_img.transfer})")
-        sdr = sdr_img.pixels
-    else:
-        sdr = make_sdr(hdr_nits, tmo)
-    sdr_u8 = np.clip(np.round(np.asarray(sdr) * 255), 0, 255).astype(np.uint8)
+    hdr_nits, sdr_u8 = read_pair(hdr_path, sdr_path, tmo)
     return write_ultrahdr(out, sdr_u8, hdr_nits, scale=scale, quality=quality, map_quality=map_quality,
                           multichannel=multichannel, gamma=gamma)
 
