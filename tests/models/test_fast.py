@@ -49,3 +49,53 @@ def test_flop_count_and_gemm_bound():
     assert forward_flops() == 2 * (param_count() - (64 + 32 + 64 + 32 + 64 + 3))
     t = gemm_bound_seconds(2160, 3840, gflops=100.0)
     assert t == pytest.approx(forward_flops() * 2160 * 3840 / 100e9)
+
+
+# --- the numba / SIMD path ----------------------------------------------------------------------------------------
+
+from hdrkit.models import _fastsin, _simdsin, fast  # noqa: E402
+from hdrkit.models.siren import SirenITM  # noqa: E402
+
+needs_numba = pytest.mark.skipif(not _fastsin.AVAILABLE, reason="numba not installed")
+
+
+@needs_numba
+@pytest.mark.parametrize("seed,scale", [(0, 1.0), (1, 1.0), (2, 3.0)])
+@pytest.mark.parametrize("shape,chunk", [((37, 53), fast.DEFAULT_CHUNK), ((5, 1000), 7), ((64, 33), 1)])
+def test_numba_path_matches_module_forward(seed, scale, shape, chunk):
+    """Random weights (``scale`` widens the pre-activation range) and inputs: the fast path equals the plain
+    ``nn.Module`` forward to 1e-5 on PQ values."""
+    g = torch.Generator().manual_seed(seed)
+    p = {k: v * scale for k, v in init_params(SirenConfig(), g).items()}
+    model = SirenITM(SirenConfig(), p)
+    H, W = shape
+    sdr = np.random.default_rng(seed).random((H, W, 3)).astype(np.float32)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(sdr).reshape(-1, 3), coord_grid(H, W).reshape(-1, 2)).reshape(H, W, 3).numpy()
+    for use_simd in (None, False):
+        out = fast._decode_numba(p, torch.from_numpy(sdr), SirenConfig(), chunk, None, use_simd=use_simd)
+        assert np.abs(out - ref).max() <= 1e-5
+    assert np.abs(decode_pq(p, sdr, chunk=chunk) - ref).max() <= 1e-5
+    np.testing.assert_allclose(decode_pq(p, sdr, chunk=chunk, use_numba=False), ref, atol=1e-5)
+
+
+@needs_numba
+def test_fast_sines_against_float64():
+    x = ((np.random.default_rng(5).random(1 << 16) * 2 - 1) * 1000).astype(np.float32)
+    ref = np.sin(x.astype(np.float64))
+    out = np.empty_like(x)
+    _fastsin.sin_vec(x, out)
+    assert np.abs(out - ref).max() < 2e-6
+    if _simdsin.KERNEL is not None:
+        y = x.reshape(64, -1).copy()
+        _simdsin.sin_bias_(y, np.zeros(64, np.float32), y.shape[1])
+        assert np.abs(y.ravel() - ref).max() < 2e-6
+
+
+@needs_numba
+def test_numba_progress_per_row_block():
+    p = init_params(generator=torch.Generator().manual_seed(4))
+    sdr8 = np.random.default_rng(2).integers(0, 256, (9, 7, 3), dtype=np.uint8)
+    calls = []
+    decode_pq(p, sdr8, chunk=14, progress=lambda d, t, s: calls.append((d, t)), use_numba=True)
+    assert calls == [(2, 9), (4, 9), (6, 9), (8, 9), (9, 9)]
