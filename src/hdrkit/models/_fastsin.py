@@ -135,6 +135,20 @@ if AVAILABLE:
         separable_first(sin_a, cos_a, sin_b, cos_b, p0, n, width, spa0)
 
     @njit(fastmath=_FM, cache=_CACHE, nogil=True)
+    def planar_separable(rgb, p0, n, planar, sin_a, cos_a, sin_b, cos_b, width, spa0):
+        """``planar[:, :n]`` = the tile's RGB, channel-first (for a separate colour kernel), and
+        :func:`separable_first` into ``spa0``."""
+        src = rgb[p0:p0 + n]
+        r = planar[0, :n]
+        g = planar[1, :n]
+        bl = planar[2, :n]
+        for i in range(n):
+            r[i] = src[i, 0]
+            g[i] = src[i, 1]
+            bl[i] = src[i, 2]
+        separable_first(sin_a, cos_a, sin_b, cos_b, p0, n, width, spa0)
+
+    @njit(fastmath=_FM, cache=_CACHE, nogil=True)
     def interleave_bias(acc, n, b, dst, p0):
         """``dst[p0 + i, c] = acc[c, i] + b[c]`` for ``i < n`` (channel-last output of a tile)."""
         d = dst[p0:p0 + n]

@@ -225,7 +225,9 @@ def _decode_numba(params: Params, sdr_t: Tensor, cfg: SirenConfig, chunk: int,
     B = (W0 * (1 - xmask)) @ fy.T
     sinA, cosA, sinB, cosB = (t.contiguous().numpy() for t in (A.sin(), A.cos(), B.sin(), B.cos()))
 
-    simd = _simdsin.KERNEL if use_simd is None else (_simdsin.KERNEL if use_simd else None)
+    simd = _simdsin.KERNEL if use_simd is None or use_simd else None
+    if _simdsin.COLOR_KERNEL is None:
+        simd = None
     T = -(-TILE // _simdsin.LANES) * _simdsin.LANES  # whole vectors per row for the SIMD sine
     c_last, s_last = cfg.color[-1], cfg.spatial[-1]
     n_col, n_sp = len(cfg.color) - 1, len(cfg.spatial) - 1  # hidden layers after the input layer
@@ -273,8 +275,9 @@ def _decode_numba(params: Params, sdr_t: Tensor, cfg: SirenConfig, chunk: int,
     wc, bc = w["color.0"]
     b_out = w["out"][1]
     sin_bias_ = k.sin_bias_
-    zero_bias = np.zeros(col[0].shape[0], np.float32)
-    col0_args = (col[0].ctypes.data, zero_bias.ctypes.data, col[0].shape[0], col[0].strides[0] // 4)
+    color_simd = _simdsin.COLOR_KERNEL
+    col0_args = (planar.ctypes.data, planar.strides[0] // 4, wc.ctypes.data, bc.ctypes.data, col[0].ctypes.data,
+                 col[0].shape[0], col[0].strides[0] // 4)
     sine_args = [(buf.ctypes.data, bias.ctypes.data, buf.shape[0], buf.strides[0] // 4) for buf, bias in sines]
 
     rows = max(1, chunk // W)  # progress is reported per block of ``rows`` rows; tiles run across row ends
@@ -283,9 +286,11 @@ def _decode_numba(params: Params, sdr_t: Tensor, cfg: SirenConfig, chunk: int,
         n = min(T, H * W - p0)
         views = full if n == T else [
             (wt, torch.from_numpy(src[:, :n]), torch.from_numpy(dst[:, :n])) for wt, src, dst in gemms]
-        k.first_layers(rgb, p0, n, wc, bc, planar, col[0], sinA, cosA, sinB, cosB, W, spa[0], simd is None)
         if simd is not None:
-            simd(*col0_args, n)
+            k.planar_separable(rgb, p0, n, planar, sinA, cosA, sinB, cosB, W, spa[0])
+            color_simd(*col0_args, n)
+        else:
+            k.first_layers(rgb, p0, n, wc, bc, planar, col[0], sinA, cosA, sinB, cosB, W, spa[0], True)
         for kind, i in steps:
             if kind == "mm":
                 wt, src, dst = views[i]
