@@ -82,10 +82,9 @@ if AVAILABLE:
             for i in range(n):
                 row[i] = _sin(row[i] + bf)
 
-    @njit(fastmath=_FM, cache=_CACHE, nogil=True)
-    def color_first(rgb, p0, n, w, b, planar, out, apply_sin=True):
-        """``out[f, i] = sin(w[f] . rgb[p0 + i] + b[f])`` for ``i < n``; ``rgb`` is ``(N, 3)``, ``planar`` a
-        ``(3, >= n)`` scratch buffer."""
+    @njit(fastmath=_FM, cache=_CACHE, nogil=True, inline="always")
+    def _to_planar(rgb, p0, n, planar):
+        """``planar[c, i] = rgb[p0 + i, c]`` for ``i < n``."""
         src = rgb[p0:p0 + n]
         r = planar[0, :n]
         g = planar[1, :n]
@@ -94,6 +93,15 @@ if AVAILABLE:
             r[i] = src[i, 0]
             g[i] = src[i, 1]
             bl[i] = src[i, 2]
+
+    @njit(fastmath=_FM, cache=_CACHE, nogil=True)
+    def color_first(rgb, p0, n, w, b, planar, out, apply_sin=True):
+        """``out[f, i] = sin(w[f] . rgb[p0 + i] + b[f])`` for ``i < n``; ``rgb`` is ``(N, 3)``, ``planar`` a
+        ``(3, >= n)`` scratch buffer."""
+        _to_planar(rgb, p0, n, planar)
+        r = planar[0, :n]
+        g = planar[1, :n]
+        bl = planar[2, :n]
         for f in range(out.shape[0]):
             w0 = w[f, 0]
             w1 = w[f, 1]
@@ -138,14 +146,7 @@ if AVAILABLE:
     def planar_separable(rgb, p0, n, planar, sin_a, cos_a, sin_b, cos_b, width, spa0):
         """``planar[:, :n]`` = the tile's RGB, channel-first (for a separate colour kernel), and
         :func:`separable_first` into ``spa0``."""
-        src = rgb[p0:p0 + n]
-        r = planar[0, :n]
-        g = planar[1, :n]
-        bl = planar[2, :n]
-        for i in range(n):
-            r[i] = src[i, 0]
-            g[i] = src[i, 1]
-            bl[i] = src[i, 2]
+        _to_planar(rgb, p0, n, planar)
         separable_first(sin_a, cos_a, sin_b, cos_b, p0, n, width, spa0)
 
     @njit(fastmath=_FM, cache=_CACHE, nogil=True)

@@ -66,34 +66,20 @@ def _ir() -> str:
   %{tag} = shufflevector {vt} %{tag}i, {vt} undef, <{LANES} x i32> zeroinitializer
 """
 
-    return f"""
-declare {vt} @llvm.fma.v{LANES}f32({vt}, {vt}, {vt})
+    def row_ptr(base: str, tag: str) -> str:  # IR: %{tag} = row %f of base (row stride %stride) as vectors
+        return f"""
+  %{tag}off = mul i64 %f, %stride
+  %{tag}p = getelementptr float, float* {base}, i64 %{tag}off
+  %{tag} = bitcast float* %{tag}p to {vt}*
+"""
 
-define void @sin_bias_rows(float* %x, float* %b, i64 %rows, i64 %stride, i64 %n) #0 {{
-entry:
-  %nv = add i64 %n, {LANES - 1}
+    # shared by both kernels: the vector count of a row, and the end of the vector and row loops
+    head = f"""  %nv = add i64 %n, {LANES - 1}
   %nvec = lshr i64 %nv, {LANES.bit_length() - 1}
   %anyrow = icmp sgt i64 %rows, 0
   %anyvec = icmp sgt i64 %nvec, 0
-  %go = and i1 %anyrow, %anyvec
-  br i1 %go, label %row, label %done
-row:
-  %f = phi i64 [0, %entry], [%f1, %rowend]
-  %bp = getelementptr float, float* %b, i64 %f
-  %bs = load float, float* %bp
-  %bi = insertelement {vt} undef, float %bs, i32 0
-  %bv = shufflevector {vt} %bi, {vt} undef, <{LANES} x i32> zeroinitializer
-  %off = mul i64 %f, %stride
-  %rp = getelementptr float, float* %x, i64 %off
-  %rv = bitcast float* %rp to {vt}*
-  br label %vec
-vec:
-  %j = phi i64 [0, %row], [%j1, %vec]
-  %p = getelementptr {vt}, {vt}* %rv, i64 %j
-  %x0 = load {vt}, {vt}* %p, align 4
-  %xa = fadd {vt} %x0, %bv
-{sine('%xa', '')}  store {vt} %res, {vt}* %p, align 4
-  %j1 = add i64 %j, 1
+  %go = and i1 %anyrow, %anyvec"""
+    tail = """  %j1 = add i64 %j, 1
   %jd = icmp eq i64 %j1, %nvec
   br i1 %jd, label %rowend, label %vec
 rowend:
@@ -101,18 +87,34 @@ rowend:
   %fd = icmp eq i64 %f1, %rows
   br i1 %fd, label %done, label %row
 done:
-  ret void
+  ret void"""
+
+    return f"""
+declare {vt} @llvm.fma.v{LANES}f32({vt}, {vt}, {vt})
+
+define void @sin_bias_rows(float* %x, float* %b, i64 %rows, i64 %stride, i64 %n) #0 {{
+entry:
+{head}
+  br i1 %go, label %row, label %done
+row:
+  %f = phi i64 [0, %entry], [%f1, %rowend]
+{splat_load('%b', '%f', 'bv')}
+{row_ptr('%x', 'rv')}
+  br label %vec
+vec:
+  %j = phi i64 [0, %row], [%j1, %vec]
+  %p = getelementptr {vt}, {vt}* %rv, i64 %j
+  %x0 = load {vt}, {vt}* %p, align 4
+  %xa = fadd {vt} %x0, %bv
+{sine('%xa', '')}  store {vt} %res, {vt}* %p, align 4
+{tail}
 }}
 
 ; out[f, i] = sin(w[f,0] r[i] + w[f,1] g[i] + w[f,2] b[i] + bias[f]), rgb planar with row stride %ldi
 define void @color_sin_rows(float* %rgb, i64 %ldi, float* %w, float* %bias, float* %out, i64 %rows, i64 %stride,
                             i64 %n) #0 {{
 entry:
-  %nv = add i64 %n, {LANES - 1}
-  %nvec = lshr i64 %nv, {LANES.bit_length() - 1}
-  %anyrow = icmp sgt i64 %rows, 0
-  %anyvec = icmp sgt i64 %nvec, 0
-  %go = and i1 %anyrow, %anyvec
+{head}
   %gp = getelementptr float, float* %rgb, i64 %ldi
   %ldi2 = mul i64 %ldi, 2
   %bp = getelementptr float, float* %rgb, i64 %ldi2
@@ -129,9 +131,7 @@ row:
 {splat_load('%w', '%f31', 'w1')}
 {splat_load('%w', '%f32', 'w2')}
 {splat_load('%bias', '%f', 'bb')}
-  %off = mul i64 %f, %stride
-  %op = getelementptr float, float* %out, i64 %off
-  %ov = bitcast float* %op to {vt}*
+{row_ptr('%out', 'ov')}
   br label %vec
 vec:
   %j = phi i64 [0, %row], [%j1, %vec]
@@ -147,15 +147,7 @@ vec:
 {sine('%xa', '')}
   %po = getelementptr {vt}, {vt}* %ov, i64 %j
   store {vt} %res, {vt}* %po, align 4
-  %j1 = add i64 %j, 1
-  %jd = icmp eq i64 %j1, %nvec
-  br i1 %jd, label %rowend, label %vec
-rowend:
-  %f1 = add i64 %f, 1
-  %fd = icmp eq i64 %f1, %rows
-  br i1 %fd, label %done, label %row
-done:
-  ret void
+{tail}
 }}
 
 attributes #0 = {{ nounwind }}
