@@ -35,7 +35,7 @@ def codec(
 
     import torch
 
-    from hdrkit.cli.common import rich_progress
+    from hdrkit.cli.common import replace_given, rich_progress
     from hdrkit.codec.bench import bench_decode_4k, bench_pairs, find_pairs, machine_line, markdown
     from hdrkit.errors import InputError
     from hdrkit.io.atomic import atomic_write_bytes
@@ -48,13 +48,7 @@ def codec(
         raise InputError(f"--format must be png, jpg or tif, got {fmt!r}")
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    cfg = AdaptConfig()
-    if steps is not None:
-        cfg = replace(cfg, steps=steps)
-    if lr is not None:
-        cfg = replace(cfg, lr=lr)
-    if error_fraction is not None:
-        cfg = replace(cfg, error_fraction=error_fraction)
+    cfg = replace_given(AdaptConfig(), steps=steps, lr=lr, error_fraction=error_fraction)
     if no_resample:
         cfg = replace(cfg, resample_at=())
     g = measure_matmul_gflops()

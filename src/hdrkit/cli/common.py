@@ -71,3 +71,10 @@ def resolve_input(path: str | Path) -> Path:
         avail = sorted({p.name.split(".")[0] for p in folder.iterdir() if not p.name.endswith(".md")})
         raise InputError(f"no shipped sample named {name!r}; available: {', '.join(avail)}")
     return Path(str(folder / matches[0]))
+
+
+def replace_given(config, **changes):
+    """``dataclasses.replace(config, ...)`` with only the options the user gave (``None`` = keep the default)."""
+    from dataclasses import replace
+
+    return replace(config, **{k: v for k, v in changes.items() if v is not None})

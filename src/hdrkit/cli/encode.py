@@ -34,11 +34,10 @@ def encode(
                                               "of this `hdrkit expand` method (e.g. akyuz2007)."),
 ) -> None:
     """Encode HDR as an SDR picture + ~18 KB of embedded MLP weights (or an Ultra HDR gain map)."""
-    from dataclasses import replace
 
     import torch
 
-    from hdrkit.cli.common import check_output_path, rich_progress
+    from hdrkit.cli.common import check_output_path, replace_given, rich_progress
     from hdrkit.codec.api import encode_file
     from hdrkit.errors import InputError
     from hdrkit.meta.adapt import AdaptConfig
@@ -62,13 +61,7 @@ def encode(
         typer.echo(f"{out}: Ultra HDR JPEG, {len(r.data) - r.primary_size:,} bytes of gain map + metadata "
                    f"({r.gainmap.pixels.shape[1]}x{r.gainmap.pixels.shape[0]}x{r.gainmap.pixels.shape[2]} map)")
         return
-    cfg = AdaptConfig()
-    if steps is not None:
-        cfg = replace(cfg, steps=steps)
-    if lr is not None:
-        cfg = replace(cfg, lr=lr)
-    if time_budget is not None:
-        cfg = replace(cfg, time_budget=time_budget)
+    cfg = replace_given(AdaptConfig(), steps=steps, lr=lr, time_budget=time_budget)
     if target_from is not None:
         from hdrkit.baselines.distill import distill_file
 

@@ -24,11 +24,10 @@ def meta(
 ) -> None:
     """Meta-train theta_init on pairs synthesised from DATA (views, crops, flips, TMOs, procedural scenes)."""
     import json
-    from dataclasses import replace
 
     import torch
 
-    from hdrkit.cli.common import check_output_path, rich_progress
+    from hdrkit.cli.common import check_output_path, replace_given, rich_progress
     from hdrkit.errors import InputError
     from hdrkit.io.atomic import atomic_write_bytes
     from hdrkit.meta import tasks
@@ -42,13 +41,7 @@ def meta(
         raise InputError("--threads must be >= 1")
     torch.set_num_threads(threads)
     check_output_path(out)
-    mc = RECIPES[recipe]
-    if iterations is not None:
-        mc = replace(mc, iterations=iterations)
-    if time_budget is not None:
-        mc = replace(mc, time_budget=time_budget)
-    if seed is not None:
-        mc = replace(mc, seed=seed)
+    mc = replace_given(RECIPES[recipe], iterations=iterations, time_budget=time_budget, seed=seed)
     sources = tasks.load_panoramas(data, exclude=mc.exclude)
     # validation on the held-out panoramas; on procedural scenes when the folder has none of them
     held = {}
