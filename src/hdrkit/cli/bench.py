@@ -58,7 +58,7 @@ def codec(
         with rich_progress("benchmarking") as progress:
             rows, g = bench_pairs(found, adapt_cfg=cfg, fmt=fmt, quant=quant, theta_init=init, gflops=g,
                                   progress=progress)
-    dec = bench_decode_4k(gflops=g) if decode_4k else None
+    dec = bench_decode_4k() if decode_4k else None  # measures its own GEMM throughput just before
     settings = (f"{machine_line(threads)}; format {fmt}, quant {quant}, init {init or 'shipped theta_init'}, "
                 f"{cfg}")
     md = markdown(rows, g, settings, dec, note)

@@ -154,7 +154,8 @@ attributes #0 = {{ nounwind }}
 """
 
 
-def _build():
+def init_llvm():
+    """llvmlite's binding layer, initialised for the host; returns ``(llvm, target_machine)``."""
     import llvmlite.binding as llvm
 
     try:
@@ -163,11 +164,16 @@ def _build():
         pass
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
-    mod = llvm.parse_assembly(_ir())
-    mod.verify()
     target = llvm.Target.from_default_triple()
     tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
                                       opt=3)
+    return llvm, tm
+
+
+def _build():
+    llvm, tm = init_llvm()
+    mod = llvm.parse_assembly(_ir())
+    mod.verify()
     engine = llvm.create_mcjit_compiler(mod, tm)
     engine.finalize_object()
     P, I = ctypes.c_void_p, ctypes.c_int64

@@ -12,7 +12,12 @@ it fast:
   row), and ``sin(A + B) = sin A cos B + cos A sin B``.  Only ``W + H`` sines are evaluated for that layer instead
   of ``W * H``; per pixel it costs two multiply-adds.  This is an identity, not an approximation.
 
-Memory: besides the input and the output, a decode holds ``~(2*64 + 64 + 3) * chunk`` floats (~6 MB at the
+Three CPU paths, fastest first: the fused whole-network kernel (:mod:`hdrkit.models._fusednet`, every layer on
+L1-resident blocks of 32 pixels with bias and sine applied in registers; the default wherever llvmlite can
+compile it), the layer-by-layer path (BLAS GEMMs + numba/LLVM sine passes on tiles), and plain torch (also the
+CUDA path).
+
+Memory: besides the input and the output, the torch path a decode holds ``~(2*64 + 64 + 3) * chunk`` floats (~6 MB at the
 default chunk) plus the ``(W + H) * 64 * 2`` row/column tables.
 """
 
@@ -28,7 +33,7 @@ import torch
 from torch import Tensor
 
 from hdrkit.errors import InputError
-from hdrkit.models import _fastsin, _simdsin
+from hdrkit.models import _fastsin, _fusednet, _simdsin
 from hdrkit.models.siren import Params, SirenConfig, encode_coords
 from hdrkit.progress import ProgressFn, report
 
@@ -59,6 +64,17 @@ def _act_(x: Tensor, cfg: SirenConfig) -> Tensor:
     return x.sin_() if cfg.activation == "sin" else x.relu_()
 
 
+def decode_path(cfg: SirenConfig = SirenConfig(), device: str | torch.device | None = None) -> str:
+    """Which path :func:`decode_pq` takes by default for ``cfg`` on ``device`` (compiles the fused kernel if
+    that is the one): "fused LLVM kernel", "numba layers" or "torch"."""
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    if device.type == "cpu" and _fused_kernel(cfg) is not None:
+        return "fused LLVM kernel"
+    if device.type == "cpu" and _fastsin.AVAILABLE and cfg.activation == "sin":
+        return "numba layers"
+    return "torch"
+
+
 @torch.no_grad()
 def decode_pq(
     params: Params,
@@ -72,8 +88,10 @@ def decode_pq(
 ) -> np.ndarray:
     """Run the network on every pixel of ``sdr``.
 
-    ``use_numba``: None picks the numba kernels (:mod:`hdrkit.models._fastsin`) for sine networks on the CPU
-    when numba imports, else the torch path; True/False forces one.
+    ``use_numba``: None picks, for sine networks on the CPU, the fused whole-network kernel
+    (:mod:`hdrkit.models._fusednet`, rows split over torch's thread count), else the layer-by-layer numba
+    kernels (:mod:`hdrkit.models._fastsin`) when numba imports, else the torch path; True forces the numba
+    layer path, False the torch path.
 
     sdr: ``(H, W, 3)`` SDR code values in [0, 1] (float) or uint8 (divided by 255).
     Returns ``(H, W, 3)`` float32 PQ code values, unclipped (numpy, on the host).
@@ -89,6 +107,10 @@ def decode_pq(
     if chunk < 1:
         raise InputError(f"chunk must be positive, got {chunk}")
     device = torch.device(device) if device is not None else torch.device("cpu")
+    if use_numba is None and device.type == "cpu":
+        kernel = _fused_kernel(cfg)
+        if kernel is not None:
+            return _decode_fused(params, sdr_t, cfg, chunk, progress, kernel=kernel)
     if use_numba is None:
         use_numba = _fastsin.AVAILABLE and device.type == "cpu" and cfg.activation == "sin"
     if use_numba:
@@ -198,6 +220,80 @@ def _prefaulted_empty(shape) -> np.ndarray:
     return np.frombuffer(buf, np.float32).reshape(shape)
 
 
+def _separable_tables(w0: tuple, cfg: SirenConfig, height: int, width: int, pad_to: int = 1) -> tuple:
+    """``(sinA, cosA, sinB, cosB)`` of the separable first spatial layer (omega0 folded into ``w0 = (W, b)``):
+    its pre-activation at pixel (x, y) is ``A[:, x] + B[:, y]``.  float32, C-contiguous; the column tables
+    are zero-padded to a multiple of ``pad_to`` columns."""
+    W0, b0 = (torch.from_numpy(np.asarray(a)) for a in w0)
+    xs, ys = torch.linspace(0, 1, width), torch.linspace(0, 1, height)
+    fx = encode_coords(torch.stack([xs, torch.zeros_like(xs)], -1), cfg)
+    fy = encode_coords(torch.stack([torch.zeros_like(ys), ys], -1), cfg)
+    D = cfg.coord_dim
+    xmask = torch.zeros(D)
+    if cfg.coord_octaves == 0:
+        xmask[0] = 1
+    else:
+        xmask[: D // 2] = 1
+    A = (W0 * xmask) @ fx.T + b0.reshape(-1, 1)
+    B = (W0 * (1 - xmask)) @ fy.T
+    wp = -(-width // pad_to) * pad_to
+    tabs = []
+    for t, n in ((A.sin(), wp), (A.cos(), wp), (B.sin(), height), (B.cos(), height)):
+        a = np.zeros((t.shape[0], n), np.float32)
+        a[:, : t.shape[1]] = t.numpy()
+        tabs.append(a)
+    return tuple(tabs)
+
+
+def _fused_kernel(cfg: SirenConfig):
+    """The compiled whole-network kernel for ``cfg`` (None where it cannot be built or ``cfg`` is not a sine
+    network)."""
+    if cfg.activation != "sin":
+        return None
+    return _fusednet.build(_fusednet.Shape(cfg.color, cfg.spatial, cfg.merge))
+
+
+def _decode_fused(params: Params, sdr_t: Tensor, cfg: SirenConfig, chunk: int, progress: Optional[ProgressFn],
+                  kernel=None, threads: Optional[int] = None) -> np.ndarray:
+    """Sine networks on the CPU through :mod:`hdrkit.models._fusednet`: one compiled kernel runs every layer on
+    blocks of pixels held in L1.  Rows are split over ``threads`` (default: torch's intra-op thread count)
+    worker threads, each with its own scratch (the kernel releases the GIL); progress per ``chunk`` pixels."""
+    k = kernel or _fused_kernel(cfg)
+    H, W, _ = sdr_t.shape
+    w = {n: (a.numpy(), b.numpy()[:, 0].copy()) for n, (a, b) in _prepare(params, cfg, "cpu").items()}
+    weights = _fusednet.pack_weights(k.layout, w)
+    tables = _separable_tables(w["spatial.0"], cfg, H, W, pad_to=k.layout.pb)
+    rgb = np.ascontiguousarray(sdr_t.numpy(), dtype=np.float32)
+    out = _prefaulted_empty((H, W, 3))
+    rows = max(1, chunk // W)
+    threads = max(1, min(threads or torch.get_num_threads(), -(-H // rows)))
+    if threads == 1:
+        scratch = k.scratch()
+        for r0 in range(0, H, rows):
+            r1 = min(H, r0 + rows)
+            k.rows(rgb, out, r0, r1, tables, weights, scratch)
+            report(progress, r1, H, "decoding")
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+    import threading
+
+    local = threading.local()
+
+    def run(r0):
+        if not hasattr(local, "scratch"):
+            local.scratch = k.scratch()
+        r1 = min(H, r0 + rows)
+        k.rows(rgb, out, r0, r1, tables, weights, local.scratch)
+        return r1
+
+    done = 0
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(run, range(0, H, rows)):
+            done += 1
+            report(progress, min(H, done * rows), H, "decoding")
+    return out
+
+
 def _decode_numba(params: Params, sdr_t: Tensor, cfg: SirenConfig, chunk: int,
                   progress: Optional[ProgressFn], use_simd: Optional[bool] = None) -> np.ndarray:
     """Sine networks on the CPU: BLAS (torch.mm) for the layers with K >= 8 inputs, numba kernels for the sine
@@ -210,20 +306,7 @@ def _decode_numba(params: Params, sdr_t: Tensor, cfg: SirenConfig, chunk: int,
     out = _prefaulted_empty((H, W, 3))
     out_flat = out.reshape(H * W, 3)
 
-    # separable first spatial layer: pre-activation A[:, x] + B[:, y]
-    W0, b0 = (torch.from_numpy(a) for a in w["spatial.0"])
-    xs, ys = torch.linspace(0, 1, W), torch.linspace(0, 1, H)
-    fx = encode_coords(torch.stack([xs, torch.zeros_like(xs)], -1), cfg)
-    fy = encode_coords(torch.stack([torch.zeros_like(ys), ys], -1), cfg)
-    D = cfg.coord_dim
-    xmask = torch.zeros(D)
-    if cfg.coord_octaves == 0:
-        xmask[0] = 1
-    else:
-        xmask[: D // 2] = 1
-    A = (W0 * xmask) @ fx.T + b0[:, None]
-    B = (W0 * (1 - xmask)) @ fy.T
-    sinA, cosA, sinB, cosB = (t.contiguous().numpy() for t in (A.sin(), A.cos(), B.sin(), B.cos()))
+    sinA, cosA, sinB, cosB = _separable_tables(w["spatial.0"], cfg, H, W)
 
     simd = _simdsin.KERNEL if use_simd is None or use_simd else None
     if _simdsin.COLOR_KERNEL is None:
@@ -326,6 +409,19 @@ def measure_matmul_gflops(size: int = 1024, seconds: float = 0.5) -> float:
         if time.perf_counter() - t0 > seconds and n >= 3:
             break
     return best
+
+
+def sustained_gemm_seconds(flops: float, size: int = 1024) -> float:
+    """Wall time of ``flops`` worth of back-to-back fp32 ``size``-square GEMMs (rounded to whole GEMMs, then
+    scaled to ``flops``): the GEMM bound measured the way a decode is, over one long run rather than as the
+    best short burst of :func:`measure_matmul_gflops`."""
+    a, b, c = torch.randn(size, size), torch.randn(size, size), torch.empty(size, size)
+    torch.mm(a, b, out=c)
+    n = max(1, round(flops / (2 * size**3)))
+    t = time.perf_counter()
+    for _ in range(n):
+        torch.mm(a, b, out=c)
+    return (time.perf_counter() - t) * flops / (n * 2 * size**3)
 
 
 def gemm_bound_seconds(height: int, width: int, cfg: SirenConfig = SirenConfig(),
