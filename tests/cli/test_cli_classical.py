@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hdrkit.cli.main import main
+from cli_helpers import assert_one_line_error as _one_line_error, cli, run
+
 from hdrkit.io import read_image
 
 TIMES = [1 / 8, 1 / 2, 2]
@@ -48,19 +46,6 @@ def files(tmp_path, scene):
     exif = [_save_png(tmp_path / f"exif{k}.png", z, t) for k, (z, t) in enumerate(zip(b, TIMES))]
     plain = [_save_png(tmp_path / f"plain{k}.png", z, None) for k, z in enumerate(b)]
     return exif, plain
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def _one_line_error(code, err, pattern):
-    assert code == 2
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and pattern in lines[0], err
-    assert "Traceback" not in err
 
 
 def test_merge_with_exif_times(tmp_path, files, scene, capsys):
@@ -158,8 +143,6 @@ def test_bracket_errors(tmp_path, files, capsys):
 
 
 def test_no_traceback_in_a_real_process(tmp_path, files):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, "-m", "hdrkit.cli.main", "merge", str(files[1][0]), "-o",
-                           str(tmp_path / "x.exr")], capture_output=True, text=True, env=env, timeout=120)
+    proc = run("merge", files[1][0], "-o", tmp_path / "x.exr")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("error: ")

@@ -4,31 +4,17 @@ headless-Chromium screenshot of it."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cli_helpers import assert_clean_error as _clean_error, run
+
 from hdrkit.io import Image, read_image, write_image
 from hdrkit.metrics import evaluate
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="160")
-    return subprocess.run([sys.executable, "-m", "hdrkit.cli.main", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
-
-
-def _clean_error(proc: subprocess.CompletedProcess, pattern: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and pattern in lines[0], proc.stderr
 
 
 def _scene(h=96, w=160, seed=0) -> np.ndarray:

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cli_helpers import assert_clean_error as _assert_clean_error, run
+
 from hdrkit.io import Image, read_image, write_image
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="120")
-    return subprocess.run([sys.executable, "-m", "hdrkit.cli.main", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
-
-
-def _assert_clean_error(proc: subprocess.CompletedProcess, pattern: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: ") and pattern in lines[0], lines[0]
 
 
 def test_version_and_help():

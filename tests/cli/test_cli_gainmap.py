@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cli_helpers import assert_clean_error as _clean_error, run
+
 from hdrkit import color
 from hdrkit.io import Image, read_image, write_image
 from hdrkit.metrics import pq_psnr
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="120")
-    return subprocess.run([sys.executable, "-m", "hdrkit.cli.main", *args], capture_output=True, text=True,
-                          env=env, timeout=120)
-
-
-def _clean_error(proc, pattern):
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and pattern in lines[0], proc.stderr
 
 
 def _pair_files(tmp: Path):

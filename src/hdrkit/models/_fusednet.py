@@ -282,7 +282,6 @@ class _Gen:
         nfull, rem = divmod(m, MR)
 
         def block(rb, mr):
-            b = self.b
             w_base = self.idx(self.mul(rb, MR * k), wo)
             b_base = self.idx(self.mul(rb, MR), bo)
             init = [self.bcast(self.wts, self.idx(b_base, j)) for j in range(mr) for _ in range(NV)]
@@ -329,7 +328,6 @@ class _Gen:
         bufs = dict(lay.bufs)
         nrows = b.sub(self.row1, self.row0)
         nblk = b.udiv(b.add(self.width, self.c64(PB - 1)), self.c64(PB))
-        undef = ir.Constant(self.vt, ir.Undefined)
 
         def pixel_rows(yi, _):
             y = b.add(self.row0, yi)
@@ -446,7 +444,7 @@ class _Gen:
 
     def dense_out(self, src_row: int, k: int):
         """Output layer without a merge layer before it: rows oacc = W_out @ rows src + b_out (linear)."""
-        lay, b, NV, L = self.lay, self.b, self.NV, self.L
+        lay, NV, L = self.lay, self.NV, self.L
         init = [self.bcast(self.wts, self.c64(lay.out_b + c)) for c in range(3) for _ in range(NV)]
 
         def kstep(kk, accs):

@@ -23,7 +23,6 @@ default chunk) plus the ``(W + H) * 64 * 2`` row/column tables.
 
 from __future__ import annotations
 
-import math
 import mmap
 import time
 from typing import Optional
