@@ -97,3 +97,34 @@ def check_channels(x: Any, name: str = "rgb") -> None:
 
     if x.ndim < 1 or x.shape[-1] != 3:
         raise InputError(f"{name} must have 3 channels on its last axis, got shape {tuple(x.shape)}")
+
+
+def resolve_device(device: Any = None):
+    """``torch.device`` for ``device`` (None -> CPU; "cpu", "cuda", "cuda:N", "mps" or a ``torch.device``).
+
+    Raises :class:`hdrkit.errors.InputError` with one line for an unknown name or a device this torch build
+    cannot use (e.g. "cuda" on a CPU-only build), instead of torch's assertion deep inside a computation.
+    """
+    import torch
+
+    from hdrkit.errors import InputError
+
+    if device is None:
+        return torch.device("cpu")
+    try:
+        dev = device if isinstance(device, torch.device) else torch.device(str(device))
+    except (RuntimeError, ValueError, TypeError):
+        raise InputError(f"unknown device {device!r}; use cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cpu":
+        return dev
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"device {str(device)!r}: this torch build sees no CUDA device; use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError(f"device {str(device)!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+        return dev
+    if dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise InputError(f"device {str(device)!r}: MPS is not available here; use --device cpu")
+        return dev
+    raise InputError(f"device {str(device)!r} is not supported; use cpu, cuda, cuda:N or mps")

@@ -18,6 +18,7 @@ def decode(
     """Rebuild the HDR picture from the SDR and its embedded MLP."""
     import torch
 
+    from hdrkit._array import resolve_device
     from hdrkit.cli.common import check_output_path, rich_progress
     from hdrkit.codec.api import decode_file
     from hdrkit.errors import InputError
@@ -26,6 +27,7 @@ def decode(
     if threads < 1:
         raise InputError("--threads must be >= 1")
     torch.set_num_threads(threads)
+    resolve_device(device)  # a bad --device fails here, in one line, before any work
     check_output_path(out, [src])
     if out.suffix.lower() not in (".png", ".tif", ".tiff", ".exr", ".hdr", ".pfm"):
         raise InputError(f"cannot write HDR as {out.suffix or 'an extension-less file'}; use .png, .tif or .exr")

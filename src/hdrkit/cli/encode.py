@@ -9,7 +9,7 @@ import typer
 
 
 def encode(
-    hdr: Path = typer.Argument(..., help="HDR master (EXR, .hdr, 16-bit PQ PNG/TIFF, ...)."),
+    hdr: Path = typer.Argument(..., help="HDR master (EXR, .hdr, 16-bit PQ PNG/TIFF, ...; sample:NAME for a shipped sample)."),
     sdr: Optional[Path] = typer.Argument(None, help="SDR grade of the same picture (8-bit); made with --tmo if omitted."),
     out: Path = typer.Option(..., "-o", "--output", help="Output SDR picture: .jpg/.png/.tif embed the MLP; "
                              "other formats get a <name>.hdrkit sidecar."),
@@ -37,7 +37,8 @@ def encode(
 
     import torch
 
-    from hdrkit.cli.common import check_output_path, replace_given, rich_progress
+    from hdrkit._array import resolve_device
+    from hdrkit.cli.common import check_output_path, replace_given, resolve_input, rich_progress
     from hdrkit.codec.api import encode_file
     from hdrkit.errors import InputError
     from hdrkit.meta.adapt import AdaptConfig
@@ -45,6 +46,9 @@ def encode(
     if threads < 1:
         raise InputError("--threads must be >= 1")
     torch.set_num_threads(threads)
+    resolve_device(device)  # a bad --device fails here, in one line, before any work
+    hdr = resolve_input(hdr)  # `sample:NAME` = a picture shipped in the package
+    sdr = resolve_input(sdr) if sdr is not None else None
     inputs = [hdr] + ([sdr] if sdr is not None else [])
     check_output_path(out, inputs)
     if method not in ("mlp", "gainmap"):

@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
         Examples: `hdrkit expand photo.jpg -o photo_hdr.png --method unet`;
         `hdrkit expand mid.png dark.png bright.png -o hdr.exr --method metahdr --adapt-with true --times 1/4,4` (times of the EXPOSURES)
         """
+        from hdrkit._array import resolve_device
         from hdrkit.cli.common import check_output_path, resolve_input, rich_progress
         from hdrkit.errors import InputError
         from hdrkit.expand import METHODS
@@ -97,6 +98,7 @@ def register(app: typer.Typer) -> None:
                 if len(params["times"]) != len(exposures):
                     raise InputError(f"--times has {len(params['times'])} values for {len(exposures)} exposures")
         if method in LEARNED:
+            resolve_device(device)  # a bad --device fails here, in one line, before any work
             params["device"] = device
         if source.is_dir():
             if exposures:

@@ -79,10 +79,10 @@ def encode_arrays(
 def decode_arrays(blob: bytes, sdr: np.ndarray, *, device=None, chunk: Optional[int] = None,
                   progress: Optional[ProgressFn] = None) -> np.ndarray:
     """PQ code values (H x W x 3, clipped to [0, 1]) from a blob and the SDR pixels it travelled with."""
-    from hdrkit.models.fast import DEFAULT_CHUNK, decode_pq
+    from hdrkit.models.fast import decode_pq
 
     c = unpack(blob)
-    out = decode_pq(c.params(), sdr, c.cfg, chunk=chunk or DEFAULT_CHUNK, device=device, progress=progress)
+    out = decode_pq(c.params(), sdr, c.cfg, chunk=chunk, device=device, progress=progress)
     return np.clip(out, 0.0, 1.0, out=out)
 
 

@@ -70,9 +70,9 @@ def _finish(nits: np.ndarray, peak: Optional[float]) -> np.ndarray:
 
 
 def _device(device):
-    import torch
+    from hdrkit._array import resolve_device
 
-    return torch.device(device)
+    return resolve_device(device)
 
 
 def unet(sdr: np.ndarray, peak: Optional[float] = None, model: str = "unet", tile: int = 1024, margin: int = 128,

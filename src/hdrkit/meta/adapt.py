@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hdrkit._array import resolve_device
 from hdrkit.errors import InputError
 from hdrkit.models.fast import decode_pq
 from hdrkit.models.siren import Params, SirenConfig, fold, folded_scale, forward, unfold
@@ -144,7 +145,7 @@ def adapt(
     Returns the adapted parameters (detached, on the host) and an :class:`AdaptInfo`.
     """
     t0 = time.perf_counter()
-    device = torch.device(device) if device is not None else torch.device("cpu")
+    device = resolve_device(device)
     sdr_t = torch.as_tensor(np.asarray(sdr, dtype=np.float32) if not isinstance(sdr, Tensor) else sdr).float()
     hdr_t = torch.as_tensor(np.asarray(hdr_pq, dtype=np.float32) if not isinstance(hdr_pq, Tensor) else hdr_pq).float()
     if sdr_t.ndim != 3 or sdr_t.shape[-1] != 3 or sdr_t.shape != hdr_t.shape:

@@ -31,13 +31,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hdrkit._array import resolve_device
 from hdrkit.errors import InputError
 from hdrkit.models import _fastsin, _fusednet, _simdsin
 from hdrkit.models.siren import Params, SirenConfig, encode_coords
 from hdrkit.progress import ProgressFn, report
 
-#: Default number of pixels per chunk (rounded to whole rows).
+#: Default number of pixels per chunk on the CPU (rounded to whole rows).
 DEFAULT_CHUNK = 8192
+#: Default chunk on a GPU: large enough to keep it busy, ~0.8 GB of activations.
+GPU_CHUNK = 1 << 20
 #: Pixels per tile of the numba path (a tile's activations stay in L2; tuned by measurement on 4K frames).
 TILE = 1024
 
@@ -66,7 +69,7 @@ def _act_(x: Tensor, cfg: SirenConfig) -> Tensor:
 def decode_path(cfg: SirenConfig = SirenConfig(), device: str | torch.device | None = None) -> str:
     """Which path :func:`decode_pq` takes by default for ``cfg`` on ``device`` (compiles the fused kernel if
     that is the one): "fused LLVM kernel", "numba layers" or "torch"."""
-    device = torch.device(device) if device is not None else torch.device("cpu")
+    device = resolve_device(device)
     if device.type == "cpu" and _fused_kernel(cfg) is not None:
         return "fused LLVM kernel"
     if device.type == "cpu" and _fastsin.AVAILABLE and cfg.activation == "sin":
@@ -80,7 +83,7 @@ def decode_pq(
     sdr: np.ndarray | Tensor,
     cfg: SirenConfig = SirenConfig(),
     *,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: Optional[int] = None,
     device: str | torch.device | None = None,
     progress: Optional[ProgressFn] = None,
     use_numba: Optional[bool] = None,
@@ -91,6 +94,9 @@ def decode_pq(
     (:mod:`hdrkit.models._fusednet`, rows split over torch's thread count), else the layer-by-layer numba
     kernels (:mod:`hdrkit.models._fastsin`) when numba imports, else the torch path; True forces the numba
     layer path, False the torch path.
+
+    ``chunk``: pixels per chunk (rounded to whole rows; default :data:`DEFAULT_CHUNK` on the CPU,
+    :data:`GPU_CHUNK` elsewhere, where the whole frame and output also live on the device).
 
     sdr: ``(H, W, 3)`` SDR code values in [0, 1] (float) or uint8 (divided by 255).
     Returns ``(H, W, 3)`` float32 PQ code values, unclipped (numpy, on the host).
@@ -103,9 +109,13 @@ def decode_pq(
         sdr_t = sdr.detach().float()
     if sdr_t.ndim != 3 or sdr_t.shape[2] != 3:
         raise InputError(f"decode needs an H x W x 3 image, got shape {tuple(sdr_t.shape)}")
+    device = resolve_device(device)
+    if chunk is None:
+        chunk = DEFAULT_CHUNK if device.type == "cpu" else GPU_CHUNK
+    if device.type == "cpu" and sdr_t.device.type != "cpu":
+        sdr_t = sdr_t.cpu()
     if chunk < 1:
         raise InputError(f"chunk must be positive, got {chunk}")
-    device = torch.device(device) if device is not None else torch.device("cpu")
     if use_numba is None and device.type == "cpu":
         kernel = _fused_kernel(cfg)
         if kernel is not None:
@@ -116,7 +126,9 @@ def decode_pq(
         return _decode_numba(params, sdr_t, cfg, chunk, progress)
     H, W, _ = sdr_t.shape
     w = _prepare(params, cfg, device)
-    out = torch.empty((H, W, 3), dtype=torch.float32)
+    if device.type != "cpu":  # one copy each way instead of one per chunk
+        sdr_t = sdr_t.to(device)
+    out = torch.empty((H, W, 3), dtype=torch.float32, device=sdr_t.device)
 
     # Separable first spatial layer: pre-activation = A[:, x] + B[:, y] (feature-major).
     W0, b0 = w["spatial.0"]  # (F, coord_dim), (F, 1)
@@ -166,8 +178,6 @@ def decode_pq(
         r1 = min(H, r0 + rows)
         n = (r1 - r0) * W
         rgb = sdr_t[r0:r1].reshape(n, 3)
-        if rgb.device != device:
-            rgb = rgb.to(device)
         # colour branch
         dst = cat[:c_last, :n] if n_color == 1 else color_bufs[0][:-1, :n]
         torch.addmm(b_c0, W_c0, rgb.T, out=dst)
@@ -201,7 +211,7 @@ def decode_pq(
         torch.mm(out_w, src, out=res[:, :n])
         out[r0:r1].view(n, 3).copy_(res[:, :n].T)
         report(progress, r1, H, "decoding")
-    return out.numpy()
+    return out.cpu().numpy()
 
 
 def _prefaulted_empty(shape) -> np.ndarray:

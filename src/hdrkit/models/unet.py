@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from hdrkit._array import resolve_device
 from hdrkit.errors import FormatError, InputError
 from hdrkit.progress import ProgressFn, report
 
@@ -245,7 +246,7 @@ def predict(
     m = cfg.multiple
     if tile <= 0 or tile % m or margin < 0 or margin % m:
         raise InputError(f"tile and margin must be non-negative multiples of {m} (tile > 0)")
-    dev = torch.device(device)
+    dev = resolve_device(device)
     h, w = sdr.shape[:2]
     with torch.no_grad():
         p = {k: v.to(dev) for k, v in params.items()}
