@@ -163,7 +163,7 @@ def machine_line(threads: int) -> str:
 
 
 def markdown(rows: List[Row], g: float, settings: str, dec4k: Optional[dict], note: str = "") -> str:
-    lines = [f"Settings: {settings}", "", f"Measured fp32 matmul throughput (1024² GEMM, same process): {g:.1f} GFLOP/s",
+    lines = [f"Settings: {settings}", "", f"Measured fp32 matmul throughput (1024² GEMM, same process, at the start; the per-image rows use it, the 4K decode measures its own just before): {g:.1f} GFLOP/s",
              ""]
     if note:
         lines += [note, ""]
