@@ -54,7 +54,7 @@ class Layout:
     shape: Shape
     # weights
     col0: int  # (c0, 4): w_r, w_g, w_b, bias per output row
-    dense: Tuple[Tuple[str, int, int, int, int], ...]  # (name, K, M, weight offset, bias offset)
+    dense: Tuple[Tuple[str, int, int, int, int, int], ...]  # (name, K, M, weight offset, bias offset, input row)
     out_w: int  # (K_out, 3): output weights transposed
     out_b: int  # (3,)
     n_weights: int
@@ -85,16 +85,6 @@ def _dense_layers(shape: Shape):
 
 def layout(shape: Shape, lanes: int, nv: int, mr: int) -> Layout:
     pb = lanes * nv
-    w = 4 * shape.color[0]
-    col0 = 0
-    dense = []
-    for name, k, m in _dense_layers(shape):
-        nblk = -(-m // mr)
-        dense.append((name, k, m, w, w + nblk * mr * k))
-        w += nblk * mr * k + nblk * mr
-    k_out = shape.merge[-1] if shape.merge else shape.color[-1] + shape.spatial[-1]
-    out_w, out_b = w, w + 3 * k_out
-    n_weights = out_b + 3
     # scratch rows: planar rgb, then each layer output that a later layer reads
     rows = 3
     bufs = []
@@ -113,6 +103,21 @@ def layout(shape: Shape, lanes: int, nv: int, mr: int) -> Layout:
         rows += f
     oacc = rows
     rows += 3
+    # weights: colour layer 0, the dense layers (each reading the scratch rows of the layer before it), output
+    where = dict(bufs)
+    concat = where[f"color.{len(shape.color) - 1}"]
+    w = 4 * shape.color[0]
+    col0 = 0
+    dense = []
+    for name, k, m in _dense_layers(shape):
+        kind, i = name.split(".")
+        src = concat if name == "merge.0" else where[f"{kind}.{int(i) - 1}"]
+        nblk = -(-m // mr)
+        dense.append((name, k, m, w, w + nblk * mr * k, src))
+        w += nblk * mr * k + nblk * mr
+    k_out = shape.merge[-1] if shape.merge else shape.color[-1] + shape.spatial[-1]
+    out_w, out_b = w, w + 3 * k_out
+    n_weights = out_b + 3
     return Layout(lanes, nv, mr, shape, col0, tuple(dense), out_w, out_b, n_weights, 0, tuple(bufs), oacc,
                   rows * pb)
 
@@ -125,7 +130,7 @@ def pack_weights(lay: Layout, w: dict) -> np.ndarray:
     c0 = lay.shape.color[0]
     out[lay.col0:lay.col0 + 4 * c0] = np.concatenate([wc, bc[:, None]], 1).reshape(-1)
     mr = lay.mr
-    for name, k, m, wo, bo in lay.dense:
+    for name, k, m, wo, bo, _ in lay.dense:
         wm, bm = w[name]
         nblk = -(-m // mr)
         pad = np.zeros((nblk * mr, k), np.float32)
@@ -138,9 +143,9 @@ def pack_weights(lay: Layout, w: dict) -> np.ndarray:
     return out
 
 
-def host_lanes() -> int:
-    """float32 lanes of the widest vector unit LLVM reports for this CPU (16 with AVX-512, 8 with AVX, else 4)."""
-    llvm, _ = init_llvm()
+def host_lanes(llvm) -> int:
+    """float32 lanes of the widest vector unit LLVM reports for this CPU (16 with AVX-512, 8 with AVX, else 4);
+    ``llvm`` is the initialised binding layer from :func:`hdrkit.models._simdsin.init_llvm`."""
     feats = llvm.get_host_cpu_features()
     if feats.get("avx512f", False):
         return 16
@@ -397,14 +402,10 @@ class _Gen:
                         ob = self.bcast(self.wts, self.c64(lay.out_b + c))
                         for v in range(NV):
                             self.vstore(ob, self.scr, self.c64((lay.oacc + c) * PB + v * L))
-                names = [d[0] for d in lay.dense]
-                for name, k, m, wo, bo in lay.dense:
-                    last = name == names[-1] and name.startswith("merge.")
-                    src = {"color": lambda i: bufs[f"color.{i - 1}"], "spatial": lambda i: bufs[f"spatial.{i - 1}"],
-                           "merge": lambda i: bufs["color." + str(len(shape.color) - 1)] if i == 0
-                           else bufs[f"merge.{i - 1}"]}
-                    kind, i = name.split(".")
-                    self.dense(src[kind](int(i)), k, m, wo, bo, None if last else bufs[name], last)
+                last_merge = f"merge.{len(shape.merge) - 1}"
+                for name, k, m, wo, bo, src in lay.dense:
+                    last = name == last_merge  # fused with the output layer: its sines are never stored
+                    self.dense(src, k, m, wo, bo, None if last else bufs[name], last)
                 if not shape.merge:  # output layer alone, reading the concat
                     k_out = shape.color[-1] + shape.spatial[-1]
                     self.dense_out(bufs["color." + str(len(shape.color) - 1)], k_out)
@@ -496,7 +497,7 @@ def build(shape: Shape, lanes: Optional[int] = None, nv: int = 2, mr: Optional[i
     IR is already what we want) and doubled the compile time."""
     try:
         llvm, tm = init_llvm()
-        lanes = lanes or host_lanes()
+        lanes = lanes or host_lanes(llvm)
         mr = mr or (8 if lanes == 16 else 4)
         lay = layout(shape, lanes, nv, mr)
         mod = llvm.parse_assembly(_Gen(lay).build_ir())

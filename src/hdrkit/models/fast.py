@@ -17,7 +17,7 @@ L1-resident blocks of 32 pixels with bias and sine applied in registers; the def
 compile it), the layer-by-layer path (BLAS GEMMs + numba/LLVM sine passes on tiles), and plain torch (also the
 CUDA path).
 
-Memory: besides the input and the output, the torch path a decode holds ``~(2*64 + 64 + 3) * chunk`` floats (~6 MB at the
+Memory (torch path): besides the input and the output, a decode holds ``~(2*64 + 64 + 3) * chunk`` floats (~6 MB at the
 default chunk) plus the ``(W + H) * 64 * 2`` row/column tables.
 """
 
@@ -116,13 +116,10 @@ def decode_pq(
         sdr_t = sdr_t.cpu()
     if chunk < 1:
         raise InputError(f"chunk must be positive, got {chunk}")
-    if use_numba is None and device.type == "cpu":
-        kernel = _fused_kernel(cfg)
-        if kernel is not None:
-            return _decode_fused(params, sdr_t, cfg, chunk, progress, kernel=kernel)
-    if use_numba is None:
-        use_numba = _fastsin.AVAILABLE and device.type == "cpu" and cfg.activation == "sin"
-    if use_numba:
+    path = decode_path(cfg, device) if use_numba is None else ("numba layers" if use_numba else "torch")
+    if path == "fused LLVM kernel":
+        return _decode_fused(params, sdr_t, cfg, chunk, progress)
+    if path == "numba layers":
         return _decode_numba(params, sdr_t, cfg, chunk, progress)
     H, W, _ = sdr_t.shape
     w = _prepare(params, cfg, device)
