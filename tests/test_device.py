@@ -65,7 +65,7 @@ def test_decode_cuda_equals_cpu():
 def test_encode_on_cuda_matches_cpu_quality():
     from hdrkit import color
     from hdrkit.codec.api import decode_arrays, encode_arrays
-    from hdrkit.meta.adapt import AdaptConfig
+    from hdrkit.codec.adapt import AdaptConfig
     from hdrkit.metrics import pu_psnr
 
     rng = np.random.default_rng(1)

@@ -142,7 +142,7 @@ def test_decode_refuses_metadata_made_for_another_size(tmp_path, hdr_file, capsy
 
 
 def test_train_meta_smoke_writes_weights_log_and_curve(tmp_path, capsys):
-    from hdrkit.meta.weights import load_theta
+    from hdrkit.codec.weights import load_theta
 
     data = tmp_path / "hdr"
     data.mkdir()

@@ -32,7 +32,7 @@ def naive_pq(sdr: np.ndarray) -> np.ndarray:
 
 def theta_init_blind(sdr: np.ndarray, theta_init: Optional[str | Path] = None) -> np.ndarray:
     """PQ code values ``(H, W, 3)`` in [0, 1] from the (shipped) ``theta_init`` without adaptation."""
-    from hdrkit.meta.weights import load_theta
+    from hdrkit.codec.weights import load_theta
     from hdrkit.models.fast import decode_pq
 
     cfg, theta = load_theta(theta_init)

@@ -118,7 +118,7 @@ def _run_mlp(p: Pair, kw):
     from dataclasses import replace
 
     from hdrkit.codec.api import decode_arrays, encode_arrays
-    from hdrkit.meta.adapt import AdaptConfig
+    from hdrkit.codec.adapt import AdaptConfig
 
     cfg = AdaptConfig()
     if "steps" in kw:

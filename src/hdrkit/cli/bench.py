@@ -39,7 +39,7 @@ def codec(
     from hdrkit.codec.bench import bench_decode_4k, bench_pairs, find_pairs, machine_line, markdown
     from hdrkit.errors import InputError
     from hdrkit.io.atomic import atomic_write_bytes
-    from hdrkit.meta.adapt import AdaptConfig
+    from hdrkit.codec.adapt import AdaptConfig
     from hdrkit.models.fast import measure_matmul_gflops
 
     if threads < 1:

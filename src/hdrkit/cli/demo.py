@@ -28,7 +28,7 @@ def demo(
     from hdrkit.codec.api import decode_file, encode_file
     from hdrkit.errors import InputError
     from hdrkit.io import Image, read_image, write_image
-    from hdrkit.meta.adapt import AdaptConfig
+    from hdrkit.codec.adapt import AdaptConfig
     from hdrkit.metrics import evaluate
 
     if threads < 1:

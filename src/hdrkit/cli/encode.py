@@ -41,7 +41,7 @@ def encode(
     from hdrkit.cli.common import check_output_path, replace_given, resolve_input, rich_progress
     from hdrkit.codec.api import encode_file
     from hdrkit.errors import InputError
-    from hdrkit.meta.adapt import AdaptConfig
+    from hdrkit.codec.adapt import AdaptConfig
 
     if threads < 1:
         raise InputError("--threads must be >= 1")

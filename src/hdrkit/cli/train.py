@@ -33,7 +33,7 @@ def meta(
     from hdrkit.meta import tasks
     from hdrkit.meta.plot import line_chart
     from hdrkit.meta.train import RECIPES, meta_train
-    from hdrkit.meta.weights import save_theta
+    from hdrkit.codec.weights import save_theta
 
     if recipe not in RECIPES:
         raise InputError(f"unknown recipe {recipe!r}; choose from {sorted(RECIPES)}")

@@ -17,7 +17,7 @@ import numpy as np
 
 from hdrkit.codec.container import Container, Signal, dequantised, pack, unpack
 from hdrkit.errors import InputError
-from hdrkit.meta.adapt import AdaptConfig, AdaptInfo, adapt
+from hdrkit.codec.adapt import AdaptConfig, AdaptInfo, adapt
 from hdrkit.progress import ProgressFn
 
 DEFAULT_QUANT = "fp16"
@@ -54,7 +54,7 @@ def encode_arrays(
     progress: Optional[ProgressFn] = None,
 ) -> EncodeResult:
     """Adapt the MLP to (``sdr`` code values in [0,1] or uint8, ``hdr_nits`` BT.2020) and pack the blob."""
-    from hdrkit.meta.weights import load_theta
+    from hdrkit.codec.weights import load_theta
 
     if np.asarray(sdr).dtype == np.uint8:
         sdr = np.asarray(sdr, dtype=np.float32) / 255.0

@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from hdrkit.errors import InputError
-from hdrkit.meta.adapt import AdaptConfig
+from hdrkit.codec.adapt import AdaptConfig
 from hdrkit.progress import ProgressFn, report
 
 QUALITY_KEYS = ("pu_psnr", "pu_psnr_y", "delta_itp", "pq_psnr")

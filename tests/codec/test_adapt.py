@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from hdrkit.errors import InputError
-from hdrkit.meta.adapt import AdaptConfig, _Adam, adapt, grid_indices, ohem_indices
+from hdrkit.codec.adapt import AdaptConfig, _Adam, adapt, grid_indices, ohem_indices
 from hdrkit.models.fast import decode_pq
 from hdrkit.models.siren import SirenConfig, init_params
 
