@@ -160,3 +160,27 @@ def test_train_meta_smoke_writes_weights_log_and_curve(tmp_path, capsys):
     assert rec["iterations"] == list(range(1, 7)) and len(rec["val_psnr"]) == 3
     assert curve.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(argv[:-6] + ["--recipe", "nope", "-o", str(out)]) == 2
+
+
+def test_cpu_decode_never_imports_torch(tmp_path):
+    """`hdrkit decode` on the CPU runs numpy + the fused kernel only (torch costs seconds of start-up)."""
+    import subprocess
+    import sys
+
+    from hdrkit.codec.adapters import SdrWriter
+    from hdrkit.codec.container import Container, pack
+    from hdrkit.codec.weights import load_theta
+
+    cfg, theta = load_theta()
+    sdr = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    src = tmp_path / "photo.png"
+    w = SdrWriter(src, sdr, 95)
+    w.commit(pack(Container(cfg=cfg, weights={k: v.numpy() for k, v in theta.items()}, width=30, height=20)))
+    out = tmp_path / "hdr.png"
+    code = ("import sys; from hdrkit.cli.main import main; rc = main(['decode', sys.argv[1], '-o', sys.argv[2]]); "
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH'); sys.exit(rc)")
+    r = subprocess.run([sys.executable, "-c", code, str(src), str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("NO-TORCH")
+    got = np.asarray(color.pq_inverse_eotf(color.to_nits(read_image(out))))
+    assert np.abs(got - decode_arrays(read_blob(src), sdr)).max() <= 1.5 / 65535

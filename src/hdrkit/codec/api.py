@@ -11,14 +11,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from hdrkit.codec.container import Container, Signal, dequantised, pack, unpack
+from hdrkit.codec.container import Container, Signal, pack, unpack
 from hdrkit.errors import InputError
-from hdrkit.codec.adapt import AdaptConfig, AdaptInfo, adapt
 from hdrkit.progress import ProgressFn
+
+if TYPE_CHECKING:  # the fitting imports torch; decoding must not
+    from hdrkit.codec.adapt import AdaptConfig, AdaptInfo
 
 DEFAULT_QUANT = "fp16"
 
@@ -27,7 +29,7 @@ DEFAULT_QUANT = "fp16"
 class EncodeResult:
     blob: bytes
     adapt_seconds: float
-    info: AdaptInfo
+    info: "AdaptInfo"
     adapt_cpu_seconds: float = 0.0  # process CPU time of the adaptation (= wall time on an otherwise idle core)
     carrier: str = ""
     sdr_pixels: Optional[np.ndarray] = None  # what the decoder sees (uint8)
@@ -46,15 +48,19 @@ def encode_arrays(
     sdr: np.ndarray,
     hdr_nits: np.ndarray,
     *,
-    adapt_cfg: AdaptConfig = AdaptConfig(),
+    adapt_cfg: Optional[AdaptConfig] = None,
     quant: str = DEFAULT_QUANT,
     theta_init: str | Path | None = None,
     peak_nits: Optional[float] = None,
     device=None,
     progress: Optional[ProgressFn] = None,
 ) -> EncodeResult:
-    """Adapt the MLP to (``sdr`` code values in [0,1] or uint8, ``hdr_nits`` BT.2020) and pack the blob."""
+    """Adapt the MLP to (``sdr`` code values in [0,1] or uint8, ``hdr_nits`` BT.2020) and pack the blob
+    (``adapt_cfg`` None: the default :class:`hdrkit.codec.adapt.AdaptConfig`)."""
+    from hdrkit.codec.adapt import AdaptConfig, adapt
     from hdrkit.codec.weights import load_theta
+
+    adapt_cfg = adapt_cfg or AdaptConfig()
 
     if np.asarray(sdr).dtype == np.uint8:
         sdr = np.asarray(sdr, dtype=np.float32) / 255.0
@@ -77,12 +83,13 @@ def encode_arrays(
 
 
 def decode_arrays(blob: bytes, sdr: np.ndarray, *, device=None, chunk: Optional[int] = None,
-                  progress: Optional[ProgressFn] = None) -> np.ndarray:
-    """PQ code values (H x W x 3, clipped to [0, 1]) from a blob and the SDR pixels it travelled with."""
+                  progress: Optional[ProgressFn] = None, threads: Optional[int] = None) -> np.ndarray:
+    """PQ code values (H x W x 3, clipped to [0, 1]) from a blob and the SDR pixels it travelled with (on the
+    CPU through the fused kernel, without importing torch; ``threads`` worker threads)."""
     from hdrkit.models.fast import decode_pq
 
     c = unpack(blob)
-    out = decode_pq(c.params(), sdr, c.cfg, chunk=chunk, device=device, progress=progress)
+    out = decode_pq(c.weights, sdr, c.cfg, chunk=chunk, device=device, progress=progress, threads=threads)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
@@ -131,7 +138,7 @@ def encode_file(
     out: str | Path,
     *,
     tmo: Optional[str] = None,
-    adapt_cfg: AdaptConfig = AdaptConfig(),
+    adapt_cfg: Optional[AdaptConfig] = None,
     quant: str = DEFAULT_QUANT,
     quality: int = 95,
     theta_init: str | Path | None = None,
@@ -153,7 +160,7 @@ def encode_file(
 
 
 def decode_file(path: str | Path, *, device=None, chunk: Optional[int] = None,
-                progress: Optional[ProgressFn] = None) -> tuple[np.ndarray, Container]:
+                progress: Optional[ProgressFn] = None, threads: Optional[int] = None) -> tuple[np.ndarray, Container]:
     """``(pq H x W x 3 in [0, 1], container)`` from an encoded picture; ``MetadataError`` when it has none."""
     from hdrkit.codec.adapters import read_blob
     from hdrkit.errors import MetadataError
@@ -167,4 +174,4 @@ def decode_file(path: str | Path, *, device=None, chunk: Optional[int] = None,
         raise MetadataError(f"{Path(path).name} is {w}x{h} but its hdrkit metadata was made for "
                             f"{c.width}x{c.height} (the picture was resized after encoding)")
     sdr = np.clip(np.round(img.pixels * 255), 0, 255).astype(np.uint8)
-    return decode_arrays(blob, sdr, device=device, chunk=chunk, progress=progress), c
+    return decode_arrays(blob, sdr, device=device, chunk=chunk, progress=progress, threads=threads), c

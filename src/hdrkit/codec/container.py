@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 from typing import Dict
 
 import numpy as np
-import torch
 
 from hdrkit.errors import InputError, MetadataError
-from hdrkit.models.siren import SirenConfig, param_names, param_shapes
+from hdrkit.models.config import SirenConfig, param_names, param_shapes
 
 MAGIC = b"HDRKMLP\x00"
 VERSION = 1
@@ -74,7 +73,10 @@ class Container:
     width: int = 0
     height: int = 0
 
-    def params(self, device=None) -> Dict[str, torch.Tensor]:
+    def params(self, device=None) -> dict:
+        """The weights as torch tensors on ``device`` (imports torch)."""
+        import torch
+
         return {k: torch.from_numpy(v.copy()).to(device) for k, v in self.weights.items()}
 
 

@@ -1,24 +1,27 @@
-"""Small neural networks of hdrkit: the MLP-embedded inverse tone mapping network (SIREN) and its fast decoder."""
+"""Small neural networks of hdrkit: the MLP-embedded inverse tone mapping network (SIREN) and its fast decoder.
 
-from hdrkit.models.siren import (
-    SirenConfig,
-    SirenITM,
-    coord_grid,
-    forward,
-    init_params,
-    param_count,
-)
-from hdrkit.models.fast import decode_pq, gemm_bound_seconds, measure_matmul_gflops, forward_flops
+Exports are resolved lazily so that ``hdrkit.models.config`` and the CPU decode kernel load without torch.
+"""
 
-__all__ = [
-    "SirenConfig",
-    "SirenITM",
-    "coord_grid",
-    "forward",
-    "init_params",
-    "param_count",
-    "decode_pq",
-    "gemm_bound_seconds",
-    "measure_matmul_gflops",
-    "forward_flops",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "SirenConfig": "hdrkit.models.config",
+    "param_count": "hdrkit.models.config",
+    "SirenITM": "hdrkit.models.siren",
+    "coord_grid": "hdrkit.models.siren",
+    "forward": "hdrkit.models.siren",
+    "init_params": "hdrkit.models.siren",
+    "decode_pq": "hdrkit.models.fast",
+    "gemm_bound_seconds": "hdrkit.models.fast",
+    "measure_matmul_gflops": "hdrkit.models.fast",
+    "forward_flops": "hdrkit.models.fast",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'hdrkit.models' has no attribute {name!r}")

@@ -16,22 +16,53 @@ layer's bias and sine are applied to the accumulators in registers before they a
   accumulators straight away and never stored;
 * output: re-interleaved with shuffles and written to the ``(H, W, 3)`` frame.
 
-Same function as :func:`hdrkit.models.siren.forward` up to float32 rounding; the sine is the one of
-:mod:`hdrkit.models._simdsin` (Cody-Waite reduction by pi in two parts, odd degree-9 polynomial).  Weights are
-passed at call time, so one compiled kernel serves every network of the same shape.  ``build`` returns None
-where llvmlite or the target is missing; callers fall back to the layer-by-layer path.
+Same function as :func:`hdrkit.models.siren.forward` up to float32 rounding.  The sine: Cody-Waite reduction by
+pi in two parts (``float32(pi)`` and its float32 remainder; the FMA forms ``k * pi_hi`` exactly), an odd
+degree-9 polynomial on [-pi/2, pi/2] (least squares on Chebyshev nodes), and the sign ``(-1)**k`` from the parity
+bit of the rounded quotient xor-ed into the sign bit.  Weights are passed at call time, so one compiled kernel
+serves every network of the same shape.
+
+This module needs numpy and llvmlite only (no torch): :func:`decode` is the whole CPU decode of
+``hdrkit decode``.  ``build`` warns (``RuntimeWarning`` naming the torch fallback) and returns None where
+llvmlite or the target is missing; the kernel's tests fail, not skip, in that case.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import math
+import os
+import warnings
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from hdrkit.models._simdsin import _CONST, init_llvm
+from hdrkit.models.config import SirenConfig
+
+#: Constants of the vector sine (float32 values; reduction by -pi in two parts, odd polynomial coefficients).
+_CONST = {
+    "INV_PI": 0.31830988618379067, "MAGIC": 12582912.0, "NPI_A": -3.1415927410125732,
+    "NPI_B": 8.742277657347586e-08, "C3": -0.16666665966597144, "C5": 0.008333242337326754,
+    "C7": -0.00019822761328051785, "C9": 2.6348153720490343e-06,
+}
+
+
+def init_llvm():
+    """llvmlite's binding layer, initialised for the host; returns ``(llvm, target_machine)``."""
+    import llvmlite.binding as llvm
+
+    try:
+        llvm.initialize()
+    except RuntimeError:  # newer llvmlite initialises itself
+        pass
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    target = llvm.Target.from_default_triple()
+    tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                                      opt=3)
+    return llvm, tm
 
 
 @dataclass(frozen=True)
@@ -145,7 +176,7 @@ def pack_weights(lay: Layout, w: dict) -> np.ndarray:
 
 def host_lanes(llvm) -> int:
     """float32 lanes of the widest vector unit LLVM reports for this CPU (16 with AVX-512, 8 with AVX, else 4);
-    ``llvm`` is the initialised binding layer from :func:`hdrkit.models._simdsin.init_llvm`."""
+    ``llvm`` is the initialised binding layer from :func:`init_llvm`."""
     feats = llvm.get_host_cpu_features()
     if feats.get("avx512f", False):
         return 16
@@ -481,31 +512,196 @@ class Kernel:
         """Decode image rows ``row0 .. row1`` of ``rgb`` (``(H, W, 3)`` float32, C-contiguous) into ``out``.
         ``tables`` = (sinA, cosA, sinB, cosB) with sinA/cosA ``(F0, >= W rounded up to PB)`` and sinB/cosB
         ``(F0, H)``, float32, C-contiguous."""
-        H, W, _ = rgb.shape
-        sa, ca, sb, cb = tables
+        _check_rows(self.layout, rgb, out, row0, row1, tables, weights, scratch)
         if row1 <= row0:
             return
-        assert 0 <= row0 < row1 <= H and out.shape == rgb.shape and sa.shape[1] >= -(-W // self.layout.pb) * self.layout.pb
+        W = rgb.shape[1]
+        sa, ca, sb, cb = tables
         self._fn(rgb.ctypes.data, out.ctypes.data, W, row0, row1, sa.ctypes.data, ca.ctypes.data, sa.shape[1],
                  sb.ctypes.data, cb.ctypes.data, sb.shape[1], weights.ctypes.data, scratch.ctypes.data)
 
 
+def _check_rows(lay: Layout, rgb, out, row0: int, row1: int, tables, weights, scratch) -> None:
+    """Every bound the compiled kernel relies on, checked before it touches raw memory (``ValueError``; never
+    ``assert``, which ``python -O`` strips)."""
+
+    def f32c(name, a, ndim, writable=False):
+        if not (isinstance(a, np.ndarray) and a.dtype == np.float32 and a.ndim == ndim and a.flags.c_contiguous):
+            raise ValueError(f"fused kernel: {name} must be a C-contiguous float32 array with {ndim} dimensions")
+        if writable and not a.flags.writeable:
+            raise ValueError(f"fused kernel: {name} must be writable")
+
+    f32c("rgb", rgb, 3)
+    f32c("out", out, 3, writable=True)
+    H, W, C = rgb.shape
+    if C != 3 or out.shape != rgb.shape:
+        raise ValueError(f"fused kernel: rgb {rgb.shape} and out {out.shape} must be the same H x W x 3")
+    if not (0 <= row0 <= row1 <= H):
+        raise ValueError(f"fused kernel: rows {row0}..{row1} outside 0..{H}")
+    if len(tables) != 4:
+        raise ValueError("fused kernel: tables must be (sinA, cosA, sinB, cosB)")
+    f0 = lay.shape.spatial[0]
+    wp = -(-W // lay.pb) * lay.pb
+    for name, t, (rows, cols) in zip(("sinA", "cosA", "sinB", "cosB"), tables,
+                                     ((f0, wp), (f0, wp), (f0, H), (f0, H))):
+        f32c(name, t, 2)
+        if t.shape[0] != f0 or t.shape[1] < cols:
+            raise ValueError(f"fused kernel: {name} is {t.shape}, needs ({rows}, >= {cols})")
+    if tables[0].shape != tables[1].shape or tables[2].shape != tables[3].shape:
+        raise ValueError("fused kernel: sin and cos tables differ in shape")
+    f32c("weights", weights, 1)
+    if weights.size != lay.n_weights:
+        raise ValueError(f"fused kernel: {weights.size} packed weights, layout needs {lay.n_weights}")
+    f32c("scratch", scratch, 1, writable=True)
+    if scratch.size < lay.n_scratch:
+        raise ValueError(f"fused kernel: scratch of {scratch.size} floats, needs {lay.n_scratch}")
+
+
 @functools.lru_cache(maxsize=16)
 def build(shape: Shape, lanes: Optional[int] = None, nv: int = 2, mr: Optional[int] = None) -> Optional[Kernel]:
-    """Compile the fused kernel for ``shape`` (None where llvmlite or the target is unavailable).  The IR is
-    handed straight to the code generator: an IR-level -O3 pipeline first was measured to gain nothing (the
-    IR is already what we want) and doubled the compile time."""
+    """Compile the fused kernel for ``shape``; where llvmlite or the target is unavailable, warn (once per
+    shape, naming the fallback) and return None.  The IR is handed straight to the code generator: an IR-level
+    -O3 pipeline first was measured to gain nothing (the IR is already what we want) and doubled the compile
+    time."""
     try:
-        llvm, tm = init_llvm()
-        lanes = lanes or host_lanes(llvm)
-        mr = mr or (8 if lanes == 16 else 4)
-        lay = layout(shape, lanes, nv, mr)
-        mod = llvm.parse_assembly(_Gen(lay).build_ir())
-        mod.verify()
-        engine = llvm.create_mcjit_compiler(mod, tm)
-        engine.finalize_object()
-        P, I = ctypes.c_void_p, ctypes.c_int64
-        fn = ctypes.CFUNCTYPE(None, P, P, I, I, I, P, P, I, P, P, I, P, P)(engine.get_function_address("net_rows"))
-        return Kernel(lay, fn, (engine, mod, tm))
-    except Exception:  # pragma: no cover - no llvmlite / unsupported target: the caller falls back
+        return compile_kernel(shape, lanes, nv, mr)
+    except Exception as exc:  # no llvmlite / unsupported target: the caller falls back, loudly
+        warnings.warn(f"hdrkit: the fused LLVM decode kernel could not be built ({type(exc).__name__}: {exc}); "
+                      "decoding falls back to the torch path, several times slower", RuntimeWarning, stacklevel=2)
         return None
+
+
+def compile_kernel(shape: Shape, lanes: Optional[int] = None, nv: int = 2, mr: Optional[int] = None) -> Kernel:
+    """:func:`build` without the fallback: raises whatever llvmlite raises (the tests call this one)."""
+    llvm, tm = init_llvm()
+    lanes = lanes or host_lanes(llvm)
+    mr = mr or (8 if lanes == 16 else 4)
+    lay = layout(shape, lanes, nv, mr)
+    mod = llvm.parse_assembly(_Gen(lay).build_ir())
+    mod.verify()
+    engine = llvm.create_mcjit_compiler(mod, tm)
+    engine.finalize_object()
+    P, I = ctypes.c_void_p, ctypes.c_int64
+    fn = ctypes.CFUNCTYPE(None, P, P, I, I, I, P, P, I, P, P, I, P, P)(engine.get_function_address("net_rows"))
+    return Kernel(lay, fn, (engine, mod, tm))
+
+
+# ---- the whole CPU decode, numpy + the kernel (no torch) ------------------------------------------------------
+
+def folded_weights(weights: Dict[str, np.ndarray], cfg: SirenConfig) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+    """``{layer: (W (M, K), b (M,))}`` float32 with omega0 folded into every sine layer (the output layer is
+    linear): ``sin(omega0 (W h + b)) = sin(W' h + b')``."""
+    out = {}
+    for prefix, _, _, _ in cfg.layer_shapes():
+        scale = np.float32(cfg.omega0 if (cfg.activation == "sin" and prefix != "out") else 1.0)
+        w = np.asarray(weights[f"{prefix}.weight"], np.float32)
+        b = np.asarray(weights[f"{prefix}.bias"], np.float32).reshape(-1)
+        out[prefix] = (np.ascontiguousarray(w * scale), np.ascontiguousarray(b * scale))
+    return out
+
+
+def coord_features(t: np.ndarray, cfg: SirenConfig) -> np.ndarray:
+    """``(n,)`` coordinates in [0, 1] of one axis -> ``(n, coord_dim / 2)`` spatial-branch inputs of that axis
+    (``t`` itself, or sin/cos(2^k pi t) for k < ``coord_octaves``, the layout of
+    :func:`hdrkit.models.siren.encode_coords`), float64."""
+    t = np.asarray(t, np.float64)
+    if cfg.coord_octaves == 0:
+        return t[:, None]
+    ang = t[:, None] * (2.0 ** np.arange(cfg.coord_octaves) * math.pi)
+    return np.concatenate([np.sin(ang), np.cos(ang)], axis=1)
+
+
+def separable_tables(w0: Tuple[np.ndarray, np.ndarray], cfg: SirenConfig, height: int, width: int,
+                     pad_to: int = 1) -> Tuple[np.ndarray, ...]:
+    """``(sinA, cosA, sinB, cosB)`` of the separable first spatial layer (omega0 folded into ``w0 = (W, b)``):
+    its pre-activation at pixel (x, y) is ``A[:, x] + B[:, y]`` with ``x = linspace(0, 1, width)``,
+    ``y = linspace(0, 1, height)``.  Computed in float64, stored float32 C-contiguous; the column tables are
+    zero-padded to a multiple of ``pad_to`` columns."""
+    W0 = np.asarray(w0[0], np.float64)
+    b0 = np.asarray(w0[1], np.float64).reshape(-1)
+    half = W0.shape[1] // 2 if cfg.coord_octaves else 1  # x inputs first, then y inputs
+    A = W0[:, :half] @ coord_features(np.linspace(0, 1, width), cfg).T + b0[:, None]
+    B = W0[:, half:] @ coord_features(np.linspace(0, 1, height), cfg).T
+    wp = -(-width // pad_to) * pad_to
+    tabs = []
+    for t, n in ((np.sin(A), wp), (np.cos(A), wp), (np.sin(B), height), (np.cos(B), height)):
+        a = np.zeros((t.shape[0], n), np.float32)
+        a[:, : t.shape[1]] = t
+        tabs.append(a)
+    return tuple(tabs)
+
+
+def default_threads() -> int:
+    """Worker threads of a decode when the caller does not say: torch's intra-op count when torch is already
+    loaded (so ``torch.set_num_threads`` keeps its meaning), else ``OMP_NUM_THREADS``, else the usable cores."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return max(1, torch.get_num_threads())
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def prefaulted_empty(shape) -> np.ndarray:
+    """``np.empty(shape, float32)`` whose pages are mapped up front (``MAP_POPULATE``): a 4K frame's 100 MB
+    output otherwise takes ~25,000 page faults while the tiles are written (measured ~0.15-0.25 s here, against
+    ~0.03 s populated).  Falls back to ``np.empty`` where the flag is missing."""
+    import mmap
+
+    size = int(np.prod(shape)) * 4
+    flags = getattr(mmap, "MAP_POPULATE", None)
+    if flags is None or size < (1 << 22):
+        return np.empty(shape, np.float32)
+    try:
+        buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | flags)
+    except (OSError, ValueError, AttributeError):
+        return np.empty(shape, np.float32)
+    return np.frombuffer(buf, np.float32).reshape(shape)
+
+
+def decode(kernel: Kernel, weights: Dict[str, np.ndarray], rgb: np.ndarray, cfg: SirenConfig, chunk: int,
+           progress=None, threads: Optional[int] = None) -> np.ndarray:
+    """Run the network on every pixel: ``rgb`` ``(H, W, 3)`` float32 SDR code values in [0, 1] -> ``(H, W, 3)``
+    float32 PQ code values (unclipped).  Rows are split over ``threads`` (default :func:`default_threads`)
+    worker threads, each with its own scratch (the kernel releases the GIL); progress per ``chunk`` pixels."""
+    from hdrkit.progress import report
+
+    H, W, _ = rgb.shape
+    w = folded_weights(weights, cfg)
+    packed = pack_weights(kernel.layout, w)
+    tables = separable_tables(w["spatial.0"], cfg, H, W, pad_to=kernel.layout.pb)
+    rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+    out = prefaulted_empty((H, W, 3))
+    rows = max(1, chunk // W)
+    threads = max(1, min(threads or default_threads(), -(-H // rows)))
+    if threads == 1:
+        scratch = kernel.scratch()
+        for r0 in range(0, H, rows):
+            r1 = min(H, r0 + rows)
+            kernel.rows(rgb, out, r0, r1, tables, packed, scratch)
+            report(progress, r1, H, "decoding")
+        return out
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    local = threading.local()
+
+    def run(r0):
+        if not hasattr(local, "scratch"):
+            local.scratch = kernel.scratch()
+        r1 = min(H, r0 + rows)
+        kernel.rows(rgb, out, r0, r1, tables, packed, local.scratch)
+        return r1
+
+    done = 0
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(run, range(0, H, rows)):
+            done += 1
+            report(progress, min(H, done * rows), H, "decoding")
+    return out
