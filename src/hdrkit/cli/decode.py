@@ -42,14 +42,16 @@ def decode(
         nits, f = decode_ultrahdr(src)
         pq = color.pq_inverse_eotf(nits).astype("float32")
         write_image(out, Image(pq, primaries="bt2020", transfer="pq"),
-                    bit_depth=16 if out.suffix.lower() in (".png", ".tif", ".tiff") else None)
+                    bit_depth=16 if out.suffix.lower() in (".png", ".tif", ".tiff") else None,
+                    png_compression=1)
         typer.echo(f"{out}: {pq.shape[1]}x{pq.shape[0]} HDR from an Ultra HDR gain map "
                    f"({f.metadata.channels}-channel, metadata from {f.source.upper()})")
         return
     with rich_progress("decoding") as progress:
         pq, c = decode_file(src, device=device, progress=progress, threads=threads)
     img = Image(pq, primaries="bt2020", transfer="pq")
-    write_image(out, img, bit_depth=16 if out.suffix.lower() in (".png", ".tif", ".tiff") else None)
+    write_image(out, img, bit_depth=16 if out.suffix.lower() in (".png", ".tif", ".tiff") else None,
+                    png_compression=1)
     typer.echo(f"{out}: {pq.shape[1]}x{pq.shape[0]} HDR (PQ BT.2020, peak {c.hdr.nits:.0f} nits)")
 
 

@@ -27,7 +27,9 @@ def _for_integer(img: Image, bits: int) -> Image:
 
 def _quantise(x: np.ndarray, bits: int) -> np.ndarray:
     top = (1 << bits) - 1
-    return np.round(np.clip(x, 0.0, 1.0) * top).astype(np.uint16 if bits > 8 else np.uint8)
+    y = np.clip(x, 0.0, 1.0, dtype=np.float32 if x.dtype == np.float32 else np.float64)  # one temporary, in place
+    y *= top
+    return np.rint(y, out=y).astype(np.uint16 if bits > 8 else np.uint8)
 
 
 def _linear(img: Image, nits_per_unit: Optional[float] = None) -> Image:
