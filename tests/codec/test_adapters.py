@@ -113,3 +113,37 @@ def test_corrupt_png_is_a_metadata_error(tmp_path):
     bad.write_bytes(bytes(data))
     with pytest.raises(MetadataError):
         read_blob(bad)
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".tif", ".avif"])
+@pytest.mark.parametrize("blob_size", [10, 18_000, 70_000])
+def test_commit_reports_exactly_what_the_file_adds(tmp_path, ext, blob_size):
+    """Added bytes = size of the file with the blob - size of the same pixels written without it."""
+    from hdrkit.codec.adapters import SdrWriter, jpeg_added_bytes, sidecar_path
+    from hdrkit.io import Image, write_image
+
+    sdr = np.random.default_rng(1).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    blob = bytes(np.random.default_rng(2).integers(0, 256, blob_size, dtype=np.uint8))
+    out = tmp_path / f"a{ext}"
+    w = SdrWriter(out, sdr, 90)
+    w.pixels()
+    added = w.commit(blob)
+    plain = tmp_path / f"plain{ext}"
+    if ext == ".jpg":
+        plain.write_bytes(w._jpeg)
+    elif ext == ".avif":
+        plain.write_bytes(w._other)
+    else:
+        write_image(plain, Image(sdr.astype(np.float32) / 255, primaries="bt709", transfer="bt1886"),
+                    bit_depth=8, quality=90)
+    if ext == ".avif":
+        assert added == sidecar_path(out).stat().st_size == blob_size
+        assert out.stat().st_size == plain.stat().st_size
+    else:
+        assert added == out.stat().st_size - plain.stat().st_size
+    if ext == ".jpg":
+        assert added == jpeg_added_bytes(blob_size)
+    if ext == ".png":
+        assert added == blob_size + 12  # length, type, CRC
+    assert added >= blob_size
+    assert list(tmp_path.glob(".*plain*")) == []

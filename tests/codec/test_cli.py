@@ -35,7 +35,7 @@ def test_encode_then_decode(tmp_path, hdr_file, ext, capsys):
     before = _digest(hdr_file)
     out = tmp_path / f"photo{ext}"
     assert main(["encode", str(hdr_file), "-o", str(out), "--steps", "5", "--tmo", "bt2446a"]) == 0
-    assert "bytes of metadata" in capsys.readouterr().out
+    assert "bytes added to the SDR picture" in capsys.readouterr().out
     assert _digest(hdr_file) == before
     for hdr_ext in (".png", ".exr"):
         dec = tmp_path / f"photo_hdr{hdr_ext}"

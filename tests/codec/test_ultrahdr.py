@@ -246,3 +246,15 @@ def test_gainmap_js_reads_our_file(uhdr, tmp_path):
     m = r["metadata"]
     assert tuple(m["gainMapMin"]) == f.metadata.min_log2 and tuple(m["gainMapMax"]) == f.metadata.max_log2
     assert tuple(m["offsetSdr"]) == f.metadata.offset_sdr and m["hdrCapacityMax"] == f.metadata.capacity_max
+
+
+def test_added_bytes_are_the_file_minus_the_plain_sdr_jpeg():
+    """Gain map + XMP + ISO + MPF: everything the file adds to the plain JPEG of the same pixels and quality
+    (the primary's own size inside the file already holds the XMP/ISO/MPF headers, so it under-counts)."""
+    sdr, hdr = _pair(h=40, w=60)
+    res = U.encode_ultrahdr(sdr, hdr, scale=2, quality=90, map_quality=90)
+    plain = U.encode_sdr_jpeg(sdr, 90)
+    f = U.parse_ultrahdr(res.data)
+    assert res.added_bytes == len(res.data) - len(plain)
+    assert res.added_bytes == f.gainmap_size + (f.primary_size - len(plain))
+    assert f.primary_size > len(plain)  # the headers the old count missed

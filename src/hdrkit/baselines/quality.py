@@ -117,8 +117,9 @@ def _run_blind(p: Pair, kw):
 def _run_mlp(p: Pair, kw):
     from dataclasses import replace
 
-    from hdrkit.codec.api import decode_arrays, encode_arrays
     from hdrkit.codec.adapt import AdaptConfig
+    from hdrkit.codec.adapters import jpeg_added_bytes
+    from hdrkit.codec.api import decode_arrays, encode_arrays
 
     cfg = AdaptConfig()
     if "steps" in kw:
@@ -134,7 +135,8 @@ def _run_mlp(p: Pair, kw):
     res = encode_arrays(p.sdr, p.hdr_nits, adapt_cfg=cfg, quant=kw.get("quant", "fp16"), theta_init=kw.get("init"))
     t = time.perf_counter()
     pq = decode_arrays(res.blob, p.sdr)
-    return len(res.blob), res.adapt_seconds, time.perf_counter() - t, _pq_to_nits(pq), {"steps": res.info.steps_run}
+    return (jpeg_added_bytes(len(res.blob)), res.adapt_seconds, time.perf_counter() - t, _pq_to_nits(pq),
+            {"steps": res.info.steps_run})
 
 
 def _run_gainmap(p: Pair, kw):
@@ -189,13 +191,14 @@ def _run_expand(p: Pair, kw):
 def _run_distill(p: Pair, kw):
     """Our MLP fitted to a blind method's output (paper §4.6), scored against the true HDR."""
     from hdrkit.baselines.distill import distill_target
+    from hdrkit.codec.adapters import jpeg_added_bytes
     from hdrkit.codec.api import decode_arrays, encode_arrays
 
     target = distill_target(p.sdr, kw.get("from", "akyuz2007"))
     res = encode_arrays(p.sdr, target, theta_init=kw.get("init"))
     t = time.perf_counter()
     pq = decode_arrays(res.blob, p.sdr)
-    return len(res.blob), res.adapt_seconds, time.perf_counter() - t, _pq_to_nits(pq), {}
+    return jpeg_added_bytes(len(res.blob)), res.adapt_seconds, time.perf_counter() - t, _pq_to_nits(pq), {}
 
 
 RUNNERS: Dict[str, Runner] = {"expand": _run_expand, "distill": _run_distill, "naive": _run_naive, "blind": _run_blind, "mlp": _run_mlp, "gainmap": _run_gainmap,

@@ -35,18 +35,11 @@ def encode(
 ) -> None:
     """Encode HDR as an SDR picture + ~18 KB of embedded MLP weights (or an Ultra HDR gain map)."""
 
-    import torch
-
-    from hdrkit._array import resolve_device
     from hdrkit.cli.common import check_output_path, replace_given, resolve_input, rich_progress
-    from hdrkit.codec.api import encode_file
     from hdrkit.errors import InputError
-    from hdrkit.codec.adapt import AdaptConfig
 
     if threads < 1:
         raise InputError("--threads must be >= 1")
-    torch.set_num_threads(threads)
-    resolve_device(device)  # a bad --device fails here, in one line, before any work
     hdr = resolve_input(hdr)  # `sample:NAME` = a picture shipped in the package
     sdr = resolve_input(sdr) if sdr is not None else None
     inputs = [hdr] + ([sdr] if sdr is not None else [])
@@ -62,9 +55,18 @@ def encode(
             raise InputError("--map-channels must be 1 or 3")
         r = encode_gainmap_file(hdr, sdr, out, tmo=tmo, quality=quality, scale=map_scale,
                                 map_quality=map_quality, multichannel=map_channels == 3)
-        typer.echo(f"{out}: Ultra HDR JPEG, {len(r.data) - r.primary_size:,} bytes of gain map + metadata "
+        typer.echo(f"{out}: Ultra HDR JPEG, {r.added_bytes:,} bytes added to the SDR picture (gain map + metadata, "
+                   f"headers included) "
                    f"({r.gainmap.pixels.shape[1]}x{r.gainmap.pixels.shape[0]}x{r.gainmap.pixels.shape[2]} map)")
         return
+    import torch  # the MLP route only: the gain-map route and bad arguments answer without it
+
+    from hdrkit._array import resolve_device
+    from hdrkit.codec.adapt import AdaptConfig
+    from hdrkit.codec.api import encode_file
+
+    torch.set_num_threads(threads)
+    resolve_device(device)  # a bad --device fails here, in one line, before any work
     cfg = replace_given(AdaptConfig(), steps=steps, lr=lr, time_budget=time_budget)
     if target_from is not None:
         from hdrkit.baselines.distill import distill_file
@@ -73,13 +75,15 @@ def encode(
             res = distill_file(hdr, out, target_from, quant=quant, quality=quality, adapt_cfg=cfg,
                                theta_init=str(init) if init is not None else None, device=device,
                                progress=progress)
-        typer.echo(f"{out}: {len(res.blob):,} bytes of metadata ({res.carrier}), distilled from {target_from} "
+        typer.echo(f"{out}: {res.added_bytes:,} bytes added to the SDR picture ({len(res.blob):,} of metadata, "
+                   f"{res.carrier}), distilled from {target_from} "
                    f"in {res.adapt_seconds:.1f} s")
         return
     with rich_progress("adapting") as progress:
         res = encode_file(hdr, sdr, out, tmo=tmo, adapt_cfg=cfg, quant=quant, quality=quality,
                           theta_init=str(init) if init is not None else None, device=device, progress=progress)
-    typer.echo(f"{out}: {len(res.blob):,} bytes of metadata ({res.carrier}), adapted in {res.adapt_seconds:.1f} s "
+    typer.echo(f"{out}: {res.added_bytes:,} bytes added to the SDR picture ({len(res.blob):,} of metadata + "
+               f"{res.carrier} headers), adapted in {res.adapt_seconds:.1f} s "
                f"({res.info.steps_run} steps)")
 
 

@@ -271,22 +271,39 @@ class SdrWriter:
             self._pixels = np.clip(np.round(back.pixels * 255), 0, 255).astype(np.uint8)
         return self._pixels
 
-    def commit(self, blob: bytes) -> None:
+    def commit(self, blob: bytes) -> int:
+        """Write the file carrying ``blob``; returns the bytes it adds to the plain SDR picture (the same
+        pixels written the same way without metadata; for a sidecar, the sidecar's size), measured on the
+        encoded bytes, headers included."""
         from hdrkit.io import write_image
         from hdrkit.io.write import insert_jpeg_segments
 
         if self.kind == "jpeg":
             if self._jpeg is None:
                 self.pixels()
-            atomic_write_bytes(self.path, insert_jpeg_segments(self._jpeg, jpeg_segment_payloads(blob)))
-        elif self.kind == "png":
-            write_image(self.path, self.image, bit_depth=8, png_chunks=[(PNG_CHUNK, blob)])
-        elif self.kind == "tiff":
-            write_image(self.path, self.image, bit_depth=8,
-                        tiff_extratags=[(TIFF_TAG, 7, len(blob), blob, True)])
-        else:
-            atomic_write_bytes(self.path, self._other)
-            atomic_write_bytes(sidecar_path(self.path), blob)
+            data = insert_jpeg_segments(self._jpeg, jpeg_segment_payloads(blob))
+            atomic_write_bytes(self.path, data)
+            return len(data) - len(self._jpeg)
+        if self.kind in ("png", "tiff"):
+            extra = ({"png_chunks": [(PNG_CHUNK, blob)]} if self.kind == "png"
+                     else {"tiff_extratags": [(TIFF_TAG, 7, len(blob), blob, True)]})
+            plain = self.path.with_name(f".{self.path.name}.plain{self.path.suffix}")
+            try:  # the plain picture, written by the same writer, only to be measured
+                write_image(plain, self.image, bit_depth=8)
+                plain_size = plain.stat().st_size
+            finally:
+                plain.unlink(missing_ok=True)
+            write_image(self.path, self.image, bit_depth=8, **extra)
+            return self.path.stat().st_size - plain_size
+        atomic_write_bytes(self.path, self._other)
+        atomic_write_bytes(sidecar_path(self.path), blob)
+        return len(blob)
+
+
+def jpeg_added_bytes(blob_size: int) -> int:
+    """Bytes a blob of ``blob_size`` adds to a JPEG (APP15 segments: marker, length, id, index, count, data)."""
+    n = max(1, -(-blob_size // JPEG_MAX_DATA))
+    return blob_size + n * (2 + 2 + len(JPEG_ID) + 4)
 
 
 def embed_file(src: str | Path, dst: str | Path, blob: bytes) -> str:

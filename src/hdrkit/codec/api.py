@@ -33,6 +33,7 @@ class EncodeResult:
     adapt_cpu_seconds: float = 0.0  # process CPU time of the adaptation (= wall time on an otherwise idle core)
     carrier: str = ""
     sdr_pixels: Optional[np.ndarray] = None  # what the decoder sees (uint8)
+    added_bytes: int = 0  # what the written file adds to the plain SDR picture (encode_file; headers included)
     extra: dict = field(default_factory=dict)
 
 
@@ -153,7 +154,7 @@ def encode_file(
     seen = writer.pixels()
     res = encode_arrays(seen, hdr_nits, adapt_cfg=adapt_cfg, quant=quant, theta_init=theta_init, device=device,
                         progress=progress)
-    writer.commit(res.blob)
+    res.added_bytes = writer.commit(res.blob)
     res.carrier = writer.kind
     res.sdr_pixels = seen
     return res

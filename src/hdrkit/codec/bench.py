@@ -103,7 +103,7 @@ def bench_pairs(
             test = np.asarray(color.pq_eotf(pq), dtype=np.float32)
             q = evaluate(ref, test, metrics=QUALITY_KEYS)
             h, w = pq.shape[:2]
-            rows.append(Row(name, f"{w}x{h}", len(res.blob), res.adapt_seconds, res.adapt_cpu_seconds, dec, dec_cpu,
+            rows.append(Row(name, f"{w}x{h}", res.added_bytes, res.adapt_seconds, res.adapt_cpu_seconds, dec, dec_cpu,
                             gemm_bound_seconds(h, w, c.cfg, g), *(float(q[k]) for k in QUALITY_KEYS)))
             report(progress, i + 1, len(pairs), name)
     return rows, g

@@ -368,6 +368,12 @@ class UltraHdrResult:
     primary_size: int      # bytes of the primary (SDR) JPEG inside the file
     gainmap: GainMap       # with the pixels a reader decodes
     sdr_pixels: np.ndarray  # uint8 SDR a reader decodes
+    plain_size: int = 0    # bytes of the plain SDR JPEG (same pixels and quality, no gain map, no XMP/ISO/MPF)
+
+    @property
+    def added_bytes(self) -> int:
+        """What the file adds to the plain SDR JPEG: gain-map image + XMP, ISO 21496-1 and MPF segments."""
+        return len(self.data) - self.plain_size
 
 
 def encode_ultrahdr(sdr_u8: np.ndarray, hdr_nits: np.ndarray, *, scale: int = 4, quality: int = 95,
@@ -387,7 +393,7 @@ def encode_ultrahdr(sdr_u8: np.ndarray, hdr_nits: np.ndarray, *, scale: int = 4,
     gm, map_jpeg = G.encode(seen, hdr_nits, scale=scale, quality=map_quality, multichannel=multichannel,
                             gamma=gamma)
     data = assemble(primary, map_jpeg, gm.metadata)
-    return UltraHdrResult(data, parse_ultrahdr(data).primary_size, gm, seen)
+    return UltraHdrResult(data, parse_ultrahdr(data).primary_size, gm, seen, len(primary))
 
 
 def write_ultrahdr(path: str | Path, sdr_u8: np.ndarray, hdr_nits: np.ndarray, **kw) -> UltraHdrResult:
