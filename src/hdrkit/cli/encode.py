@@ -44,6 +44,9 @@ def encode(
     sdr = resolve_input(sdr) if sdr is not None else None
     inputs = [hdr] + ([sdr] if sdr is not None else [])
     check_output_path(out, inputs)
+    for p in inputs:  # before any heavy import: a typo answers at once
+        if not p.exists():
+            raise InputError(f"no such file: {p}")
     if method not in ("mlp", "gainmap"):
         raise InputError(f"--method must be mlp or gainmap, got {method!r}")
     if target_from is not None and (sdr is not None or method != "mlp"):
