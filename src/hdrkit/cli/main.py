@@ -31,6 +31,7 @@ _COMMAND_MODULES = [
     "tonemap",
     "master",
     "pairs",
+    "view",
 ]
 
 app = typer.Typer(

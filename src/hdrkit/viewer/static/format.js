@@ -1,0 +1,411 @@
+// hdrkit viewer: parsing of untrusted files (no dependencies).
+//
+// * the hdrkit metadata container (mirrors src/hdrkit/codec/container.py: magic, version, flags, total length,
+//   CRC-32, field-by-field bounds checks, architecture validation, parameter count, payload length, finiteness);
+// * its carriers (src/hdrkit/codec/adapters.py): PNG private chunk "hdRK" (every chunk CRC checked), JPEG APP15
+//   segments "HDRKIT\0" + u16 index + u16 count;
+// * Ultra HDR JPEGs (src/hdrkit/codec/ultrahdr.py): MPF index, ISO 21496-1 block, Adobe hdrgm XMP.
+//
+// Every problem throws HdrkitFormatError with a one-line message; nothing else escapes.
+"use strict";
+(function (root) {
+  class HdrkitFormatError extends Error {
+    constructor(message) { super(message); this.name = "HdrkitFormatError"; }
+  }
+  const fail = (msg) => { throw new HdrkitFormatError(msg); };
+
+  // ------------------------------------------------------------------------------------------ CRC-32
+  const CRC_TABLE = (() => {
+    const t = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      t[n] = c >>> 0;
+    }
+    return t;
+  })();
+  function crc32(bytes, start = 0, end = bytes.length, seed = 0) {
+    let c = (seed ^ 0xffffffff) >>> 0;
+    for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  }
+
+  function halfToFloat(h) {
+    const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    if (e === 0) return s * m * 2 ** -24;
+    if (e === 31) return m ? NaN : s * Infinity;
+    return s * (1 + m / 1024) * 2 ** (e - 15);
+  }
+
+  // ------------------------------------------------------------------------------ hdrkit container
+  const MAGIC = [72, 68, 82, 75, 77, 76, 80, 0]; // "HDRKMLP\0"
+  const VERSION = 1;
+  const MAX_PARAMS = 4000000, MAX_SIDE = 1 << 20;
+  const ACTIVATIONS = { 0: "sin", 1: "relu" };
+  const QUANTS = { 0: "fp32", 1: "fp16", 2: "int8" };
+  const CICP_PRIMARIES = { 1: "bt709", 9: "bt2020", 12: "p3d65" };
+  const CICP_TRANSFER = { 1: "bt1886", 8: "linear", 13: "srgb", 16: "pq", 18: "hlg" };
+
+  class Reader {
+    constructor(bytes, pos, end) {
+      this.b = bytes; this.v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.pos = pos; this.end = end;
+    }
+    need(n) { if (n < 0 || this.pos + n > this.end) fail("hdrkit metadata is truncated"); }
+    u8() { this.need(1); return this.b[this.pos++]; }
+    u16() { this.need(2); const x = this.v.getUint16(this.pos, true); this.pos += 2; return x; }
+    u32() { this.need(4); const x = this.v.getUint32(this.pos, true); this.pos += 4; return x; }
+    f32() { this.need(4); const x = this.v.getFloat32(this.pos, true); this.pos += 4; return x; }
+  }
+
+  // Layers of the two-branch network in storage order (src/hdrkit/models/siren.py SirenConfig.layer_shapes).
+  function layerShapes(cfg) {
+    const out = [];
+    let prev = 3;
+    cfg.color.forEach((w, i) => { out.push({ name: `color.${i}`, fin: prev, fout: w, branch: "color" }); prev = w; });
+    const cOut = prev;
+    prev = cfg.coordOctaves === 0 ? 2 : 4 * cfg.coordOctaves;
+    cfg.spatial.forEach((w, i) => { out.push({ name: `spatial.${i}`, fin: prev, fout: w, branch: "spatial" }); prev = w; });
+    prev = cOut + prev;
+    cfg.merge.forEach((w, i) => { out.push({ name: `merge.${i}`, fin: prev, fout: w, branch: "merge" }); prev = w; });
+    out.push({ name: "out", fin: prev, fout: 3, branch: "out" });
+    return out;
+  }
+
+  function validateConfig(cfg) {
+    for (const [name, widths] of [["color", cfg.color], ["spatial", cfg.spatial], ["merge", cfg.merge]]) {
+      if ((widths.length === 0 && name !== "merge") || widths.some((w) => w <= 0 || w > 4096))
+        fail(`hdrkit metadata has an invalid architecture: ${name} widths must be 1..4096 (and not empty for the branches)`);
+    }
+    if (!(cfg.omega0 > 0 && cfg.omega0 < 1e4) || !Number.isFinite(cfg.omega0))
+      fail(`hdrkit metadata has an invalid architecture: omega0 must be in (0, 1e4), got ${cfg.omega0}`);
+    if (cfg.coordOctaves > 16)
+      fail(`hdrkit metadata has an invalid architecture: coord_octaves must be 0..16, got ${cfg.coordOctaves}`);
+  }
+
+  function readSignal(r, what) {
+    const p = r.u8(), t = r.u8(); r.u16(); const nits = r.f32();
+    if (!(p in CICP_PRIMARIES) || !(t in CICP_TRANSFER))
+      fail(`hdrkit metadata has unknown ${what} colour code points (${p}, ${t})`);
+    if (!(Number.isFinite(nits) && nits > 0 && nits <= 100000))
+      fail(`hdrkit metadata has an invalid ${what} luminance ${nits}`);
+    return { primaries: CICP_PRIMARIES[p], transfer: CICP_TRANSFER[t], nits };
+  }
+
+  // Parse and validate a metadata blob (Uint8Array) -> {cfg, layers: [{name, fin, fout, weight, bias}], ...}.
+  function unpackContainer(data) {
+    if (data.length < 20 || MAGIC.some((m, i) => data[i] !== m)) fail("not hdrkit metadata (bad magic)");
+    const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const version = v.getUint16(8, true), flags = v.getUint16(10, true), total = v.getUint32(12, true);
+    if (version !== VERSION)
+      fail(`hdrkit metadata version ${version} is not supported (this viewer reads ${VERSION})`);
+    if (flags !== 0) fail(`hdrkit metadata has unknown flags 0x${flags.toString(16).padStart(4, "0")}`);
+    if (total !== data.length)
+      fail(`hdrkit metadata is truncated or padded (${data.length} bytes, header says ${total})`);
+    if (crc32(data, 0, total - 4) !== v.getUint32(total - 4, true)) fail("hdrkit metadata is corrupt (CRC mismatch)");
+    const r = new Reader(data, 16, total - 4);
+    const act = r.u8(), octaves = r.u8(), omega0 = r.f32();
+    if (!(act in ACTIVATIONS)) fail(`hdrkit metadata has an unknown activation code ${act}`);
+    const widths = [];
+    for (const branch of ["colour", "spatial", "merge"]) {
+      const n = r.u8();
+      if (n > 32) fail(`hdrkit metadata has too many ${branch} layers (${n})`);
+      const w = [];
+      for (let i = 0; i < n; i++) w.push(r.u16());
+      widths.push(w);
+    }
+    const cfg = { color: widths[0], spatial: widths[1], merge: widths[2], omega0, activation: ACTIVATIONS[act],
+                  coordOctaves: octaves };
+    validateConfig(cfg);
+    const q = r.u8();
+    if (!(q in QUANTS)) fail(`hdrkit metadata has an unknown quantisation code ${q}`);
+    const quant = QUANTS[q];
+    const hdr = readSignal(r, "HDR"), sdr = readSignal(r, "SDR");
+    const width = r.u32(), height = r.u32(), nParams = r.u32(), nPayload = r.u32();
+    if (width > MAX_SIDE || height > MAX_SIDE) fail(`hdrkit metadata has an implausible image size ${width}x${height}`);
+    const shapes = layerShapes(cfg);
+    const expected = shapes.reduce((s, l) => s + l.fin * l.fout + l.fout, 0);
+    if (expected > MAX_PARAMS || nParams !== expected)
+      fail(`hdrkit metadata parameter count ${nParams} does not match its architecture`);
+    if (nPayload !== r.end - r.pos) fail("hdrkit metadata payload length does not match the blob");
+    const tensor = (name, count) => {
+      const a = new Float32Array(count);
+      if (quant === "fp32") { r.need(4 * count); for (let i = 0; i < count; i++) a[i] = r.f32(); }
+      else if (quant === "fp16") { r.need(2 * count); for (let i = 0; i < count; i++) a[i] = halfToFloat(r.u16()); }
+      else {
+        const scale = r.f32();
+        if (!(Number.isFinite(scale) && scale > 0)) fail(`hdrkit metadata has an invalid int8 scale for ${name}`);
+        r.need(count);
+        for (let i = 0; i < count; i++) { const b = r.b[r.pos++]; a[i] = (b > 127 ? b - 256 : b) * Math.fround(scale); }
+      }
+      for (let i = 0; i < count; i++) if (!Number.isFinite(a[i])) fail(`hdrkit metadata weight ${name} is not finite`);
+      return a;
+    };
+    const layers = shapes.map((l) => ({ ...l, weight: tensor(`${l.name}.weight`, l.fin * l.fout),
+                                              bias: tensor(`${l.name}.bias`, l.fout) }));
+    if (r.pos !== r.end) fail("hdrkit metadata payload length does not match its architecture");
+    return { cfg, layers, quant, hdr, sdr, width, height, params: expected, bytes: data.length };
+  }
+
+  // ---------------------------------------------------------------------------------------- PNG carrier
+  const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  const isPng = (b) => b.length >= 8 && PNG_SIG.every((x, i) => b[i] === x);
+  const fourcc = (b, at) => String.fromCharCode(b[at], b[at + 1], b[at + 2], b[at + 3]);
+
+  function pngChunks(data) {
+    const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const out = [];
+    let pos = 8;
+    const n = data.length;
+    while (pos < n) {
+      if (pos + 8 > n) fail("cannot read hdrkit metadata: PNG is truncated (incomplete chunk header)");
+      const length = v.getUint32(pos), type = fourcc(data, pos + 4), end = pos + 12 + length;
+      if (end > n) fail(`cannot read hdrkit metadata: PNG is truncated (chunk '${type}' runs past the end of the file)`);
+      if (crc32(data, pos + 4, pos + 8 + length) !== v.getUint32(pos + 8 + length))
+        fail(`cannot read hdrkit metadata: PNG chunk '${type}' has a bad CRC (corrupt file)`);
+      out.push({ type, start: pos + 8, end: pos + 8 + length });
+      pos = end;
+      if (type === "IEND") return out;
+    }
+    fail("cannot read hdrkit metadata: PNG is truncated (no IEND chunk)");
+  }
+
+  function pngExtract(data) {
+    const found = pngChunks(data).filter((c) => c.type === "hdRK");
+    if (found.length > 1) fail("PNG holds more than one hdrkit metadata chunk");
+    return found.length ? data.subarray(found[0].start, found[0].end) : null;
+  }
+
+  // --------------------------------------------------------------------------------------- JPEG carrier
+  const isJpeg = (b) => b.length >= 2 && b[0] === 0xff && b[1] === 0xd8;
+  const JPEG_ID = [72, 68, 82, 75, 73, 84, 0]; // "HDRKIT\0"
+
+  // Header segments up to SOS/EOI: [{marker, start (payload), end, seg (offset of 0xFF)}] (adapters._jpeg_segments).
+  function jpegSegments(data, from = 0) {
+    if (!(data[from] === 0xff && data[from + 1] === 0xd8)) fail("not a JPEG file (no SOI marker)");
+    const out = [];
+    let pos = from + 2;
+    const n = data.length;
+    while (pos < n) {
+      if (data[pos] !== 0xff) fail("JPEG header is corrupt (expected a marker)");
+      while (pos < n && data[pos] === 0xff) pos++;
+      if (pos >= n) break;
+      const marker = data[pos++];
+      if (marker === 0xd9 || marker === 0xda) return out;
+      if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) continue;
+      if (pos + 2 > n) fail("JPEG header is truncated");
+      const length = (data[pos] << 8) | data[pos + 1];
+      if (length < 2 || pos + length > n) fail("JPEG header is truncated or corrupt");
+      out.push({ marker, start: pos + 2, end: pos + length, seg: pos - 2 });
+      pos += length;
+    }
+    return out;
+  }
+  const startsWith = (data, at, prefix) => prefix.every((x, i) => data[at + i] === x);
+
+  function jpegExtract(data) {
+    const pieces = new Map();
+    let count = null;
+    for (const s of jpegSegments(data)) {
+      if (s.marker !== 0xef || !startsWith(data, s.start, JPEG_ID) || s.end - s.start < JPEG_ID.length) continue;
+      if (s.end - s.start < JPEG_ID.length + 4) fail("hdrkit JPEG segment is truncated");
+      const at = s.start + JPEG_ID.length;
+      const idx = (data[at] << 8) | data[at + 1], cnt = (data[at + 2] << 8) | data[at + 3];
+      if (count === null) count = cnt;
+      if (cnt !== count || idx >= cnt || pieces.has(idx)) fail("hdrkit JPEG segments are inconsistent (corrupt file)");
+      pieces.set(idx, data.subarray(at + 4, s.end));
+    }
+    if (count === null) return null;
+    if (pieces.size !== count) fail(`hdrkit metadata is incomplete: ${pieces.size} of ${count} JPEG segments`);
+    let len = 0;
+    for (let i = 0; i < count; i++) len += pieces.get(i).length;
+    const blob = new Uint8Array(len);
+    let off = 0;
+    for (let i = 0; i < count; i++) { blob.set(pieces.get(i), off); off += pieces.get(i).length; }
+    return blob;
+  }
+
+  // ---------------------------------------------------------------------------------------- Ultra HDR
+  const ascii = (s) => Array.from(s, (c) => c.charCodeAt(0));
+  const XMP_NS = ascii("http://ns.adobe.com/xap/1.0/\0");
+  const ISO_NS = ascii("urn:iso:std:iso:ts:21496:-1\0");
+  const MPF_ID = ascii("MPF\0");
+  const MAX_LOG2 = 32;
+
+  function validateGainmap(m) {
+    for (const k of ["minLog2", "maxLog2", "gamma", "offsetSdr", "offsetHdr"])
+      if (m[k].length !== 3 || !m[k].every(Number.isFinite)) fail(`gain map metadata field ${k} is not three finite numbers`);
+    for (let c = 0; c < 3; c++) {
+      if (!(-MAX_LOG2 <= m.minLog2[c] && m.minLog2[c] <= m.maxLog2[c] && m.maxLog2[c] <= MAX_LOG2))
+        fail(`gain map content boost range [${m.minLog2[c]}, ${m.maxLog2[c]}] (log2) is invalid`);
+      if (!(m.gamma[c] > 0 && m.gamma[c] <= 100)) fail(`gain map gamma ${m.gamma[c]} is out of range (0, 100]`);
+      if (!(Math.abs(m.offsetSdr[c]) <= 1 && Math.abs(m.offsetHdr[c]) <= 1)) fail("gain map offsets must lie in [-1, 1]");
+    }
+    if (!(Number.isFinite(m.capacityMin) && Number.isFinite(m.capacityMax) && m.capacityMin >= 0 &&
+          m.capacityMin < m.capacityMax && m.capacityMax <= MAX_LOG2))
+      fail(`gain map HDR capacity [${m.capacityMin}, ${m.capacityMax}] (log2) is invalid`);
+    return m;
+  }
+
+  function isoDecode(data, channels) {
+    const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    let pos = 0;
+    const need = (n) => { if (pos + n > data.length) fail("ISO 21496-1 gain map metadata is truncated"); };
+    const u8 = () => { need(1); return data[pos++]; };
+    const u16 = () => { need(2); const x = v.getUint16(pos); pos += 2; return x; };
+    const u32 = () => { need(4); const x = v.getUint32(pos); pos += 4; return x; };
+    const i32 = () => { need(4); const x = v.getInt32(pos); pos += 4; return x; };
+    const minVersion = u16(); u16();
+    if (minVersion !== 0) fail(`unsupported ISO 21496-1 gain map metadata version ${minVersion}`);
+    const flags = u8(), multi = !!(flags & 0x80);
+    if (flags & 0x04) fail("gain maps with an HDR base rendition are not supported");
+    const n = multi ? 3 : 1;
+    let vals = [], capMin, capMax;
+    if (flags & 0x08) {
+      const d = u32(), bh = u32(), ah = u32();
+      const fr = [];
+      for (let c = 0; c < n; c++) fr.push([i32(), i32(), u32(), i32(), i32()]);
+      if (d === 0) fail("ISO 21496-1 gain map metadata has a zero denominator");
+      vals = fr.map((f) => f.map((x) => x / d));
+      capMin = bh / d; capMax = ah / d;
+    } else {
+      const bn = u32(), bd = u32(), an = u32(), ad = u32();
+      const fr = [];
+      for (let c = 0; c < n; c++) fr.push([i32(), u32(), i32(), u32(), u32(), u32(), i32(), u32(), i32(), u32()]);
+      if (bd === 0 || ad === 0 || fr.some((f) => [1, 3, 5, 7, 9].some((i) => f[i] === 0)))
+        fail("ISO 21496-1 gain map metadata has a zero denominator");
+      vals = fr.map((f) => [f[0] / f[1], f[2] / f[3], f[4] / f[5], f[6] / f[7], f[8] / f[9]]);
+      capMin = bn / bd; capMax = an / ad;
+    }
+    if (!multi) vals = [vals[0], vals[0], vals[0]];
+    const col = (i) => vals.map((x) => x[i]);
+    return validateGainmap({ minLog2: col(0), maxLog2: col(1), gamma: col(2), offsetSdr: col(3), offsetHdr: col(4),
+      capacityMin: capMin, capacityMax: capMax, channels: channels === 1 || channels === 3 ? channels : (multi ? 3 : 1),
+      useBaseColourSpace: !!(flags & 0x40), source: "iso" });
+  }
+
+  const NUM_RE = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+  function xmpDecode(bytes, channels) {
+    if (bytes.length > 65502 * 4) fail("XMP packet is too large");
+    const text = new TextDecoder("utf-8").decode(bytes);
+    const f = {};
+    for (const m of text.matchAll(/hdrgm:(\w{1,32})\s*=\s*["']([^"'<>]{0,64})["']/g)) f[m[1]] = m[2];
+    for (const m of text.matchAll(/<hdrgm:(\w{1,32})>\s*<rdf:Seq>([\s\S]{0,2000}?)<\/rdf:Seq>\s*<\/hdrgm:\1>/g)) {
+      const items = Array.from(m[2].matchAll(/<rdf:li>\s*([^<]{0,64}?)\s*<\/rdf:li>/g), (x) => x[1]);
+      if (items.length < 1 || items.length > 3) fail(`XMP gain map field ${m[1]} has ${items.length} values (expected 1 or 3)`);
+      f[m[1]] = items;
+    }
+    if (!("Version" in f)) fail("XMP has no hdrgm:Version (not a gain map)");
+    if (String(f.BaseRenditionIsHDR || "False").trim().toLowerCase() === "true")
+      fail("gain maps with an HDR base rendition are not supported");
+    if (!("GainMapMax" in f) || !("HDRCapacityMax" in f))
+      fail("XMP gain map metadata lacks hdrgm:GainMapMax or hdrgm:HDRCapacityMax");
+    const num = (t, name) => {
+      if (!NUM_RE.test(String(t).trim())) fail(`XMP gain map field ${name} is not a number: ${String(t).slice(0, 20)}`);
+      const x = parseFloat(t);
+      if (!Number.isFinite(x)) fail(`XMP gain map field ${name} is not finite`);
+      return x;
+    };
+    const defaults = { GainMapMin: "0", Gamma: "1", OffsetSDR: "0.015625", OffsetHDR: "0.015625" };
+    const triple = (name) => {
+      const raw = name in f ? f[name] : defaults[name];
+      let vals = (Array.isArray(raw) ? raw : [raw]).map((x) => num(x, name));
+      if (vals.length === 1) vals = [vals[0], vals[0], vals[0]];
+      if (vals.length !== 3) fail(`XMP gain map field ${name} must have 1 or 3 values`);
+      return vals;
+    };
+    return validateGainmap({ minLog2: triple("GainMapMin"), maxLog2: triple("GainMapMax"), gamma: triple("Gamma"),
+      offsetSdr: triple("OffsetSDR"), offsetHdr: triple("OffsetHDR"),
+      capacityMin: num(f.HDRCapacityMin || "0", "HDRCapacityMin"), capacityMax: num(f.HDRCapacityMax, "HDRCapacityMax"),
+      channels, useBaseColourSpace: true, source: "xmp" });
+  }
+
+  function mpfEntries(data, start, end) {
+    const b = data.subarray(start + 4, end);
+    if (b.length < 8) fail("MPF index has no valid TIFF header");
+    const le = b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a && b[3] === 0;
+    const be = b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && b[3] === 0x2a;
+    if (!le && !be) fail("MPF index has no valid TIFF header");
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const chk = (at, n) => { if (at < 0 || at + n > b.length) fail("MPF index is truncated"); };
+    const u16 = (at) => { chk(at, 2); return v.getUint16(at, le); };
+    const u32 = (at) => { chk(at, 4); return v.getUint32(at, le); };
+    const ifd = u32(4), count = u16(ifd);
+    if (count > 64) fail("MPF index has too many tags");
+    let nImages = null, entriesAt = null, entriesLen = null;
+    for (let i = 0; i < count; i++) {
+      const at = ifd + 2 + 12 * i, tag = u16(at), cnt = u32(at + 4);
+      if (tag === 0xb001) nImages = u32(at + 8);
+      else if (tag === 0xb002) { entriesLen = cnt; entriesAt = u32(at + 8); }
+    }
+    if (entriesAt === null || nImages === null) fail("MPF index lacks NumberOfImages or MPEntry");
+    if (nImages < 1 || nImages > 16 || entriesLen !== 16 * nImages) fail("MPF index has an inconsistent number of images");
+    const out = [];
+    for (let k = 0; k < nImages; k++) out.push([u32(entriesAt + 16 * k), u32(entriesAt + 16 * k + 4), u32(entriesAt + 16 * k + 8)]);
+    return out;
+  }
+
+  function isUltraHdr(data) {
+    let segs;
+    try { segs = jpegSegments(data); } catch (e) { return false; }
+    return segs.some((s) => (s.marker === 0xe2 && startsWith(data, s.start, ISO_NS)) ||
+      (s.marker === 0xe1 && startsWith(data, s.start, XMP_NS) &&
+       new TextDecoder("latin1").decode(data.subarray(s.start, s.end)).includes("hdr-gain-map")));
+  }
+
+  // Locate and parse the gain map: {primary: Uint8Array, gainmap: Uint8Array, metadata}.
+  function parseUltraHdr(data) {
+    const segs = jpegSegments(data);
+    const mpf = segs.filter((s) => s.marker === 0xe2 && startsWith(data, s.start, MPF_ID));
+    let offset = null, size = null, primarySize = null;
+    if (mpf.length) {
+      const entries = mpfEntries(data, mpf[0].start, mpf[0].end);
+      if (entries.length < 2) fail("MPF index lists no gain-map image");
+      primarySize = entries[0][1];
+      size = entries[1][1];
+      offset = mpf[0].start + 4 + entries[1][2];
+    } else {
+      for (const s of segs.filter((s) => s.marker === 0xe1 && startsWith(data, s.start, XMP_NS))) {
+        const text = new TextDecoder("latin1").decode(data.subarray(s.start, s.end));
+        const m = /Item:Semantic="GainMap"[^>]{0,200}?Item:Length="(\d{1,10})"/.exec(text);
+        if (m) { size = parseInt(m[1], 10); offset = data.length - size; break; }
+      }
+    }
+    if (offset === null) fail("JPEG has no gain map (no MPF index and no GContainer directory): not Ultra HDR");
+    if (!(offset > 0 && offset < data.length && size > 4 && offset + size <= data.length))
+      fail("gain-map offset or size points outside the file");
+    if (!(data[offset] === 0xff && data[offset + 1] === 0xd8)) fail("gain-map offset does not point at a JPEG SOI marker");
+    if (primarySize === null || !(primarySize > 0 && primarySize <= offset)) primarySize = offset;
+    const gmap = data.subarray(offset, offset + size);
+    const gsegs = jpegSegments(gmap);
+    const sof = gsegs.find((s) => (s.marker === 0xc0 || s.marker === 0xc1 || s.marker === 0xc2) && s.end - s.start >= 6);
+    if (!sof) fail("gain-map JPEG has no frame header");
+    const channels = gmap[sof.start + 5] === 1 ? 1 : 3;
+    const iso = gsegs.find((s) => s.marker === 0xe2 && startsWith(gmap, s.start, ISO_NS));
+    const gxmp = gsegs.find((s) => s.marker === 0xe1 && startsWith(gmap, s.start, XMP_NS));
+    let metadata;
+    if (iso) metadata = isoDecode(gmap.subarray(iso.start + ISO_NS.length, iso.end), channels);
+    else if (gxmp) metadata = xmpDecode(gmap.subarray(gxmp.start + XMP_NS.length, gxmp.end), channels);
+    else fail("gain-map image carries neither ISO 21496-1 nor hdrgm XMP metadata");
+    // the primary is decoded from everything before the gain map: some writers (Pixel cameras) declare an MPF
+    // size a few hundred bytes short, and a decoder stops at the primary's EOI anyway
+    return { primary: data.subarray(0, offset), primarySize, gainmap: gmap, metadata };
+  }
+
+  // ------------------------------------------------------------------------------------------ a file
+  // Inspect a whole file: {kind: "png"|"jpeg", container|null, ultrahdr|null}; throws for foreign/corrupt files.
+  function inspect(data, name = "file") {
+    let blob = null, kind;
+    if (isPng(data)) { kind = "png"; blob = pngExtract(data); }
+    else if (isJpeg(data)) { kind = "jpeg"; blob = jpegExtract(data); }
+    else fail(`${name} is neither a PNG nor a JPEG picture`);
+    const ultrahdr = kind === "jpeg" && isUltraHdr(data) ? parseUltraHdr(data) : null;
+    if (blob === null && ultrahdr === null)
+      fail(`${name} has no hdrkit metadata (it was never encoded by hdrkit, or another program re-saved it and dropped the metadata)`);
+    return { kind, container: blob === null ? null : unpackContainer(blob), ultrahdr };
+  }
+
+  root.HDRKIT = root.HDRKIT || {};
+  Object.assign(root.HDRKIT, { HdrkitFormatError, crc32, halfToFloat, layerShapes, unpackContainer, pngExtract,
+    jpegExtract, jpegSegments, isUltraHdr, parseUltraHdr, isoDecode, xmpDecode, inspect });
+})(typeof window !== "undefined" ? window : globalThis);
