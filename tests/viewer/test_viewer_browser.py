@@ -1,0 +1,389 @@
+"""The browser viewer in a real headless Chromium (SwiftShader: WebGL2 and WebGPU on the CPU), served by
+``hdrkit view``: decoded pixels against the Python decoder for every model family the container can name, gain
+maps against the Ultra HDR formula, corrupt/foreign files, one screenshot per view, and the server's boundaries.
+
+Chromium comes from the system (Debian ``chromium``, installed by .ci/run); these tests fail, not skip, without it.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chromium_cdp import Browser
+
+H = W = 256
+PQ_TOL = 1e-3
+WEBGPU_FLAGS = ("--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader")
+
+
+# ------------------------------------------------------------------------------------------------- pictures
+def _scene() -> tuple[np.ndarray, np.ndarray]:
+    yy, xx = np.mgrid[0:H, 0:W] / (H - 1.0)
+    hdr = np.stack([2000 * xx ** 3 + 1, 600 * yy ** 2 + 0.5, 300 * (1 - xx) * yy + 5], -1).astype(np.float32)
+    sdr = np.clip((hdr / (hdr + 200)) ** (1 / 2.4), 0, 1)
+    return hdr, np.round(sdr * 255).astype(np.uint8)
+
+
+def _synthetic_container(cfg, quant: str, sdr_u8: np.ndarray, seed: int):
+    """A container for ``cfg`` with SIREN/Kaiming-initialised weights whose output layer is rescaled so that the
+    decoded PQ values span ~[0.05, 0.95] on this picture (no clipping hides differences)."""
+    import torch
+
+    from hdrkit.codec.container import Container, dequantised
+    from hdrkit.models.siren import coord_grid, forward, init_params
+
+    params = init_params(cfg, torch.Generator().manual_seed(seed))
+    rgb = torch.from_numpy(sdr_u8.reshape(-1, 3).astype(np.float32) / 255)
+    xy = coord_grid(H, W).reshape(-1, 2)
+    with torch.no_grad():
+        out = forward(params, rgb, xy, cfg)
+    lo, hi = out.min(0).values, out.max(0).values
+    a = 0.9 / (hi - lo).clamp_min(1e-6)
+    params["out.weight"] = params["out.weight"] * a[:, None]
+    params["out.bias"] = (params["out.bias"] - lo) * a + 0.05
+    weights = {k: v.numpy() for k, v in params.items()}
+    return Container(cfg=cfg, weights=dequantised(weights, quant), quant=quant, width=W, height=H)
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory) -> dict[str, Path]:
+    from hdrkit.codec.adapt import AdaptConfig
+    from hdrkit.codec.adapters import SdrWriter, jpeg_embed
+    from hdrkit.codec.api import encode_arrays
+    from hdrkit.codec.container import pack
+    from hdrkit.codec.ultrahdr import write_ultrahdr
+    from hdrkit.models.config import SirenConfig
+
+    d = tmp_path_factory.mktemp("viewer")
+    hdr, sdr = _scene()
+    out: dict[str, Path] = {}
+    for name in ("paper.png", "paper.jpg"):  # the shipped theta_init (paper SIREN), adapted, PNG and JPEG carriers
+        w = SdrWriter(d / name, sdr)
+        w.commit(encode_arrays(w.pixels(), hdr, adapt_cfg=AdaptConfig(steps=20)).blob)
+        out[name] = d / name
+    families = {
+        "relu_fourier.png": (SirenConfig(color=(32,), spatial=(16, 16), merge=(32, 16), activation="relu",
+                                         coord_octaves=4), "fp32"),
+        "sin_odd_int8.png": (SirenConfig(color=(13, 7), spatial=(9,), merge=(), omega0=20.0, coord_octaves=3), "int8"),
+    }
+    for i, (name, (cfg, quant)) in enumerate(families.items()):
+        w = SdrWriter(d / name, sdr)
+        w.commit(pack(_synthetic_container(cfg, quant, w.pixels(), seed=i)))
+        out[name] = d / name
+    write_ultrahdr(d / "ultrahdr.jpg", sdr, hdr, scale=4)
+    out["ultrahdr.jpg"] = d / "ultrahdr.jpg"
+    # an Ultra HDR JPEG that also carries an adapted network (the gain-map comparison view)
+    from hdrkit.io import read_image
+
+    both = d / "both.jpg"
+    uhdr = (d / "ultrahdr.jpg").read_bytes()
+    seen = np.clip(np.round(read_image(d / "ultrahdr.jpg").pixels * 255), 0, 255).astype(np.uint8)
+    both.write_bytes(jpeg_embed(uhdr, encode_arrays(seen, hdr, adapt_cfg=AdaptConfig(steps=20)).blob))
+    out["both.jpg"] = both
+    out.update(_bad_files(d, out["paper.png"]))
+    return out
+
+
+def _png_with_blob(png: bytes, blob: bytes) -> bytes:
+    from hdrkit.codec.adapters import png_embed
+
+    return png_embed(png, blob)
+
+
+def _bad_files(d: Path, good_png: Path) -> dict[str, Path]:
+    from hdrkit.codec.adapters import png_extract
+
+    data = good_png.read_bytes()
+    blob = bytearray(png_extract(data))
+    out = {}
+
+    def put(name: str, content: bytes) -> None:
+        (d / name).write_bytes(content)
+        out[name] = d / name
+
+    flipped = bytearray(blob)
+    flipped[100] ^= 0x40  # container CRC fails; the PNG chunk CRC is recomputed so PNG-level checks pass
+    put("bad_crc.png", _png_with_blob(data, bytes(flipped)))
+    v2 = bytearray(blob)
+    v2[8:10] = struct.pack("<H", 2)
+    v2[-4:] = struct.pack("<I", zlib.crc32(bytes(v2[:-4])) & 0xFFFFFFFF)
+    put("bad_version.png", _png_with_blob(data, bytes(v2)))
+    short = bytearray(blob[:-40])
+    short[12:16] = struct.pack("<I", len(short))
+    short[-4:] = struct.pack("<I", zlib.crc32(bytes(short[:-4])) & 0xFFFFFFFF)
+    put("bad_bounds.png", _png_with_blob(data, bytes(short)))
+    chunk = data.index(b"hdRK")
+    put("bad_chunk_crc.png", data[:chunk + 20] + bytes([data[chunk + 20] ^ 1]) + data[chunk + 21:])
+    from PIL import Image as PILImage
+
+    buf = io.BytesIO()
+    PILImage.new("RGB", (64, 48), (120, 30, 200)).save(buf, format="PNG")
+    put("foreign.png", buf.getvalue())
+    put("text.png", b"this is not a picture\n" * 10)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- the server
+class Served:
+    def __init__(self, files: list[Path]):
+        env = dict(os.environ)
+        self.proc = subprocess.Popen([sys.executable, "-m", "hdrkit.cli.main", "view", "--no-browser",
+                                      *map(str, files)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env)
+        line = self.proc.stdout.readline()
+        m = re.search(r"(http://[^/\s]+)/\?(\S+)", line)
+        if not m:
+            self.proc.kill()
+            raise RuntimeError(f"hdrkit view printed {line!r} {self.proc.stderr.read()}")
+        self.base = m.group(1)
+        self.query = m.group(2)
+        self.paths = {Path(f).name: f"files/{i}/{Path(f).name}" for i, f in enumerate(files)}
+
+    def page(self, name: str | None = None, **q) -> str:
+        parts = [f"file={self.paths[name]}"] if name else []
+        parts += [f"{k}={v}" for k, v in q.items()]
+        return f"{self.base}/?{'&'.join(parts)}"
+
+    def stop(self) -> tuple[int, str]:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = self.proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        return self.proc.returncode, out
+
+
+@pytest.fixture(scope="module")
+def served(pictures):
+    s = Served(list(pictures.values()))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    b = Browser(WEBGPU_FLAGS)
+    yield b
+    b.close()
+
+
+def _floats(b: Browser, which: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(b.evaluate(f"hdrkitViewer.pixels({which!r})")), np.float32).reshape(H, W, 4)
+
+
+def _sdr(b: Browser) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(b.evaluate("hdrkitViewer.pixels('sdr')")), np.uint8).reshape(H, W, 4)[..., :3]
+
+
+def _open(b: Browser, served: Served, **q) -> None:
+    b.console.clear()
+    b.exceptions.clear()
+    b.goto(served.page(**q))
+
+
+def _load(b: Browser, served: Served, name: str) -> bool:
+    return b.evaluate(f"hdrkitViewer.load({served.paths[name]!r})")
+
+
+def _assert_clean(b: Browser) -> None:
+    assert b.exceptions == [], b.exceptions
+    errors = [t for level, t in b.console if level == "error"]
+    assert errors == [], errors
+
+
+FAMILIES = ("paper.png", "paper.jpg", "relu_fourier.png", "sin_odd_int8.png")
+
+
+@pytest.mark.parametrize("backend", ["webgl2", "webgpu"])
+def test_decode_matches_python(browser, served, pictures, backend):
+    from hdrkit.codec.api import decode_file
+    from hdrkit.io import read_image
+
+    _open(browser, served, backend=backend)
+    report = {}
+    for name in FAMILIES:
+        assert _load(browser, served, name), browser.evaluate("hdrkitViewer.state.error")
+        assert browser.evaluate("hdrkitViewer.state.backend") == backend
+        pq_ref, _ = decode_file(pictures[name])
+        sdr_ref = np.clip(np.round(read_image(pictures[name]).pixels * 255), 0, 255).astype(np.uint8)
+        assert np.array_equal(_sdr(browser), sdr_ref), f"{name}: the browser decoded other SDR pixels"
+        got = _floats(browser, "net")
+        assert np.all(got[..., 3] == 1)
+        err = float(np.abs(got[..., :3] - pq_ref).max())
+        report[name] = (err, browser.evaluate("hdrkitViewer.state.timings.network_ms"))
+        assert pq_ref.max() - pq_ref.min() > 0.3  # a picture with real range, not a flat field
+    print(f"\n{backend}: max |PQ - Python| and decode ms per file: {report}")
+    assert all(e <= PQ_TOL for e, _ in report.values()), report
+    _assert_clean(browser)
+
+
+def test_gainmap_matches_ultrahdr_formula(browser, served, pictures):
+    """Ultra HDR gain map applied in the shader vs the spec's formula in numpy (sRGB base EOTF, BT.2020
+    application space as the ISO block says, bilinear map upsampling with centred pixels, full boost)."""
+    from hdrkit import color
+    from hdrkit.codec import gainmap as G
+    from hdrkit.codec.ultrahdr import read_ultrahdr
+
+    _open(browser, served, backend="webgl2")
+    assert _load(browser, served, "ultrahdr.jpg"), browser.evaluate("hdrkitViewer.state.error")
+    sdr_py, gm, f = read_ultrahdr(pictures["ultrahdr.jpg"])
+    sdr = _sdr(browser)
+    assert np.array_equal(sdr, sdr_py)
+    m = gm.metadata
+    assert not m.use_base_colour_space and f.source == "iso"
+    rec = G.bilinear_upscale(gm.pixels.astype(np.float32) / 255, H, W, scale=4.0) ** (1 / np.float32(m.gamma))
+    boost = np.float32(m.min_log2) * (1 - rec) + np.float32(m.max_log2) * rec
+    base = color.convert_primaries(color.srgb_eotf(sdr.astype(np.float64) / 255), "bt709", "bt2020")
+    hdr = ((base + np.float32(m.offset_sdr)) * np.exp2(boost) - np.float32(m.offset_hdr)) * 203
+    ref = color.pq_inverse_eotf(np.clip(hdr, 0, 10000))
+    got = _floats(browser, "gm")[..., :3]
+    err = float(np.abs(got - ref).max())
+    print(f"\ngain map: max |PQ - formula| = {err:.2e}")
+    assert err <= PQ_TOL
+    assert browser.evaluate("hdrkitViewer.state.current.hdrSource") == "gain map"
+    _assert_clean(browser)
+
+
+BAD = {  # file -> the message the page must show (the same words as the Python parser where it has one)
+    "bad_crc.png": "hdrkit metadata is corrupt (CRC mismatch)",
+    "bad_version.png": "hdrkit metadata version 2 is not supported",
+    "bad_bounds.png": "hdrkit metadata payload length does not match",
+    "bad_chunk_crc.png": "PNG chunk 'hdRK' has a bad CRC (corrupt file)",
+    "foreign.png": "has no hdrkit metadata",
+    "text.png": "is neither a PNG nor a JPEG picture",
+}
+
+
+def test_corrupt_and_foreign_files_show_a_message(browser, served, pictures):
+    from hdrkit.codec.adapters import read_blob
+    from hdrkit.codec.container import unpack
+    from hdrkit.errors import HdrkitError
+
+    _open(browser, served, name="paper.png", backend="webgl2")
+    assert browser.evaluate("hdrkitViewer.ready")
+    for name, expected in BAD.items():
+        assert browser.evaluate(f"hdrkitViewer.load({served.paths[name]!r})") is False, name
+        shown = browser.evaluate("[document.getElementById('message').className, "
+                                 "document.getElementById('message').textContent, "
+                                 "document.getElementById('stage').hidden]")
+        assert shown[0] == "error" and expected in shown[1] and shown[2] is True, (name, shown)
+        if name != "text.png":  # Python says the same
+            with pytest.raises(HdrkitError, match=re.escape(expected)):
+                unpack(read_blob(pictures[name]))
+    # a good file after bad ones decodes again
+    assert _load(browser, served, "paper.png")
+    assert browser.evaluate("document.getElementById('message').className") != "error"
+    _assert_clean(browser)
+
+
+def _canvas_pixels(b: Browser) -> np.ndarray:
+    from PIL import Image as PILImage
+
+    rect = b.evaluate("(() => { const c = [...document.querySelectorAll('canvas[id^=canvas]')].find(c => !c.hidden);"
+                      " const r = c.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()")
+    shot = np.asarray(PILImage.open(io.BytesIO(b.screenshot())).convert("RGB"))
+    x, y, w, h = (int(round(v)) for v in rect)
+    assert (w, h) == (W, H)
+    return shot[y:y + h, x:x + w].astype(np.int16)
+
+
+def test_screenshot_of_each_view(browser, served, pictures):
+    _open(browser, served, name="both.jpg", backend="webgl2")
+    assert browser.evaluate("hdrkitViewer.ready"), browser.evaluate("hdrkitViewer.state.error")
+    shots = {}
+    for view in range(5):
+        browser.evaluate(f"hdrkitViewer.setView({view}, 0.5)")
+        browser.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        shots[view] = _canvas_pixels(browser)
+    for view, px in shots.items():
+        assert px.std() > 10, f"view {view} is blank"
+    for a in range(5):
+        for b in range(a + 1, 5):
+            assert np.abs(shots[a] - shots[b]).mean() > 1, f"views {a} and {b} look the same"
+    left, right = slice(0, W // 2 - 2), slice(W // 2 + 2, W)
+    # split: SDR on the left half, HDR on the right; comparison: network left, gain map right
+    assert np.array_equal(shots[2][:, left], shots[0][:, left])
+    assert np.array_equal(shots[2][:, right], shots[1][:, right])
+    assert np.array_equal(shots[4][:, left], shots[1][:, left])
+    assert np.abs(shots[4][:, right] - shots[1][:, right]).mean() > 1
+    # the exposure slider brightens the tone-mapped HDR view
+    browser.evaluate("(() => { const e = document.getElementById('exposure'); e.value = 2; e.oninput({target: e}); "
+                     "hdrkitViewer.setView(1); })()")
+    browser.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert _canvas_pixels(browser).mean() > shots[1].mean() + 10
+    _assert_clean(browser)
+
+
+def test_hdr_display_path_renders(browser, served):
+    """WebGPU decode + the rgba16float extended-range canvas (forced: headless has no HDR screen)."""
+    _open(browser, served, name="paper.png", backend="webgpu", display="hdr")
+    assert browser.evaluate("hdrkitViewer.ready"), browser.evaluate("hdrkitViewer.state.error")
+    st = browser.evaluate("hdrkitViewer.state")
+    assert st["backend"] == "webgpu"
+    if not st["extended"]:
+        pytest.fail(f"this Chromium cannot configure an extended-range WebGPU canvas: {st['display']}")
+    browser.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    px = _canvas_pixels(browser)
+    assert px.std() > 10
+    _assert_clean(browser)
+
+
+# ------------------------------------------------------------------------------------------ hdrkit view
+def _get(base: str, path: str) -> tuple[int, bytes]:
+    host, port = base.removeprefix("http://").split(":")
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    c.request("GET", path)  # sent verbatim: no client-side normalisation of ../
+    r = c.getresponse()
+    return r.status, r.read()
+
+
+def test_view_serves_only_given_files_on_loopback(pictures, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the browser")
+    pic = tmp_path / "pic.png"
+    pic.write_bytes(pictures["paper.png"].read_bytes())
+    s = Served([pic])
+    try:
+        assert s.base.startswith("http://127.0.0.1:")
+        port = int(s.base.rsplit(":", 1)[1])
+        status, body = _get(s.base, "/files/0/pic.png")
+        assert status == 200 and body == pic.read_bytes()
+        assert _get(s.base, "/")[0] == 200 and b"hdrkit viewer" in _get(s.base, "/")[1]
+        assert _get(s.base, "/app.js")[0] == 200
+        for bad in ("/../secret.txt", "/files/0/../../secret.txt", "/files/0/../secret.txt", "/%2e%2e/secret.txt",
+                    "/files/0/..%2fsecret.txt", "/files/1/pic.png", "/files/0/secret.txt", "/..%2f..%2fetc/passwd",
+                    "/../../../../etc/passwd", "/static/app.js", "/__init__.py", "/server.py", "//etc/passwd"):
+            assert _get(s.base, bad)[0] == 404, bad
+        # bound to the loopback interface only: another local address of this machine is refused
+        import socket
+
+        others = {ai[4][0] for ai in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)} - {"127.0.0.1"}
+        for addr in others:
+            with socket.socket() as sock:
+                sock.settimeout(2)
+                assert sock.connect_ex((addr, port)) != 0, addr
+    finally:
+        rc, out = s.stop()
+    assert rc == 0 and "stopped" in out  # Ctrl-C stops it cleanly
+
+
+def test_view_rejects_missing_file(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "hdrkit.cli.main", "view", "--no-browser", str(tmp_path / "nope.png")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"error: no such file: {tmp_path / 'nope.png'}"
