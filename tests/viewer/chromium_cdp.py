@@ -49,7 +49,7 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="hdrkit-chromium-")
         port = _free_port()
         flags = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-quic",
+            "--headless", "--no-sandbox", *(() if os.environ.get("HDRKIT_CHROMIUM_GPU") else ("--disable-gpu",)), "--enable-unsafe-swiftshader", "--disable-quic",
             "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
             f"--window-size={width},{height}", f"--user-data-dir={self.profile}",

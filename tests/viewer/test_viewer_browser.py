@@ -329,17 +329,21 @@ def test_screenshot_of_each_view(browser, served, pictures):
     _assert_clean(browser)
 
 
-def test_hdr_display_path_renders(browser, served):
-    """WebGPU decode + the rgba16float extended-range canvas (forced: headless has no HDR screen)."""
+def test_hdr_display_request_renders_or_falls_back_cleanly(browser, served):
+    """display=hdr forces the rgba16float extended-range WebGPU canvas.  Headless Chromium on SwiftShader loses its
+    WebGPU instance when a canvas is presented, so here the page must detect it, say so, and decode + show the
+    picture with WebGL2 instead (on a real HDR Chrome the extended canvas is used): never a blank page."""
     _open(browser, served, name="paper.png", backend="webgpu", display="hdr")
     assert browser.evaluate("hdrkitViewer.ready"), browser.evaluate("hdrkitViewer.state.error")
     st = browser.evaluate("hdrkitViewer.state")
-    assert st["backend"] == "webgpu"
-    if not st["extended"]:
-        pytest.fail(f"this Chromium cannot configure an extended-range WebGPU canvas: {st['display']}")
+    if st["extended"]:
+        assert st["backend"] == "webgpu" and st["fallback"] is None
+    else:
+        assert st["backend"] == "webgl2" and "WebGPU HDR canvas failed" in st["fallback"]
+        assert "WebGPU HDR canvas failed" in browser.evaluate("document.getElementById('info').textContent")
+    print(f"\ndisplay=hdr here: {st['display']}; fallback: {st['fallback']}")
     browser.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    px = _canvas_pixels(browser)
-    assert px.std() > 10
+    assert _canvas_pixels(browser).std() > 10
     _assert_clean(browser)
 
 

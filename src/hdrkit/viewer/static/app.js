@@ -6,7 +6,7 @@
   const H = window.HDRKIT;
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
-  const state = { view: Number(params.get("view") || 1), split: 0.5, exposure: 0, headroom: 2, error: null,
+  const state = { view: Number(params.get("view") || 1), split: 0.5, exposure: 0, headroom: 2, error: null, fallback: null,
                   backend: null, display: null, extended: false, current: null, timings: {}, loads: 0 };
 
   function showMessage(text, kind) {
@@ -38,8 +38,16 @@
       const hdrScreen = window.matchMedia && matchMedia("(dynamic-range: high)").matches;
       let display = null;
       if (b.name === "webgpu" && disp !== "sdr" && (hdrScreen || disp === "hdr") && b.configureDisplay()) {
-        display = b; state.extended = true;
-      } else {
+        const failure = await b.probeDisplay();
+        if (failure) {  // the WebGPU instance is gone: decode and display with WebGL2
+          state.fallback = `the WebGPU HDR canvas failed (${failure}); decoding and showing with WebGL2`;
+          b = new H.WebGL2Backend($("canvas-gl"));
+          state.backend = b.name;
+        } else {
+          display = b; state.extended = true;
+        }
+      }
+      if (!display) {
         display = b.name === "webgl2" ? b : new H.WebGL2Backend($("canvas-gl"));
         state.extended = false;
       }
@@ -145,7 +153,7 @@
         `[${m.maxLog2.map((x) => x.toFixed(3))}], capacity ${m.capacityMin.toFixed(2)}..${m.capacityMax.toFixed(2)}, ` +
         `${m.useBaseColourSpace ? "base" : "BT.2020"} colour space; ${state.timings.gainmap_ms.toFixed(1)} ms`);
     }
-    lines.push(`display: ${state.display}`);
+    lines.push(`display: ${state.display}${state.fallback ? ` (${state.fallback})` : ""}`);
     $("info").textContent = lines.join("\n");
   }
 
@@ -240,7 +248,7 @@
   const files = params.getAll("file");
   listFiles(files);
   window.hdrkitViewer = {
-    state, load, redraw,
+    state, load, redraw, backends: backend,
     setView(v, split) { state.view = v; if (split !== undefined) state.split = split; redraw(); },
     // base64 of the current picture's pixels: "net"/"gm" (float32 RGBA PQ code values), "sdr" (uint8 RGBA)
     pixels(which) {

@@ -105,6 +105,23 @@
       return !!(conf && conf.toneMapping && conf.toneMapping.mode === "extended");
     }
 
+    // Present one cleared frame and wait for it: some setups (headless Chromium on SwiftShader) lose the whole
+    // WebGPU instance when a canvas is presented; then this returns the reason and the caller falls back.
+    async probeDisplay() {
+      try {
+        const enc = this.device.createCommandEncoder();
+        const pass = enc.beginRenderPass({ colorAttachments: [{ view: this.ctx.getCurrentTexture().createView(),
+          loadOp: "clear", storeOp: "store", clearValue: [0, 0, 0, 1] }] });
+        pass.end();
+        this.device.queue.submit([enc.finish()]);
+        await this.device.queue.onSubmittedWorkDone();
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      } catch (e) {
+        return e.message || String(e);
+      }
+      return this.lost;
+    }
+
     setImages(img, netPQ, gmPQ) {
       const dev = this.device, W = img.width, Hh = img.height;
       (this.tex || []).forEach((t) => t.destroy());
