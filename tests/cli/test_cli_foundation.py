@@ -60,7 +60,8 @@ def test_convert_exr_to_pq_png_and_back(tmp_path):
     proc = run("convert", str(tmp_path / "out.png"), "-o", str(tmp_path / "back.exr"), "--primaries", "bt709")
     assert proc.returncode == 0, proc.stderr
     back = read_image(tmp_path / "back.exr")
-    assert back.primaries == "bt709" and back.nits_per_unit == 1.0
+    assert back.primaries == "bt709" and back.nits_per_unit == 100.0  # float files: 1.0 = 100 nits
+    np.testing.assert_allclose(back.nits("bt709"), ref, rtol=2e-3, atol=2e-3 * ref.max())
 
 
 def test_convert_sdr_jpeg_to_linear_bt2020_nits(tmp_path):

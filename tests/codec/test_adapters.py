@@ -9,6 +9,7 @@ import pytest
 from PIL import Image as PILImage
 
 from hdrkit.codec import adapters
+from hdrkit.io import jpeg
 from hdrkit.codec.adapters import SdrWriter, embed_file, read_blob, sidecar_path
 from hdrkit.errors import MetadataError
 
@@ -42,7 +43,7 @@ def test_writer_round_trip_is_bit_exact_and_opens_as_plain_sdr(tmp_path, ext, bl
 
 def test_jpeg_blob_is_split_over_segments_below_64k():
     data = adapters.jpeg_embed(_jpeg_bytes(), BIG)
-    segs = [(m, p1 - p0) for m, p0, p1, _ in adapters._jpeg_segments(data) if m == adapters.JPEG_MARKER]
+    segs = [(s.marker, len(s.payload)) for s in jpeg.segments(data)[0] if s.marker == adapters.JPEG_MARKER]
     assert len(segs) == 3 and all(n <= 65533 for _, n in segs)
     assert adapters.jpeg_extract(data) == BIG
     # re-embedding replaces, never duplicates
@@ -58,7 +59,7 @@ def _jpeg_bytes():
 
 def test_missing_jpeg_segment_is_reported():
     data = adapters.jpeg_embed(_jpeg_bytes(), BIG)
-    segs = [(s0, p1) for m, p0, p1, s0 in adapters._jpeg_segments(data) if m == adapters.JPEG_MARKER]
+    segs = [(s.start, s.end) for s in jpeg.segments(data)[0] if s.marker == adapters.JPEG_MARKER]
     s0, p1 = segs[1]
     with pytest.raises(MetadataError, match="2 of 3"):
         adapters.jpeg_extract(data[:s0] + data[p1:])

@@ -24,7 +24,8 @@ from _gm_synth import _pair
 def uhdr(tmp_path_factory):
     sdr, hdr = _pair(h=64, w=96, seed=5, wide=True)
     path = tmp_path_factory.mktemp("uhdr") / "pair.jpg"
-    res = U.write_ultrahdr(path, sdr, hdr, scale=1, quality=100, map_quality=100, multichannel=True)
+    res = U.write_ultrahdr(path, sdr, hdr, scale=1, quality=100, map_quality=100, multichannel=True,
+                           map_gamut="bt2020")
     return path, res, sdr, hdr
 
 
@@ -148,15 +149,26 @@ def test_not_ultrahdr_and_stripped_files(tmp_path):
         U.parse_ultrahdr(buf.getvalue())
 
 
-def test_corrupt_mpf_offset_is_rejected():
+def test_wrong_mpf_offset_and_size_fall_back_to_scanning():
+    """A wrong MPF gain-map offset, or a primary size declared short (Pixel 6 Pro camera files), still reads:
+    the primary's end is found by scanning to its EOI and the gain map is the next JPEG."""
     sdr, hdr = _pair(h=32, w=32)
-    data = bytearray(U.encode_ultrahdr(sdr, hdr, scale=1).data)
+    good = U.encode_ultrahdr(sdr, hdr, scale=1).data
+    ref = U.parse_ultrahdr(good)
+    data = bytearray(good)
     segs, _ = U.header_segments(bytes(data))
     mpf = [s for s in segs if s.marker == 0xE2 and s.payload.startswith(b"MPF\x00")][0]
-    entry2 = mpf.start + 8 + 8 + 2 + 36 + 4 + 16  # second MPEntry
+    entry1 = mpf.start + 8 + 8 + 2 + 36 + 4  # first MPEntry
+    entry2 = entry1 + 16
     data[entry2 + 8:entry2 + 12] = struct.pack(">I", 7)  # offset 7: not an SOI
-    with pytest.raises(MetadataError, match="SOI"):
-        U.parse_ultrahdr(bytes(data))
+    data[entry1 + 4:entry1 + 8] = struct.pack(">I", ref.primary_size - 300)  # primary declared 300 B short
+    f = U.parse_ultrahdr(bytes(data))
+    assert f.located_by in ("xmp", "scan") and f.mpf_primary_size == ref.primary_size - 300
+    assert (f.primary_size, f.gainmap_offset, f.gainmap_size) == (ref.primary_size, ref.gainmap_offset,
+                                                                  ref.gainmap_size)
+    # no second image at all: one line saying so
+    with pytest.raises(MetadataError, match="no gain map"):
+        U.parse_ultrahdr(good[:ref.primary_size])
 
 
 def test_write_is_atomic_on_bad_input(tmp_path):

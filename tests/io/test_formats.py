@@ -27,7 +27,7 @@ def test_pq_png_exr_pq_png_round_trip_changes_no_code_by_more_than_one(tmp_path)
     assert (a.primaries, a.transfer, a.meta["bit_depth"]) == ("bt2020", "pq", 16)
     write_image(tmp_path / "b.exr", a)
     b = read_image(tmp_path / "b.exr")
-    assert (b.primaries, b.transfer, b.nits_per_unit) == ("bt2020", "linear", 1.0)
+    assert (b.primaries, b.transfer, b.nits_per_unit) == ("bt2020", "linear", 100.0)  # float: 1.0 = 100 nits
     write_image(tmp_path / "c.png", b)
     c = read_image(tmp_path / "c.png")
     diff = np.abs(np.round(a.pixels * 65535) - np.round(c.pixels * 65535))

@@ -20,7 +20,7 @@ def sdr_linear_nits(sdr: np.ndarray) -> np.ndarray:
     """SDR code values ``(H, W, 3)`` (uint8 or float in [0, 1], BT.709 γ2.4) -> BT.2020 cd/m², white = 203."""
     from hdrkit.codec.gainmap import sdr_to_linear
 
-    return (sdr_to_linear(sdr, "bt2020") * SDR_WHITE_NITS).astype(np.float32)
+    return (sdr_to_linear(sdr, "bt2020", transfer="bt1886") * SDR_WHITE_NITS).astype(np.float32)
 
 
 def naive_pq(sdr: np.ndarray) -> np.ndarray:

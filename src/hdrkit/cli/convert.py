@@ -40,10 +40,22 @@ def register(app: typer.Typer) -> None:
         check_output_path(output, [input])
         fmt = format_of(output)
         img = read_image(input, primaries=in_primaries, transfer=in_transfer, nits_per_unit=in_nits_per_unit)
+        from hdrkit.errors import InputError
+        from hdrkit.io.read import describe_file
+
         if fmt in ("png", "tiff") and primaries is None and transfer is None and bit_depth in (None, 16) \
                 and img.transfer == "linear":
             primaries, transfer = "bt2020", "pq"
+        if fmt in ("exr", "hdr", "pfm") or (fmt == "tiff" and bit_depth == 32):
+            if transfer not in (None, "linear"):
+                raise InputError(f"{fmt.upper()} output holds linear light; --transfer {transfer} cannot be stored")
+            transfer = "linear"  # float files keep the input's primaries and scale unless told otherwise
+            if nits_per_unit is None and img.transfer != "linear":
+                nits_per_unit = 100.0
+        target = transfer or img.transfer
+        if nits_per_unit is not None and target == "pq":
+            raise InputError("--nits-per-unit has no meaning for PQ output (PQ code values are absolute nits)")
         if any(v is not None for v in (primaries, transfer, nits_per_unit)):
             img = convert_image(img, primaries=primaries, transfer=transfer, nits_per_unit=nits_per_unit)
         write_image(output, img, bit_depth=bit_depth, quality=quality, half=half)
-        typer.echo(f"wrote {output} ({img.width}×{img.height}, {img.encoding()})")
+        typer.echo(f"wrote {output} ({describe_file(output)})")

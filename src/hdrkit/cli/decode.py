@@ -11,7 +11,7 @@ import typer
 def decode(
     src: Path = typer.Argument(..., help="Picture written by `hdrkit encode`."),
     out: Path = typer.Option(..., "-o", "--output", help="HDR output: .png/.tif (16-bit PQ BT.2020, HDR10) or "
-                             ".exr (linear nits, BT.2020)."),
+                             ".exr/.hdr/.pfm (linear, 1.0 = 100 nits)."),
     threads: int = typer.Option(1, "--threads", help="worker threads of the decode."),
     device: Optional[str] = typer.Option(None, "--device", help="torch device (cpu, cuda)."),
 ) -> None:
@@ -34,25 +34,36 @@ def decode(
     if out.suffix.lower() not in (".png", ".tif", ".tiff", ".exr", ".hdr", ".pfm"):
         raise InputError(f"cannot write HDR as {out.suffix or 'an extension-less file'}; use .png, .tif or .exr")
     from hdrkit.codec.ultrahdr import sniff_ultrahdr
+    from hdrkit.errors import MetadataError
+    from hdrkit.io.read import describe_file
 
-    if sniff_ultrahdr(src):  # Ultra HDR JPEG (gain map): `hdrkit encode --method gainmap` or any other writer
+    bits = 16 if out.suffix.lower() in (".png", ".tif", ".tiff") else None
+    if sniff_ultrahdr(src):  # gain-map JPEG: `hdrkit encode --method gainmap`, libultrahdr, a phone, Apple
         from hdrkit import color
         from hdrkit.codec.ultrahdr import decode_ultrahdr
 
         nits, f = decode_ultrahdr(src)
-        pq = color.pq_inverse_eotf(nits).astype("float32")
-        write_image(out, Image(pq, primaries="bt2020", transfer="pq"),
-                    bit_depth=16 if out.suffix.lower() in (".png", ".tif", ".tiff") else None,
-                    png_compression=1)
-        typer.echo(f"{out}: {pq.shape[1]}x{pq.shape[0]} HDR from an Ultra HDR gain map "
-                   f"({f.metadata.channels}-channel, metadata from {f.source.upper()})")
+        if bits is None:  # float output: linear in the gamut the map was applied in, 1.0 = 100 nits
+            lin = color.convert_primaries(nits, "bt2020", f.space) / 100.0
+            img = Image(lin.astype("float32"), primaries=f.space, transfer="linear", nits_per_unit=100.0)
+        else:
+            img = Image(color.pq_inverse_eotf(nits).astype("float32"), primaries="bt2020", transfer="pq")
+        write_image(out, img, bit_depth=bits, png_compression=1)
+        kind = {"iso": "ISO 21496-1", "xmp": "Adobe hdrgm XMP", "apple": "Apple HDRGainMap"}[f.source]
+        typer.echo(f"wrote {out} ({describe_file(out)}) from a {f.metadata.channels}-channel gain map "
+                   f"({kind}, headroom {2 ** f.metadata.capacity_max:.2f}x)")
         return
-    with rich_progress("decoding") as progress:
-        pq, c = decode_file(src, device=device, progress=progress, threads=threads)
+    try:
+        with rich_progress("decoding") as progress:
+            pq, c = decode_file(src, device=device, progress=progress, threads=threads)
+    except MetadataError as exc:
+        if src.suffix.lower() in (".jpg", ".jpeg") and "no hdrkit metadata" in str(exc):
+            raise MetadataError(f"{src.name} has no gain map and no hdrkit metadata: a plain JPEG, nothing to "
+                                f"decode") from None
+        raise
     img = Image(pq, primaries="bt2020", transfer="pq")
-    write_image(out, img, bit_depth=16 if out.suffix.lower() in (".png", ".tif", ".tiff") else None,
-                    png_compression=1)
-    typer.echo(f"{out}: {pq.shape[1]}x{pq.shape[0]} HDR (PQ BT.2020, peak {c.hdr.nits:.0f} nits)")
+    write_image(out, img, bit_depth=bits, png_compression=1)
+    typer.echo(f"wrote {out} ({describe_file(out)}; content peak {c.hdr.nits:.0f} nits)")
 
 
 def register(app: typer.Typer) -> None:

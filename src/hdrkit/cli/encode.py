@@ -28,7 +28,12 @@ def encode(
                                "ISO 21496-1 gain map; output must be .jpg)."),
     map_scale: int = typer.Option(4, "--map-scale", help="gainmap: map downscale per axis (1, 2, 4, 8)."),
     map_quality: int = typer.Option(95, "--map-quality", help="gainmap: JPEG quality of the gain map."),
-    map_channels: int = typer.Option(3, "--map-channels", help="gainmap: 3 (per channel, BT.2020) or 1."),
+    map_channels: int = typer.Option(3, "--map-channels", help="gainmap: 3 (per channel) or 1."),
+    map_gamut: str = typer.Option("base", "--map-gamut", help="gainmap: where the map applies: base (the base "
+                                  "image's gamut; every reader agrees) or bt2020 (keeps colours outside the base "
+                                  "gamut; ISO 21496-1 readers only)."),
+    base_gamut: str = typer.Option("bt709", "--base-gamut", help="gainmap: gamut of the SDR base written "
+                                   "(bt709 = sRGB, or p3d65 = Display P3 as phones write), with its ICC profile."),
     target_from: Optional[str] = typer.Option(None, "--target-from", help="Distillation: no HDR master -- the "
                                               "first argument is the SDR picture and the MLP learns the output "
                                               "of this `hdrkit expand` method (e.g. akyuz2007)."),
@@ -57,7 +62,8 @@ def encode(
         if map_channels not in (1, 3):
             raise InputError("--map-channels must be 1 or 3")
         r = encode_gainmap_file(hdr, sdr, out, tmo=tmo, quality=quality, scale=map_scale,
-                                map_quality=map_quality, multichannel=map_channels == 3)
+                                map_quality=map_quality, multichannel=map_channels == 3,
+                                base_primaries=base_gamut, map_gamut=map_gamut)
         typer.echo(f"{out}: Ultra HDR JPEG, {r.added_bytes:,} bytes added to the SDR picture (gain map + metadata, "
                    f"headers included) "
                    f"({r.gainmap.pixels.shape[1]}x{r.gainmap.pixels.shape[0]}x{r.gainmap.pixels.shape[2]} map)")

@@ -79,79 +79,42 @@ def png_extract(data: bytes) -> Optional[bytes]:
 
 
 # --------------------------------------------------------------------------------------------------- JPEG
-def _jpeg_segments(data: bytes):
-    """Yield ``(marker, payload_start, payload_end, segment_start)`` for header segments up to SOS."""
-    if not data.startswith(b"\xff\xd8"):
-        raise MetadataError("not a JPEG file (no SOI marker)")
-    pos, n = 2, len(data)
-    while pos < n:
-        if data[pos] != 0xFF:
-            raise MetadataError("JPEG header is corrupt (expected a marker)")
-        while pos < n and data[pos] == 0xFF:  # fill bytes
-            pos += 1
-        if pos >= n:
-            break
-        marker = data[pos]
-        pos += 1
-        if marker == 0xD9 or marker == 0xDA:  # EOI / start of scan: header ends
-            yield marker, pos, pos, pos - 2
-            return
-        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            continue
-        if pos + 2 > n:
-            raise MetadataError("JPEG header is truncated")
-        (length,) = struct.unpack(">H", data[pos:pos + 2])
-        if length < 2 or pos + length > n:
-            raise MetadataError("JPEG header is truncated or corrupt")
-        yield marker, pos + 2, pos + length, pos - 2
-        pos += length
+def _jpeg_header(data: bytes):
+    from hdrkit.io import jpeg
+
+    try:
+        return jpeg.segments(data)[0]
+    except FormatError:
+        raise MetadataError("not a JPEG file (no SOI marker)") from None
 
 
 def jpeg_embed(data: bytes, blob: bytes) -> bytes:
+    from hdrkit.io import jpeg
+
     parts = [blob[i:i + JPEG_MAX_DATA] for i in range(0, len(blob), JPEG_MAX_DATA)] or [b""]
     if len(parts) > 0xFFFF:
         raise InputError("metadata too large for JPEG APP segments")
-    segs = b""
-    for i, part in enumerate(parts):
-        content = JPEG_ID + struct.pack(">HH", i, len(parts)) + part
-        segs += b"\xff" + bytes([0xE0 | (JPEG_MARKER & 0x0F)]) + struct.pack(">H", len(content) + 2) + content
+    segs = [(JPEG_MARKER, JPEG_ID + struct.pack(">HH", i, len(parts)) + part) for i, part in enumerate(parts)]
+    _jpeg_header(data)
     # after SOI and any leading APP0 (JFIF) / APP1 (Exif/XMP) segments; drop older hdrkit segments
-    insert_at = 2
-    drop = []
-    leading = True
-    for marker, p0, p1, s0 in _jpeg_segments(data):
-        if marker == JPEG_MARKER and data[p0:p0 + len(JPEG_ID)] == JPEG_ID:
-            drop.append((s0, p1))
-        if leading and marker in (0xE0, 0xE1):
-            insert_at = p1
-        elif marker != JPEG_MARKER:
-            leading = False
-    out = bytearray()
-    pos = 0
-    cuts = sorted(drop + [(insert_at, insert_at)])
-    for s0, s1 in cuts:
-        out += data[pos:s0]
-        if s0 == insert_at and s1 == insert_at:
-            out += segs
-        pos = max(pos, s1)
-    out += data[pos:]
-    return bytes(out)
+    return jpeg.splice(data, segs, drop=lambda s: s.startswith(JPEG_MARKER, JPEG_ID), after=(0xE0, 0xE1))
 
 
 def jpeg_extract(data: bytes) -> Optional[bytes]:
     pieces: dict[int, bytes] = {}
     count = None
-    for marker, p0, p1, _ in _jpeg_segments(data):
-        if marker != JPEG_MARKER or data[p0:p0 + len(JPEG_ID)] != JPEG_ID:
+    for s in _jpeg_header(data):
+        if not s.startswith(JPEG_MARKER, JPEG_ID):
             continue
-        if p1 - p0 < len(JPEG_ID) + 4:
+        p = s.payload[len(JPEG_ID):]
+        if len(p) < 4:
             raise MetadataError("hdrkit JPEG segment is truncated")
-        idx, cnt = struct.unpack(">HH", data[p0 + len(JPEG_ID):p0 + len(JPEG_ID) + 4])
+        idx, cnt = struct.unpack(">HH", p[:4])
         if count is None:
             count = cnt
         if cnt != count or idx >= cnt or idx in pieces:
             raise MetadataError("hdrkit JPEG segments are inconsistent (corrupt file)")
-        pieces[idx] = data[p0 + len(JPEG_ID) + 4:p1]
+        pieces[idx] = p[4:]
     if count is None:
         return None
     if len(pieces) != count:

@@ -3,9 +3,13 @@
 The maths follows the Ultra HDR v1 format (``google/libultrahdr``, ``docs`` and ``lib/src/gainmapmath.cpp``) and
 ISO/TS 21496-1 (gain map metadata):
 
+* the base (SDR) image is linearised with the **sRGB** EOTF (IEC 61966-2-1: what the Ultra HDR spec,
+  libultrahdr, gainmap-js and Chrome do), in the primaries its ICC profile names (none: BT.709);
 * both renditions in linear light with 1.0 = SDR white = 203 cd/m² (libultrahdr ``kSdrWhiteNits``), in the
-  *application colour space* -- here BT.2020, the HDR master's gamut, so that a multichannel map can restore
-  wide-gamut colours that a BT.709 SDR cannot hold (libultrahdr uses the base image's gamut by default);
+  *application colour space*: the base image's own gamut (ISO 21496-1 ``use_base_colour_space``; what every
+  reader applies) or BT.2020, the HDR master's gamut, so that a multichannel map can restore wide-gamut colours
+  that a BT.709 SDR cannot hold (ISO readers only: XMP-only readers such as libultrahdr apply any map in the
+  base image's gamut);
 * ``gain = log2((HDR + offset_hdr) / (SDR + offset_sdr))`` per channel (multichannel map) or on BT.2020 luminance
   (single-channel map); offsets 1/64 (the Adobe gain map specification's suggestion);
 * ``recovery = ((gain - min) / (max - min)) ** gamma`` quantised to 8 bits, min/max the content boost range;
@@ -18,8 +22,8 @@ ISO/TS 21496-1 (gain map metadata):
 Metadata values are kept on the rational grid ``n / 2**16`` that the ISO 21496-1 block stores
 (:data:`DENOMINATOR`), so the encoder quantises the map with exactly the numbers a decoder reads back.
 
-Arrays: SDR code values ``(H, W, 3)`` float in [0, 1] (BT.709 primaries, BT.1886 γ2.4 -- the project's SDR
-convention) or uint8; HDR absolute linear BT.2020 cd/m² ``(H, W, 3)``; maps ``(h, w, C)`` with ``C`` in {1, 3}.
+Arrays: SDR code values ``(H, W, 3)`` float in [0, 1] or uint8, sRGB-encoded in ``base_primaries`` (BT.709
+unless an ICC profile says otherwise); HDR absolute linear BT.2020 cd/m² ``(H, W, 3)``; maps ``(h, w, C)`` with ``C`` in {1, 3}.
 """
 
 from __future__ import annotations
@@ -58,7 +62,8 @@ class GainMapMetadata:
     ``min_log2``/``max_log2``: log2 of the min/max content boost; ``gamma``: map gamma; ``offset_sdr``/
     ``offset_hdr``: offsets of the base (SDR) and alternate (HDR) renditions; ``capacity_min``/``capacity_max``:
     log2 HDR headroom at which the map starts/fully applies; ``channels``: 1 or 3 (map planes);
-    ``use_base_colour_space``: True applies the map in the SDR's own primaries (BT.709), False in BT.2020.
+    ``use_base_colour_space``: True applies the map in the base image's own primaries, False in the alternate
+    (HDR) image's colour space (:attr:`GainMap.map_primaries`, BT.2020 unless the map's ICC profile says).
     """
 
     min_log2: Triple
@@ -103,6 +108,17 @@ class GainMap:
     width: int
     height: int
     extra: dict = field(default_factory=dict)
+    #: primaries of the base (SDR) image, from its ICC profile (none: BT.709)
+    base_primaries: str = "bt709"
+    #: application colour space when ``metadata.use_base_colour_space`` is False
+    map_primaries: str = "bt2020"
+    #: ``"iso"`` (ISO 21496-1 / Adobe hdrgm log-domain lerp) or ``"apple"`` (Apple HDRGainMap)
+    curve: str = "iso"
+
+    @property
+    def space(self) -> str:
+        """Primaries in which the map is applied."""
+        return self.base_primaries if self.metadata.use_base_colour_space else self.map_primaries
 
     @property
     def scale(self) -> float:
@@ -110,19 +126,26 @@ class GainMap:
 
 
 # ------------------------------------------------------------------------------------------------ kernels
-def sdr_to_linear(sdr: np.ndarray, space: str = "bt2020") -> np.ndarray:
-    """SDR code values ``(..., 3)`` (BT.709, BT.1886 γ2.4) -> linear light, 1.0 = SDR white, in ``space``.
+def sdr_to_linear(sdr: np.ndarray, space: str = "bt2020", *, base: str = "bt709", transfer: str = "srgb"
+                  ) -> np.ndarray:
+    """SDR code values ``(..., 3)`` -> linear light, 1.0 = SDR white, in primaries ``space``.
 
-    ``space`` is ``"bt2020"`` (the application space of our maps) or ``"bt709"`` (the base image's own).
+    ``base``: primaries of the code values; ``transfer``: their EOTF, ``"srgb"`` (the gain-map base image, as the
+    Ultra HDR spec and libultrahdr read it) or ``"bt1886"`` (γ2.4, the project's SDR video convention).
     """
     from hdrkit import color
 
     x = np.asarray(sdr)
     x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else np.clip(np.asarray(x, np.float32), 0, 1)
-    lin = np.asarray(color.bt1886_eotf(x), dtype=np.float32)
-    if space == "bt709":
+    if transfer == "srgb":
+        lin = np.asarray(color.srgb_eotf(x), dtype=np.float32)
+    elif transfer == "bt1886":
+        lin = np.asarray(color.bt1886_eotf(x), dtype=np.float32)
+    else:
+        raise InputError(f"SDR transfer must be srgb or bt1886, got {transfer!r}")
+    if space == base:
         return lin
-    return np.asarray(color.convert_primaries(lin, "bt709", "bt2020"), dtype=np.float32)
+    return np.asarray(color.convert_primaries(lin, base, space), dtype=np.float32)
 
 
 def box_downscale(x: np.ndarray, s: int) -> np.ndarray:
@@ -139,6 +162,17 @@ def box_downscale(x: np.ndarray, s: int) -> np.ndarray:
     sums = pad.reshape(h, s, w, s, C).sum((1, 3))
     n = cnt.reshape(h, s, w, s, 1).sum((1, 3))
     return (sums / n).astype(np.float32)
+
+
+def _downscale(x: np.ndarray, s: int, align: str) -> np.ndarray:
+    if align == "centre" or s == 1:
+        return box_downscale(x, s)
+    if align != "corner":
+        raise InputError(f"gain map alignment must be centre or corner, got {align!r}")
+    H, W = x.shape[:2]
+    p = s // 2
+    padded = np.pad(x, ((p, 0), (p, 0), (0, 0)), mode="edge")
+    return box_downscale(padded, s)[:-(-H // s), :-(-W // s)]
 
 
 def _axis_weights(n_out: int, n_in: int, s: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -171,6 +205,38 @@ def bilinear_upscale(m: np.ndarray, height: int, width: int, scale: Optional[flo
     return top * (1 - wy)[:, None, None] + bot * wy[:, None, None]
 
 
+def shepard_upscale(m: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``(h, w, C)`` map -> ``(height, width, C)`` the way libultrahdr samples a gain map (``gainmapmath.cpp``
+    ``sampleMap``): output pixel ``(x, y)`` sits at map position ``(x / s, y / s)`` with ``s = width / w``
+    (pixel *corners* aligned, not centres) and blends its 4 neighbours by Shepard's inverse-distance weights
+    ``1 / d`` (borders clamped; an exact hit takes that pixel)."""
+    h, w, C = m.shape
+    s = width / w
+
+    def axis(n_out: int, n_in: int):
+        pos = np.arange(n_out, dtype=np.float64) / s
+        i0 = np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
+        i1 = np.minimum(i0 + 1, n_in - 1)
+        return i0, i1, (pos - i0).astype(np.float32), (pos - i1).astype(np.float32)
+
+    x0, x1, dx0, dx1 = axis(width, w)
+    y0, y1, dy0, dy1 = axis(height, h)
+    m = np.asarray(m, np.float32)
+    out = np.zeros((height, width, C), np.float32)
+    total = np.zeros((height, width), np.float32)
+    exact = None
+    for yi, dy, xi, dx in ((y0, dy0, x0, dx0), (y1, dy1, x0, dx0), (y0, dy0, x1, dx1), (y1, dy1, x1, dx1)):
+        d = np.hypot(dy[:, None], dx[None, :])
+        if exact is None:
+            exact = d == 0
+        wgt = np.where(exact, 0.0, 1.0 / np.where(d == 0, 1.0, d)).astype(np.float32)
+        out += m[yi][:, xi] * wgt[..., None]
+        total += wgt
+    out /= np.where(exact, 1.0, total)[..., None]
+    hit = m[y0][:, x0]
+    return np.where(exact[..., None], hit, out)
+
+
 def log2_gain(sdr_lin: np.ndarray, hdr_lin: np.ndarray, offset_sdr: float = DEFAULT_OFFSET,
               offset_hdr: float = DEFAULT_OFFSET) -> np.ndarray:
     """``log2((hdr + offset_hdr) / (sdr + offset_sdr))`` elementwise (both linear, 1.0 = SDR white, >= 0)."""
@@ -186,13 +252,20 @@ def compute_gainmap(
     gamma: float = 1.0,
     offset: float = DEFAULT_OFFSET,
     boost_range: Optional[Tuple[float, float]] = None,
+    base_primaries: str = "bt709",
+    space: str = "bt2020",
+    align: str = "centre",
 ) -> Tuple[np.ndarray, GainMapMetadata]:
     """Gain map of an (SDR, HDR) pair, before 8-bit quantisation.
 
-    sdr: ``(H, W, 3)`` code values; hdr_nits: ``(H, W, 3)`` absolute BT.2020 cd/m².
+    sdr: ``(H, W, 3)`` sRGB code values in ``base_primaries``; hdr_nits: ``(H, W, 3)`` absolute BT.2020 cd/m².
+    ``space``: application colour space, ``"base"`` (the base image's primaries; every reader honours it) or a
+    primaries name (``"bt2020"``: restores colours outside the base gamut, for ISO 21496-1 readers).
     Returns ``(recovery (ceil(H/scale), ceil(W/scale), C) float32 in [0, 1], metadata)``; ``C`` = 3 when
-    ``multichannel`` else 1 (BT.2020 luminance).  ``boost_range``: fixed (min, max) log2 boost instead of the
-    content's own range.
+    ``multichannel`` else 1 (luminance in the application space).  ``boost_range``: fixed (min, max) log2
+    boost instead of the content's own range.  ``align``: where map pixel ``i`` sits in the image, ``"centre"``
+    (at ``s*i + (s-1)/2``, for bilinear readers) or ``"corner"`` (at ``s*i``, for libultrahdr's sampling:
+    each map pixel then averages the ``s x s`` block centred on it).
     """
     sdr = np.asarray(sdr)
     hdr = np.asarray(hdr_nits, np.float32)
@@ -206,15 +279,19 @@ def compute_gainmap(
         raise InputError(f"gain map gamma must be in (0, 100], got {gamma}")
     if not (0 < offset <= 1):
         raise InputError(f"gain map offset must be in (0, 1], got {offset}")
+    from hdrkit import color
+
     off = _grid(offset)
     gam = _grid(gamma)
-    s_lin = box_downscale(sdr_to_linear(sdr), int(scale))
-    h_lin = box_downscale(np.clip(hdr, 0, 10000) / SDR_WHITE_NITS, int(scale))
+    app = base_primaries if space == "base" else space
+    h = np.clip(hdr, 0, 10000) / SDR_WHITE_NITS
+    if app != "bt2020":
+        h = np.asarray(color.convert_primaries(h, "bt2020", app), np.float32)
+    s_lin = _downscale(sdr_to_linear(sdr, app, base=base_primaries), int(scale), align)
+    h_lin = _downscale(h, int(scale), align)
     if not multichannel:
-        from hdrkit import color
-
-        s_lin = np.asarray(color.luminance(s_lin, "bt2020"), np.float32)[..., None]
-        h_lin = np.asarray(color.luminance(h_lin, "bt2020"), np.float32)[..., None]
+        s_lin = np.asarray(color.luminance(s_lin, app), np.float32)[..., None]
+        h_lin = np.asarray(color.luminance(h_lin, app), np.float32)[..., None]
     g = log2_gain(s_lin, h_lin, off, off)
     C = g.shape[2]
     if boost_range is not None:
@@ -234,7 +311,7 @@ def compute_gainmap(
     cap_max = _grid(max(max(hi3), 1.0 / DENOMINATOR), "ceil")
     meta = GainMapMetadata(min_log2=lo3, max_log2=hi3, gamma=(gam,) * 3, offset_sdr=(off,) * 3,
                            offset_hdr=(off,) * 3, capacity_min=0.0, capacity_max=cap_max, channels=C,
-                           use_base_colour_space=False)
+                           use_base_colour_space=app == base_primaries)
     return rec.astype(np.float32), meta.validate()
 
 
@@ -262,8 +339,17 @@ def apply_gainmap(
     metadata: GainMapMetadata,
     *,
     weight: float = 1.0,
+    base_primaries: str = "bt709",
+    map_primaries: str = "bt2020",
+    curve: str = "iso",
+    sampling: str = "bilinear",
 ) -> np.ndarray:
-    """Rebuild HDR from SDR code values ``(H, W, 3)`` and a map ``(h, w, C)`` (uint8, or float in [0, 1]).
+    """Rebuild HDR from sRGB SDR code values ``(H, W, 3)`` in ``base_primaries`` and a map ``(h, w, C)``
+    (uint8, or float in [0, 1]), applied in ``base_primaries`` when ``metadata.use_base_colour_space`` else in
+    ``map_primaries``.  ``curve="apple"``: Apple's ``HDRGainMap`` curve, ``boost = 1 + (2**max - 1) *
+    map**1.961`` (Skia ``SkGainmapShader``), instead of ``2**lerp(min, max, map**(1/gamma))``.
+    ``sampling``: how a smaller map is upsampled: ``"bilinear"`` (pixel centres aligned, as GPU texture
+    sampling in Chrome and gainmap-js) or ``"libultrahdr"`` (:func:`shepard_upscale`).
 
     Returns absolute linear BT.2020 cd/m² ``(H, W, 3)`` float32, clipped to [0, 10000].
     """
@@ -283,22 +369,30 @@ def apply_gainmap(
     if h > H or w > W or h < 1 or w < 1:
         raise MetadataError(f"gain map {w}x{h} does not fit the {W}x{H} image")
     rec = m.astype(np.float32) / 255.0 if m.dtype == np.uint8 else np.clip(m.astype(np.float32), 0, 1)
-    si = max(1, round(W / w))
-    rec = bilinear_upscale(rec, H, W, scale=float(si) if (-(-W // si), -(-H // si)) == (w, h) else None)
+    if sampling == "libultrahdr":
+        rec = shepard_upscale(rec, H, W) if (h, w) != (H, W) else rec
+    elif sampling == "bilinear":
+        si = max(1, round(W / w))
+        rec = bilinear_upscale(rec, H, W, scale=float(si) if (-(-W // si), -(-H // si)) == (w, h) else None)
+    else:
+        raise InputError(f"gain map sampling must be bilinear or libultrahdr, got {sampling!r}")
     lo = np.asarray(metadata.min_log2, np.float32)
     hi = np.asarray(metadata.max_log2, np.float32)
     gam = np.asarray(metadata.gamma, np.float32)
     if rec.shape[2] == 1:
         rec = np.repeat(rec, 3, axis=2)
-    if np.any(gam != 1):
-        rec = rec ** (1.0 / gam)
-    log_boost = lo * (1 - rec) + hi * rec
-    space = "bt709" if metadata.use_base_colour_space else "bt2020"
-    base = sdr_to_linear(sdr, space)
+    if curve == "apple":
+        log_boost = np.log2(1.0 + (np.exp2(hi) - 1.0) * rec ** np.float32(1.961))
+    else:
+        if np.any(gam != 1):
+            rec = rec ** (1.0 / gam)
+        log_boost = lo * (1 - rec) + hi * rec
+    space = base_primaries if metadata.use_base_colour_space else map_primaries
+    base = sdr_to_linear(sdr, space, base=base_primaries)
     out = (base + np.asarray(metadata.offset_sdr, np.float32)) * np.exp2(np.float32(weight) * log_boost) \
         - np.asarray(metadata.offset_hdr, np.float32)
-    if space == "bt709":
-        out = np.asarray(color.convert_primaries(out, "bt709", "bt2020"), np.float32)
+    if space != "bt2020":
+        out = np.asarray(color.convert_primaries(out, space, "bt2020"), np.float32)
     return np.clip(out * SDR_WHITE_NITS, 0, 10000).astype(np.float32)
 
 
@@ -344,21 +438,31 @@ def encode(
     multichannel: bool = True,
     gamma: float = 1.0,
     offset: float = DEFAULT_OFFSET,
+    base_primaries: str = "bt709",
+    space: str = "bt2020",
+    align: str = "centre",
 ) -> Tuple[GainMap, bytes]:
     """Gain map of a pair, quantised to 8 bits and JPEG-coded: ``(GainMap with the *decoded* map, jpeg bytes)``.
 
     The returned map holds the pixels a decoder reads back from the JPEG, so ``decode(sdr, gm)`` is what any
     reader of the file reconstructs.
     """
-    rec, meta = compute_gainmap(sdr, hdr_nits, scale=scale, multichannel=multichannel, gamma=gamma, offset=offset)
+    rec, meta = compute_gainmap(sdr, hdr_nits, scale=scale, multichannel=multichannel, gamma=gamma, offset=offset,
+                                base_primaries=base_primaries, space=space, align=align)
     data = encode_map_jpeg(quantise_map(rec), quality)
     H, W = np.asarray(sdr).shape[:2]
-    return GainMap(decode_map_jpeg(data), meta, W, H, {"scale": scale, "quality": quality}), data
+    map_prim = base_primaries if space == "base" else space
+    return GainMap(decode_map_jpeg(data), meta, W, H, {"scale": scale, "quality": quality},
+                   base_primaries=base_primaries, map_primaries=map_prim), data
 
 
-def decode(sdr: np.ndarray, gm: GainMap, *, display_peak_nits: Optional[float] = None) -> np.ndarray:
-    """HDR cd/m² (BT.2020) from SDR code values and a :class:`GainMap`."""
-    return apply_gainmap(sdr, gm.pixels, gm.metadata, weight=display_weight(gm.metadata, display_peak_nits))
+def decode(sdr: np.ndarray, gm: GainMap, *, display_peak_nits: Optional[float] = None,
+           sampling: str = "bilinear") -> np.ndarray:
+    """HDR cd/m² (BT.2020) from SDR code values and a :class:`GainMap` (``sampling``: see
+    :func:`apply_gainmap`)."""
+    return apply_gainmap(sdr, gm.pixels, gm.metadata, weight=display_weight(gm.metadata, display_peak_nits),
+                         base_primaries=gm.base_primaries, map_primaries=gm.map_primaries, curve=gm.curve,
+                         sampling=sampling)
 
 
 __all__ = [

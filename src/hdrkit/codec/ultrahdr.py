@@ -39,6 +39,8 @@ import numpy as np
 
 from hdrkit.codec.gainmap import DENOMINATOR, GainMap, GainMapMetadata, decode_map_jpeg
 from hdrkit.errors import FormatError, InputError, MetadataError
+from hdrkit.io import icc, jpeg, xmp
+from hdrkit.io.jpeg import segments as header_segments
 
 XMP_NS = b"http://ns.adobe.com/xap/1.0/\x00"
 ISO_NS = b"urn:iso:std:iso:ts:21496:-1\x00"
@@ -49,50 +51,11 @@ MAX_XMP = 65502
 _MPF_PRIMARY = 0x030000  # MPEntry attribute: baseline MP primary image, JPEG
 
 
-# ------------------------------------------------------------------------------------------ JPEG segments
-@dataclass(frozen=True)
-class Segment:
-    marker: int   # 0xE0..0xEF, 0xDB, ...
-    start: int    # offset of the 0xFF of the marker
-    end: int      # offset just past the segment
-    payload: bytes
-
-
-def header_segments(data: bytes, start: int = 0) -> Tuple[List[Segment], int]:
-    """Marker segments of the JPEG starting at ``data[start]`` up to its SOS: ``(segments, offset of SOS)``.
-
-    Raises :class:`FormatError` when ``data[start:]`` does not start with SOI, :class:`MetadataError` when the
-    header is truncated or corrupt.
-    """
-    if data[start:start + 2] != b"\xff\xd8":
-        raise FormatError("not a JPEG file (no SOI marker)")
-    pos, n, segs = start + 2, len(data), []
-    while True:
-        if pos + 2 > n:
-            raise MetadataError("JPEG header is truncated (no start of scan)")
-        if data[pos] != 0xFF:
-            raise MetadataError(f"JPEG header is corrupt (expected a marker at byte {pos})")
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker == 0xDA:
-            return segs, pos
-        if marker in (0xD8, 0xD9) or 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            raise MetadataError(f"unexpected JPEG marker 0x{marker:02X} in the header")
-        if pos + 4 > n:
-            raise MetadataError("JPEG header is truncated")
-        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
-        if length < 2 or pos + 2 + length > n:
-            raise MetadataError("JPEG segment length runs past the end of the file")
-        segs.append(Segment(marker, pos, pos + 2 + length, bytes(data[pos + 4:pos + 2 + length])))
-        pos += 2 + length
-
-
 def _app(marker: int, payload: bytes) -> bytes:
-    if len(payload) > MAX_SEGMENT:
-        raise InputError(f"APP{marker - 0xE0} payload of {len(payload)} bytes exceeds one JPEG segment")
-    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+    try:
+        return jpeg.app_segment(marker, payload)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------- ISO 21496-1
@@ -208,39 +171,38 @@ def xmp_gainmap(meta: GainMapMetadata) -> bytes:
 
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_ATTR_RE = re.compile(r'hdrgm:(\w{1,32})\s*=\s*["\']([^"\'<>]{0,64})["\']')
-_SEQ_RE = re.compile(r"<hdrgm:(\w{1,32})>\s*<rdf:Seq>(.{0,2000}?)</rdf:Seq>\s*</hdrgm:\1>", re.S)
-_LI_RE = re.compile(r"<rdf:li>\s*([^<]{0,64}?)\s*</rdf:li>")
 
 
 def _float(text: str, name: str) -> float:
-    if not re.fullmatch(_NUM, text.strip()):
-        raise MetadataError(f"XMP gain map field {name} is not a number: {text[:20]!r}")
+    if not re.fullmatch(_NUM, str(text).strip()):
+        raise MetadataError(f"XMP gain map field {name} is not a number: {str(text)[:20]!r}")
     v = float(text)
     if not math.isfinite(v):
         raise MetadataError(f"XMP gain map field {name} is not finite")
     return v
 
 
-def xmp_fields(xmp: bytes) -> Dict[str, object]:
-    """``hdrgm`` fields of an XMP packet: ``{name: str | [str, ...]}`` (bounded regular-expression scan)."""
-    if len(xmp) > MAX_XMP * 4:
+def xmp_fields(packet: bytes, ns: str = xmp.HDRGM) -> Dict[str, object]:
+    """Properties in namespace ``ns`` (default ``hdrgm``) of an XMP packet: ``{name: str | [str, ...]}``,
+    attribute and element forms alike (parsed by :mod:`hdrkit.io.xmp`)."""
+    if len(packet) > MAX_XMP * 4:
         raise MetadataError("XMP packet is too large")
-    text = xmp.decode("utf-8", errors="replace")
+    if packet.startswith(XMP_NS):
+        packet = packet[len(XMP_NS):]
     out: Dict[str, object] = {}
-    for name, value in _ATTR_RE.findall(text):
+    for name, value in xmp.properties(xmp.parse(packet), ns).items():
+        if isinstance(value, list):
+            if not 1 <= len(value) <= 3:
+                raise MetadataError(f"XMP gain map field {name} has {len(value)} values (expected 1 or 3)")
+        elif not isinstance(value, str):
+            raise MetadataError(f"XMP gain map field {name} is a structure, not a value")
         out[name] = value
-    for name, body in _SEQ_RE.findall(text):
-        items = _LI_RE.findall(body)
-        if not 1 <= len(items) <= 3:
-            raise MetadataError(f"XMP gain map field {name} has {len(items)} values (expected 1 or 3)")
-        out[name] = items
     return out
 
 
-def xmp_decode(xmp: bytes, channels: int = 3) -> GainMapMetadata:
+def xmp_decode(packet: bytes, channels: int = 3) -> GainMapMetadata:
     """:class:`GainMapMetadata` from the gain-map image's XMP (Adobe ``hdrgm`` 1.0; defaults per the spec)."""
-    f = xmp_fields(xmp)
+    f = xmp_fields(packet)
     if "Version" not in f:
         raise MetadataError("XMP has no hdrgm:Version (not a gain map)")
     if str(f.get("BaseRenditionIsHDR", "False")).strip().lower() == "true":
@@ -314,19 +276,25 @@ def mpf_entries(payload: bytes) -> List[Tuple[int, int, int]]:
 
 
 # ------------------------------------------------------------------------------------------------- writer
-def assemble(primary_jpeg: bytes, gainmap_jpeg: bytes, meta: GainMapMetadata, *, write_iso: bool = True) -> bytes:
+def assemble(primary_jpeg: bytes, gainmap_jpeg: bytes, meta: GainMapMetadata, *, write_iso: bool = True,
+             base_icc: Optional[bytes] = None, map_icc: Optional[bytes] = None) -> bytes:
     """Ultra HDR JPEG bytes from a plain SDR JPEG and a plain gain-map JPEG (any APPn they had is dropped,
     except the primary's JFIF APP0).  ``write_iso=False`` writes XMP only (Ultra HDR v1.0 files; such readers
-    apply the map in the base image's primaries)."""
+    apply the map in the base image's primaries).  ``base_icc``: ICC profile of the primary (its gamut);
+    ``map_icc``: ICC profile of the gain-map image, naming the application colour space when
+    ``meta.use_base_colour_space`` is False (ISO 21496-1)."""
     psegs, psos = header_segments(primary_jpeg)
     gsegs, gsos = header_segments(gainmap_jpeg)
-    # gain-map image: SOI, XMP, ISO, its non-APP segments, scan data
+    # gain-map image: SOI, XMP, [ICC], ISO, its non-APP segments, scan data
     g_rest = b"".join(gainmap_jpeg[s.start:s.end] for s in gsegs if not 0xE0 <= s.marker <= 0xEF)
     iso = _app(0xE2, ISO_NS + iso_encode(meta)) if write_iso else b""
-    secondary = b"\xff\xd8" + _app(0xE1, XMP_NS + xmp_gainmap(meta)) + iso + g_rest + gainmap_jpeg[gsos:]
+    g_icc = b"".join(_app(m, p) for m, p in jpeg.icc_segments(map_icc)) if map_icc else b""
+    secondary = b"\xff\xd8" + _app(0xE1, XMP_NS + xmp_gainmap(meta)) + g_icc + iso + g_rest + gainmap_jpeg[gsos:]
     jfif = b"".join(primary_jpeg[s.start:s.end] for s in psegs[:1] if s.marker == 0xE0)
     p_rest = b"".join(primary_jpeg[s.start:s.end] for s in psegs if not 0xE0 <= s.marker <= 0xEF)
     head = b"\xff\xd8" + jfif + _app(0xE1, XMP_NS + xmp_primary(len(secondary)))
+    if base_icc:
+        head += b"".join(_app(m, p) for m, p in jpeg.icc_segments(base_icc))
     if write_iso:
         head += _app(0xE2, ISO_NS + struct.pack(">HH", 0, 0))
     tail = p_rest + primary_jpeg[psos:]
@@ -377,22 +345,39 @@ class UltraHdrResult:
 
 
 def encode_ultrahdr(sdr_u8: np.ndarray, hdr_nits: np.ndarray, *, scale: int = 4, quality: int = 95,
-                    map_quality: int = 95, multichannel: bool = True, gamma: float = 1.0) -> UltraHdrResult:
-    """Ultra HDR JPEG bytes of an (SDR uint8 ``(H, W, 3)``, HDR BT.2020 nits) pair.
+                    map_quality: int = 95, multichannel: bool = True, gamma: float = 1.0,
+                    base_primaries: str = "bt709", map_gamut: str = "base") -> UltraHdrResult:
+    """Ultra HDR JPEG bytes of an (SDR uint8 ``(H, W, 3)`` sRGB/BT.709 code values, HDR BT.2020 nits) pair.
 
+    ``base_primaries``: gamut of the base image written (``"bt709"``, or ``"p3d65"``: the SDR is converted to
+    Display P3 code values, as phones write); the primary carries the ICC profile of that gamut.
+    ``map_gamut``: ``"base"`` (default) applies the map in the base image's gamut -- what libultrahdr, Chrome,
+    Android and gainmap-js all do, so every reader sees the same picture; ``"bt2020"`` applies it in BT.2020
+    (restores colours outside the base gamut; signalled by ISO 21496-1 plus a BT.2020 ICC profile in the
+    gain-map image; XMP-only readers such as libultrahdr apply it in the base gamut and see other colours).
     The SDR is JPEG-coded first and the gain map is computed against the *decoded* SDR, so the map also
     corrects the SDR's compression error where its resolution allows.
     """
+    from hdrkit import color
     from hdrkit.codec import gainmap as G
 
     sdr_u8 = np.asarray(sdr_u8)
     if sdr_u8.dtype != np.uint8 or sdr_u8.ndim != 3 or sdr_u8.shape[2] != 3:
         raise InputError(f"SDR must be uint8 H x W x 3, got {sdr_u8.dtype} {sdr_u8.shape}")
+    if base_primaries not in ("bt709", "p3d65", "bt2020"):
+        raise InputError(f"base primaries must be bt709, p3d65 or bt2020, got {base_primaries!r}")
+    if map_gamut not in ("base", "bt709", "p3d65", "bt2020"):
+        raise InputError(f"map gamut must be base, bt709, p3d65 or bt2020, got {map_gamut!r}")
+    space = "base" if map_gamut in ("base", base_primaries) else map_gamut
+    if base_primaries != "bt709":
+        lin = color.convert_primaries(color.srgb_eotf(sdr_u8.astype(np.float32) / 255.0), "bt709", base_primaries)
+        sdr_u8 = np.round(np.clip(color.srgb_inverse_eotf(np.clip(lin, 0, 1)), 0, 1) * 255).astype(np.uint8)
     primary = encode_sdr_jpeg(sdr_u8, quality)
     seen = decode_jpeg_rgb(primary)
     gm, map_jpeg = G.encode(seen, hdr_nits, scale=scale, quality=map_quality, multichannel=multichannel,
-                            gamma=gamma)
-    data = assemble(primary, map_jpeg, gm.metadata)
+                            gamma=gamma, base_primaries=base_primaries, space=space, align="corner")
+    data = assemble(primary, map_jpeg, gm.metadata, base_icc=icc.make(base_primaries, "srgb"),
+                    map_icc=None if space == "base" else icc.make(space, "linear"))
     return UltraHdrResult(data, parse_ultrahdr(data).primary_size, gm, seen, len(primary))
 
 
@@ -408,13 +393,16 @@ def write_ultrahdr(path: str | Path, sdr_u8: np.ndarray, hdr_nits: np.ndarray, *
 # ------------------------------------------------------------------------------------------------- reader
 @dataclass
 class UltraHdrFile:
-    primary_size: int
+    primary_size: int      # bytes of the primary JPEG (found by scanning to its EOI, not taken from MPF)
     gainmap_offset: int
     gainmap_size: int
     metadata: GainMapMetadata
-    source: str            # "iso" or "xmp": where the metadata came from
-    located_by: str        # "mpf" or "xmp": how the gain-map image was found
+    source: str            # "iso", "xmp" (Adobe hdrgm) or "apple" (HDRGainMap): where the metadata came from
+    located_by: str        # "mpf", "xmp" (GContainer) or "scan": how the gain-map image was found
     data: bytes
+    base_icc: Optional[icc.IccInfo] = None   # the primary image's ICC profile, when it has one
+    map_icc: Optional[icc.IccInfo] = None    # the gain-map image's ICC profile (alternate colour space)
+    mpf_primary_size: Optional[int] = None   # primary size the MPF index declares (may be short)
 
     @property
     def primary(self) -> bytes:
@@ -424,76 +412,176 @@ class UltraHdrFile:
     def gainmap_jpeg(self) -> bytes:
         return self.data[self.gainmap_offset:self.gainmap_offset + self.gainmap_size]
 
+    @property
+    def base_primaries(self) -> str:
+        """Primaries of the base image: its ICC profile's, else BT.709 (sRGB)."""
+        return self.base_icc.primaries if self.base_icc is not None and self.base_icc.primaries else "bt709"
+
+    @property
+    def map_primaries(self) -> str:
+        """Application colour space when the metadata says not to use the base's: the gain-map image's ICC
+        profile, else BT.2020 (what hdrkit wrote before it added that profile)."""
+        if self.map_icc is not None and self.map_icc.primaries:
+            return self.map_icc.primaries
+        return "bt2020"
+
+    @property
+    def curve(self) -> str:
+        return "apple" if self.source == "apple" else "iso"
+
+    @property
+    def space(self) -> str:
+        """Primaries in which the map is applied."""
+        return self.base_primaries if self.metadata.use_base_colour_space else self.map_primaries
+
 
 def is_ultrahdr(data: bytes) -> bool:
-    """True when ``data`` is a JPEG whose header carries an hdrgm XMP or an ISO 21496-1 block."""
+    """True when ``data`` is a JPEG whose header announces a gain map: an hdrgm XMP, an ISO 21496-1 block, or
+    an MPF index next to an Apple maker note (Apple gain-map JPEGs announce it only in the gain-map image)."""
     try:
         segs, _ = header_segments(data)
     except (FormatError, MetadataError):
         return False
+    mpf = False
+    apple = False
     for s in segs:
         if s.marker == 0xE2 and s.payload.startswith(ISO_NS):
             return True
-        if s.marker == 0xE1 and s.payload.startswith(XMP_NS) and b"hdr-gain-map" in s.payload:
+        if s.marker == 0xE1 and s.payload.startswith(XMP_NS) and HDRGM_URI.encode() in s.payload:
             return True
-    return False
+        mpf = mpf or (s.marker == 0xE2 and s.payload.startswith(MPF_ID))
+        apple = apple or (s.marker == 0xE1 and s.payload.startswith(jpeg.EXIF_ID) and b"Apple iOS\0" in s.payload)
+    return mpf and apple
+
+
+def _icc_of(segs) -> Optional[icc.IccInfo]:
+    profile = jpeg.icc_profile(segs)
+    if profile is None:
+        return None
+    try:
+        return icc.read(profile)
+    except MetadataError:
+        return None
+
+
+def _apple_exif_headroom(segs) -> Optional[float]:
+    """HDR headroom of a legacy Apple gain map from the primary's Exif maker note (tags 0x21 HDRHeadroom and
+    0x30 HDRGain), with Apple's published piecewise estimate ("Applying Apple HDR effect to your photos")."""
+    exif = [s.payload for s in segs if s.startswith(0xE1, jpeg.EXIF_ID)]
+    if not exif:
+        return None
+    from PIL import Image as PILImage
+
+    try:
+        ex = PILImage.Exif()
+        ex.load(exif[0][len(jpeg.EXIF_ID):])
+        note = ex.get_ifd(0x8769).get(0x927C)
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds on corrupt Exif; no headroom then
+        return None
+    if not isinstance(note, bytes) or not note.startswith(b"Apple iOS\0") or note[12:14] != b"MM":
+        return None
+    vals = {}
+    try:
+        (count,) = struct.unpack(">H", note[14:16])
+        for i in range(min(count, 256)):
+            tag, typ, _cnt, off = struct.unpack(">HHII", note[16 + 12 * i:28 + 12 * i])
+            if tag in (0x21, 0x30) and typ in (5, 10):
+                num, den = struct.unpack(">ii" if typ == 10 else ">II", note[off:off + 8])
+                if den:
+                    vals[tag] = num / den
+    except struct.error:
+        return None
+    if 0x21 not in vals or 0x30 not in vals:
+        return None
+    m33, m48 = vals[0x21], vals[0x30]
+    if m33 < 1.0:
+        stops = -20.0 * m48 + 1.8 if m48 <= 0.01 else -0.101 * m48 + 1.601
+    else:
+        stops = -70.0 * m48 + 3.0 if m48 <= 0.01 else -0.303 * m48 + 2.303
+    return float(2.0 ** max(stops, 0.0))
+
+
+def apple_decode(packet: bytes, channels: int, exif_headroom: Optional[float]) -> GainMapMetadata:
+    """:class:`GainMapMetadata` of an Apple ``HDRGainMap`` gain map (XMP ``HDRGainMapHeadroom``, else the
+    base image's maker-note headroom).  Apple's curve (``curve="apple"`` in :func:`gainmap.apply_gainmap`):
+    ``HDR = SDR * (1 + (headroom - 1) * map**1.961)`` (Skia ``SkGainmapShader``); expressed here as a boost
+    range [0, log2 headroom] with zero offsets and capacity [0, log2 headroom]."""
+    root = xmp.parse(packet)
+    f = xmp.properties(root, xmp.APPLE_GAINMAP)
+    if "HDRGainMapVersion" not in f:
+        raise MetadataError("XMP has no HDRGainMap:HDRGainMapVersion (not an Apple gain map)")
+    headroom = _float(str(f["HDRGainMapHeadroom"]), "HDRGainMapHeadroom") if "HDRGainMapHeadroom" in f \
+        else exif_headroom
+    if headroom is None:
+        raise MetadataError("Apple gain map gives no headroom (neither XMP HDRGainMapHeadroom nor maker note)")
+    if not 1.0 < headroom <= 2.0 ** 16:
+        raise MetadataError(f"Apple gain map headroom {headroom} is out of range")
+    top = math.log2(headroom)
+    return GainMapMetadata(min_log2=(0.0,) * 3, max_log2=(top,) * 3, gamma=(1.0,) * 3, offset_sdr=(0.0,) * 3,
+                           offset_hdr=(0.0,) * 3, capacity_min=0.0, capacity_max=top, channels=channels,
+                           use_base_colour_space=True).validate()
 
 
 def parse_ultrahdr(data: bytes) -> UltraHdrFile:
-    """Locate and parse the gain map of an Ultra HDR JPEG (MPF index first, XMP Item:Length as fallback)."""
+    """Locate and parse the gain map of a gain-map JPEG (Ultra HDR / ISO 21496-1 / Adobe hdrgm / Apple).
+
+    The primary image ends at its EOI, found by scanning (some Pixel camera files declare an MPF size a few
+    hundred bytes short).  The gain-map image is the one the MPF index points at, else the one the XMP
+    GContainer directory places after the primary, else the next JPEG after the primary.
+    """
     segs, _ = header_segments(data)
-    mpf = [s for s in segs if s.marker == 0xE2 and s.payload.startswith(MPF_ID)]
-    xmp = [s for s in segs if s.marker == 0xE1 and s.payload.startswith(XMP_NS)]
-    offset = size = None
-    located = ""
-    primary_size = None
+    primary_end = jpeg.stream_end(data)
+    mpf = [s for s in segs if s.startswith(0xE2, MPF_ID)]
+    candidates: List[Tuple[int, str]] = []
+    mpf_primary = None
     if mpf:
         entries = mpf_entries(mpf[0].payload)
-        base = mpf[0].start + 8
-        if len(entries) < 2:
-            raise MetadataError("MPF index lists no gain-map image")
-        primary_size = entries[0][1]
-        _, size, rel = entries[1]
-        offset = base + rel
-        located = "mpf"
-    else:
-        for s in xmp:
-            m = re.search(rb'Item:Semantic="GainMap"[^>]{0,200}?Item:Length="(\d{1,10})"', s.payload)
-            if m:
-                size = int(m.group(1))
-                offset = len(data) - size
-                located = "xmp"
-                break
-    if offset is None or size is None:
-        raise MetadataError("JPEG has no gain map (no MPF index and no GContainer directory): not Ultra HDR")
-    if not (0 < offset < len(data) and size > 4 and offset + size <= len(data)):
-        raise MetadataError("gain-map offset or size points outside the file")
-    if data[offset:offset + 2] != b"\xff\xd8":
-        raise MetadataError("gain-map offset does not point at a JPEG SOI marker")
-    if primary_size is None or not 0 < primary_size <= offset:
-        primary_size = offset
+        mpf_primary = entries[0][1]
+        if len(entries) >= 2:
+            candidates.append((mpf[0].start + 8 + entries[1][2], "mpf"))
+    for s in segs:
+        if s.startswith(0xE1, XMP_NS) and b"container" in s.payload:
+            try:
+                items = xmp.container_items(xmp.parse(s.payload[len(XMP_NS):]))
+            except MetadataError:
+                continue
+            pos = primary_end
+            for it in items[1:]:
+                pos += int(_float(it.get("Padding", "0"), "Item:Padding"))
+                if it.get("Semantic") == "GainMap":
+                    candidates.append((pos, "xmp"))
+                    break
+                pos += int(_float(it.get("Length", "0"), "Item:Length"))
+    nxt = data.find(b"\xff\xd8\xff", primary_end)
+    if nxt >= 0:
+        candidates.append((nxt, "scan"))
+    offset = located = None
+    for off, how in candidates:
+        if primary_end <= off < len(data) - 4 and data[off:off + 2] == b"\xff\xd8":
+            offset, located = off, how
+            break
+    if offset is None:
+        raise MetadataError("JPEG has no gain map (no second image after the primary): not Ultra HDR")
+    size = jpeg.stream_end(data, offset) - offset
     gsegs, _ = header_segments(data, offset)
-    iso = [s for s in gsegs if s.marker == 0xE2 and s.payload.startswith(ISO_NS)]
-    gxmp = [s for s in gsegs if s.marker == 0xE1 and s.payload.startswith(XMP_NS)]
-    channels = _jpeg_components(gsegs)
+    iso = [s for s in gsegs if s.startswith(0xE2, ISO_NS)]
+    gxmp = [s.payload[len(XMP_NS):] for s in gsegs if s.startswith(0xE1, XMP_NS)]
+    channels = 1 if jpeg.frame_components(gsegs) == 1 else 3
     if iso:
         meta, source = iso_decode(iso[0].payload[len(ISO_NS):], channels), "iso"
-    elif gxmp:
-        meta, source = xmp_decode(gxmp[0].payload[len(XMP_NS):], channels), "xmp"
+    elif gxmp and HDRGM_URI.encode() in gxmp[0]:
+        meta, source = xmp_decode(gxmp[0], channels), "xmp"
+    elif gxmp and xmp.APPLE_GAINMAP.encode() in gxmp[0]:
+        meta, source = apple_decode(gxmp[0], channels, _apple_exif_headroom(segs)), "apple"
     else:
-        raise MetadataError("gain-map image carries neither ISO 21496-1 nor hdrgm XMP metadata")
-    return UltraHdrFile(primary_size, offset, size, meta, source, located, data)
-
-
-def _jpeg_components(segs: List[Segment]) -> int:
-    for s in segs:
-        if s.marker in (0xC0, 0xC1, 0xC2) and len(s.payload) >= 6:
-            return 1 if s.payload[5] == 1 else 3
-    raise MetadataError("gain-map JPEG has no frame header")
+        raise MetadataError("second image carries neither ISO 21496-1, hdrgm nor Apple HDRGainMap metadata: "
+                            "not a gain map")
+    return UltraHdrFile(primary_end, offset, size, meta, source, located, data, _icc_of(segs), _icc_of(gsegs),
+                        mpf_primary)
 
 
 def read_ultrahdr(path: str | Path) -> Tuple[np.ndarray, GainMap, UltraHdrFile]:
-    """``(SDR uint8 (H, W, 3), GainMap, parsed file)`` of an Ultra HDR JPEG on disk."""
+    """``(SDR uint8 (H, W, 3), GainMap, parsed file)`` of a gain-map JPEG on disk."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"no such file: {p}")
@@ -504,15 +592,20 @@ def read_ultrahdr(path: str | Path) -> Tuple[np.ndarray, GainMap, UltraHdrFile]:
     H, W = sdr.shape[:2]
     if pixels.shape[2] != f.metadata.channels:
         raise MetadataError("gain-map image channels disagree with its metadata")
-    return sdr, GainMap(pixels, f.metadata, W, H), f
+    return sdr, GainMap(pixels, f.metadata, W, H, base_primaries=f.base_primaries, map_primaries=f.map_primaries,
+                        curve=f.curve), f
 
 
-def decode_ultrahdr(path: str | Path, *, display_peak_nits: Optional[float] = None) -> Tuple[np.ndarray, UltraHdrFile]:
-    """HDR absolute BT.2020 cd/m² ``(H, W, 3)`` of an Ultra HDR JPEG (full boost unless ``display_peak_nits``)."""
+def decode_ultrahdr(path: str | Path, *, display_peak_nits: Optional[float] = None,
+                    sampling: str = "libultrahdr") -> Tuple[np.ndarray, UltraHdrFile]:
+    """HDR absolute BT.2020 cd/m² ``(H, W, 3)`` of a gain-map JPEG (full boost unless ``display_peak_nits``).
+
+    ``sampling``: how a smaller map is upsampled; ``"libultrahdr"`` (default) matches Google's reference decoder
+    (corner-aligned inverse-distance weights), ``"bilinear"`` matches GPU readers (Chrome, gainmap-js)."""
     from hdrkit.codec import gainmap as G
 
     sdr, gm, f = read_ultrahdr(path)
-    return G.decode(sdr, gm, display_peak_nits=display_peak_nits), f
+    return G.decode(sdr, gm, display_peak_nits=display_peak_nits, sampling=sampling), f
 
 
 __all__ = [
@@ -525,7 +618,8 @@ __all__ = [
 # --------------------------------------------------------------------------------------------------- files
 def encode_file(hdr_path: str | Path, sdr_path: Optional[str | Path], out: str | Path, *,
                 tmo: Optional[str] = None, quality: int = 95, scale: int = 4, map_quality: int = 95,
-                multichannel: bool = True, gamma: float = 1.0) -> UltraHdrResult:
+                multichannel: bool = True, gamma: float = 1.0, base_primaries: str = "bt709",
+                map_gamut: str = "base") -> UltraHdrResult:
     """``hdrkit encode --method gainmap``: HDR master (+ SDR grade, else tone mapped with ``tmo``) -> Ultra HDR
     JPEG at ``out`` (written atomically)."""
     from hdrkit.codec.api import read_pair
@@ -534,7 +628,8 @@ def encode_file(hdr_path: str | Path, sdr_path: Optional[str | Path], out: str |
         raise InputError(f"an Ultra HDR gain-map file must be a .jpg, got {Path(out).name}")
     hdr_nits, sdr_u8 = read_pair(hdr_path, sdr_path, tmo)
     return write_ultrahdr(out, sdr_u8, hdr_nits, scale=scale, quality=quality, map_quality=map_quality,
-                          multichannel=multichannel, gamma=gamma)
+                          multichannel=multichannel, gamma=gamma, base_primaries=base_primaries,
+                          map_gamut=map_gamut)
 
 
 def sniff_ultrahdr(path: str | Path) -> bool:

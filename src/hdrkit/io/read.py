@@ -285,3 +285,13 @@ def read_image(path: str | os.PathLike, *, primaries: Optional[str] = None, tran
     if nits_per_unit is not None:
         fields["nits_per_unit"] = nits_per_unit
     return Image(**fields)
+
+
+def describe_file(path: str | os.PathLike) -> str:
+    """One phrase saying what a written image file holds, read back from the file itself:
+    ``"1024×512 PNG 16-bit, BT.2020 PQ"``, ``"... EXR 32-bit float, BT.709 linear (1.0 = 100 nits)"``."""
+    img = read_image(path, allow_nonfinite=True)
+    bits = img.meta.get("bit_depth")
+    depth = f" {bits}-bit{' float' if img.meta['format'] in ('exr', 'hdr', 'pfm') or (bits == 32) else ''}" \
+        if bits else ""
+    return f"{img.width}×{img.height} {img.meta['format'].upper()}{depth}, {img.encoding()}"

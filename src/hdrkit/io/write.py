@@ -33,8 +33,13 @@ def _quantise(x: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _linear(img: Image, nits_per_unit: Optional[float] = None) -> Image:
+    """Linear light for float formats: a linear image keeps its scale; a PQ/HLG/SDR one gets 1.0 = 100 nits
+    (what EXR/HDR/PFM readers assume), unless ``nits_per_unit`` says otherwise."""
     from hdrkit.color.convert import convert
+    from hdrkit.color.transfer import LINEAR_NITS_PER_UNIT
 
+    if nits_per_unit is None and img.transfer != "linear":
+        nits_per_unit = LINEAR_NITS_PER_UNIT
     return convert(img, transfer="linear", nits_per_unit=nits_per_unit)
 
 
@@ -162,18 +167,7 @@ def encode_pillow(img: Image, fmt: str, quality: Optional[int] = None,
 
 
 def insert_jpeg_segments(data: bytes, segments: list[tuple[int, bytes]]) -> bytes:
-    """Insert APPn segments after SOI and any leading APP0 (JFIF) segment."""
-    if data[:2] != b"\xff\xd8":
-        raise FormatError("not a JPEG stream")
-    pos = 2
-    if data[2:4] == b"\xff\xe0":
-        pos = 4 + int.from_bytes(data[4:6], "big")
-    out = bytearray(data[:pos])
-    for marker, payload in segments:
-        if not 0xE0 <= marker <= 0xEF:
-            raise ValueError("JPEG metadata segments must be APP0..APP15")
-        if len(payload) > 65533:
-            raise ValueError("a JPEG APPn segment holds at most 65,533 bytes")
-        out += bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
-    out += data[pos:]
-    return bytes(out)
+    """Insert APPn segments after SOI and any leading APP0 (JFIF) segment (:func:`hdrkit.io.jpeg.splice`)."""
+    from hdrkit.io import jpeg
+
+    return jpeg.splice(data, segments)
