@@ -390,3 +390,24 @@ def test_view_rejects_missing_file(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert r.stderr.strip() == f"error: no such file: {tmp_path / 'nope.png'}"
+
+
+def test_gain_map_files_from_other_software(browser, shared_data):
+    """../shared/data/interop: Apple gain-map JPEGs and a plain JPEG give a clear message (the Pixel 6 Pro Ultra
+    HDR files, 12.5 MP, decode too -- checked by hand, see docs/VIEWER.md; too slow on SwiftShader for the suite)."""
+    from hdrkit.viewer.server import ViewerServer
+
+    names = ["libultrahdr_apple_gainmap_new.jpg", "libultrahdr_apple_gainmap_old.jpg", "libultrahdr_jpeg_image.jpg"]
+    files = [shared_data / "interop" / n for n in names]
+    if not all(f.is_file() for f in files):
+        pytest.skip("interop samples are not available")
+    with ViewerServer(files) as srv:
+        browser.console.clear()
+        browser.exceptions.clear()
+        browser.goto(f"http://127.0.0.1:{srv.port}/?backend=webgl2")
+        for i, n in enumerate(names):
+            assert browser.evaluate(f"hdrkitViewer.load('files/{i}/{n}')") is False
+            msg = browser.evaluate("hdrkitViewer.state.error")
+            want = "Apple gain-map JPEG" if "apple" in n else "has no hdrkit metadata"
+            assert msg.startswith(n) and want in msg, msg
+    _assert_clean(browser)

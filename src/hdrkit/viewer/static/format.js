@@ -400,6 +400,10 @@
     else if (isJpeg(data)) { kind = "jpeg"; blob = jpegExtract(data); }
     else fail(`${name} is neither a PNG nor a JPEG picture`);
     const ultrahdr = kind === "jpeg" && isUltraHdr(data) ? parseUltraHdr(data) : null;
+    if (blob === null && ultrahdr === null && kind === "jpeg" &&
+        new TextDecoder("latin1").decode(data).includes("HDRGainMap"))
+      fail(`${name} is an Apple gain-map JPEG (HDRGainMap auxiliary image), which this viewer does not read: ` +
+           "it reads hdrkit pictures and Ultra HDR JPEGs (hdrgm XMP or ISO 21496-1 metadata)");
     if (blob === null && ultrahdr === null)
       fail(`${name} has no hdrkit metadata (it was never encoded by hdrkit, or another program re-saved it and dropped the metadata)`);
     return { kind, container: blob === null ? null : unpackContainer(blob), ultrahdr };
