@@ -85,6 +85,8 @@ def pictures(tmp_path_factory) -> dict[str, Path]:
         out[name] = d / name
     write_ultrahdr(d / "ultrahdr.jpg", sdr, hdr, scale=4)
     out["ultrahdr.jpg"] = d / "ultrahdr.jpg"
+    write_ultrahdr(d / "ultrahdr_p3.jpg", sdr, hdr, scale=4, base_primaries="p3d65", map_gamut="bt2020")
+    out["ultrahdr_p3.jpg"] = d / "ultrahdr_p3.jpg"
     # an Ultra HDR JPEG that also carries an adapted network (the gain-map comparison view)
     from hdrkit.io import read_image
 
@@ -231,28 +233,23 @@ def test_decode_matches_python(browser, served, pictures, backend):
     _assert_clean(browser)
 
 
-def test_gainmap_matches_ultrahdr_formula(browser, served, pictures):
-    """Ultra HDR gain map applied in the shader vs the spec's formula in numpy (sRGB base EOTF, BT.2020
-    application space as the ISO block says, bilinear map upsampling with centred pixels, full boost)."""
+@pytest.mark.parametrize("name", ["ultrahdr.jpg", "ultrahdr_p3.jpg"])
+def test_gainmap_matches_python(browser, served, pictures, name):
+    """Ultra HDR gain map applied in the shader vs hdrkit's decoder with the same (GPU-style bilinear) sampling:
+    sRGB base EOTF, base primaries from the ICC profile, application space from the metadata / map ICC."""
     from hdrkit import color
-    from hdrkit.codec import gainmap as G
-    from hdrkit.codec.ultrahdr import read_ultrahdr
+    from hdrkit.codec.ultrahdr import decode_ultrahdr, read_ultrahdr
 
     _open(browser, served, backend="webgl2")
-    assert _load(browser, served, "ultrahdr.jpg"), browser.evaluate("hdrkitViewer.state.error")
-    sdr_py, gm, f = read_ultrahdr(pictures["ultrahdr.jpg"])
-    sdr = _sdr(browser)
-    assert np.array_equal(sdr, sdr_py)
-    m = gm.metadata
-    assert not m.use_base_colour_space and f.source == "iso"
-    rec = G.bilinear_upscale(gm.pixels.astype(np.float32) / 255, H, W, scale=4.0) ** (1 / np.float32(m.gamma))
-    boost = np.float32(m.min_log2) * (1 - rec) + np.float32(m.max_log2) * rec
-    base = color.convert_primaries(color.srgb_eotf(sdr.astype(np.float64) / 255), "bt709", "bt2020")
-    hdr = ((base + np.float32(m.offset_sdr)) * np.exp2(boost) - np.float32(m.offset_hdr)) * 203
-    ref = color.pq_inverse_eotf(np.clip(hdr, 0, 10000))
-    got = _floats(browser, "gm")[..., :3]
-    err = float(np.abs(got - ref).max())
-    print(f"\ngain map: max |PQ - formula| = {err:.2e}")
+    assert _load(browser, served, name), browser.evaluate("hdrkitViewer.state.error")
+    sdr_py, gm, f = read_ultrahdr(pictures[name])
+    assert np.array_equal(_sdr(browser), sdr_py)
+    u = browser.evaluate("(() => { const u = hdrkitViewer.state.current.info.ultrahdr;"
+                         " return [u.basePrimaries, u.space, u.metadata.source]; })()")
+    assert u == [f.base_primaries, f.space, f.source]
+    ref = color.pq_inverse_eotf(decode_ultrahdr(pictures[name], sampling="bilinear")[0])
+    err = float(np.abs(_floats(browser, "gm")[..., :3] - ref).max())
+    print(f"\n{name} ({u}): max |PQ - hdrkit| = {err:.2e}")
     assert err <= PQ_TOL
     assert browser.evaluate("hdrkitViewer.state.current.hdrSource") == "gain map"
     _assert_clean(browser)

@@ -100,7 +100,7 @@
     const t1 = performance.now();
     if (info.ultrahdr) {
       const map = await decodePicture(info.ultrahdr.gainmap, `${name} (gain map)`);
-      gmPQ = await decoder.decodeGainmap(img, map, info.ultrahdr.metadata);
+      gmPQ = await decoder.decodeGainmap(img, map, info.ultrahdr);
     }
     const t2 = performance.now();
     state.timings = { network_ms: c ? t1 - t0 : null, gainmap_ms: info.ultrahdr ? t2 - t1 : null };
@@ -151,7 +151,7 @@
       const m = u.metadata;
       lines.push(`gain map (${m.source}): ${m.channels} channel(s), log2 boost [${m.minLog2.map((x) => x.toFixed(3))}] .. ` +
         `[${m.maxLog2.map((x) => x.toFixed(3))}], capacity ${m.capacityMin.toFixed(2)}..${m.capacityMax.toFixed(2)}, ` +
-        `${m.useBaseColourSpace ? "base" : "BT.2020"} colour space; ${state.timings.gainmap_ms.toFixed(1)} ms`);
+        `applied in ${u.space} (base image ${u.basePrimaries}); ${state.timings.gainmap_ms.toFixed(1)} ms`);
     }
     lines.push(`display: ${state.display}${state.fallback ? ` (${state.fallback})` : ""}`);
     $("info").textContent = lines.join("\n");

@@ -3,7 +3,7 @@
 // (ITU-R BT.2408, libultrahdr kSdrWhiteNits); sRGB EOTF (IEC 61966-2-1) for Ultra HDR base images.
 "use strict";
 (function (root) {
-  const H = root.HDRKIT;
+  const H = (root.HDRKIT = root.HDRKIT || {});
   const M2020_TO_709 = [[1.660491002, -0.587641139, -0.072849863], [-0.124550475, 1.132899897, -0.008349423],
                         [-0.018150763, -0.100578898, 1.118729661]];
   const M709_TO_2020 = [[0.627403896, 0.329283038, 0.043313066], [0.069097289, 0.919540395, 0.011362316],
@@ -48,5 +48,32 @@
     ].join("\n");
   }
 
-  Object.assign(H, { pqEotf, pqOetf, colourSnippet: snippet, M2020_TO_709, LUMA_2020, SDR_WHITE });
+  // ---------------------------------------------------------------- primaries (src/hdrkit/color/primaries.py)
+  const D65 = [0.3127, 0.329];
+  const PRIMARIES = { bt709: [[0.64, 0.33], [0.3, 0.6], [0.15, 0.06], D65],
+                      p3d65: [[0.68, 0.32], [0.265, 0.69], [0.15, 0.06], D65],
+                      bt2020: [[0.708, 0.292], [0.17, 0.797], [0.131, 0.046], D65] };
+  const xyz = ([x, y]) => [x / y, 1, (1 - x - y) / y];
+  const mul = (A, B) => A.map((r) => [0, 1, 2].map((j) => r[0] * B[0][j] + r[1] * B[1][j] + r[2] * B[2][j]));
+  const apply = (A, v) => A.map((r) => r[0] * v[0] + r[1] * v[1] + r[2] * v[2]);
+  function inv3(m) {
+    const [[a, b, c], [d, e, f], [g, h, i]] = m;
+    const A = e * i - f * h, B = -(d * i - f * g), C = d * h - e * g;
+    const det = a * A + b * B + c * C;
+    return [[A / det, -(b * i - c * h) / det, (b * f - c * e) / det],
+            [B / det, (a * i - c * g) / det, -(a * f - c * d) / det],
+            [C / det, -(a * h - b * g) / det, (a * e - b * d) / det]];
+  }
+  // RGB -> XYZ of a set of primaries (columns scaled so that RGB (1,1,1) is the white)
+  function rgbToXyz(name) {
+    const p = PRIMARIES[name];
+    const P = [0, 1, 2].map((r) => [0, 1, 2].map((c) => xyz(p[c])[r]));
+    const S = apply(inv3(P), xyz(p[3]));
+    return P.map((row) => row.map((v, c) => v * S[c]));
+  }
+  // linear RGB in primaries `a` -> linear RGB in primaries `b` (row-major 3x3)
+  const convertMatrix = (a, b) => (a === b ? [[1, 0, 0], [0, 1, 0], [0, 0, 1]] : mul(inv3(rgbToXyz(b)), rgbToXyz(a)));
+
+  Object.assign(H, { pqEotf, pqOetf, colourSnippet: snippet, M2020_TO_709, LUMA_2020, SDR_WHITE, PRIMARIES,
+                     convertMatrix, inv3, mat3mul: mul, xyToXyz: xyz });
 })(typeof window !== "undefined" ? window : globalThis);

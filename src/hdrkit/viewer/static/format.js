@@ -345,6 +345,72 @@
     return out;
   }
 
+  // ICC profile of a JPEG header (APP2 "ICC_PROFILE\0" + seq + count chunks, ICC.1 Annex B.4), or null.
+  const ICC_ID = ascii("ICC_PROFILE\0");
+  function jpegIcc(data, segs) {
+    const chunks = new Map();
+    let count = null;
+    for (const s of segs) {
+      if (s.marker !== 0xe2 || !startsWith(data, s.start, ICC_ID)) continue;
+      if (s.end - s.start < ICC_ID.length + 2) fail("JPEG ICC profile segment is truncated");
+      const seq = data[s.start + ICC_ID.length], cnt = data[s.start + ICC_ID.length + 1];
+      if (count === null) count = cnt;
+      if (cnt !== count || seq < 1 || seq > cnt || chunks.has(seq)) fail("JPEG ICC profile segments are inconsistent");
+      chunks.set(seq, data.subarray(s.start + ICC_ID.length + 2, s.end));
+    }
+    if (count === null) return null;
+    if (chunks.size !== count) fail(`JPEG ICC profile has ${chunks.size} of ${count} segments`);
+    const out = new Uint8Array([...chunks.values()].reduce((n, c) => n + c.length, 0));
+    let off = 0;
+    for (let i = 1; i <= count; i++) { out.set(chunks.get(i), off); off += chunks.get(i).length; }
+    return out;
+  }
+
+  // Primaries an RGB matrix profile describes ("bt709" | "p3d65" | "bt2020"), or null (src/hdrkit/io/icc.py:
+  // colorants brought back from the D50 PCS with the inverse chad tag, else Bradford D65 -> D50; a cicp tag wins).
+  const BRADFORD = [[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]];
+  function iccPrimaries(p) {
+    if (p.length < 132 || p.length > (4 << 20) || fourcc(p, 36) !== "acsp") return null;
+    const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    const count = v.getUint32(128);
+    if (count > 200 || 132 + 12 * count > p.length) return null;
+    const tags = {};
+    for (let i = 0; i < count; i++) {
+      const at = 132 + 12 * i, off = v.getUint32(at + 4), size = v.getUint32(at + 8);
+      if (off + size > p.length || size < 8) return null;
+      tags[fourcc(p, at)] = [off, size];
+    }
+    const s15 = (at) => v.getInt32(at) / 65536;
+    const cicp = tags.cicp;
+    if (cicp && cicp[1] >= 12 && fourcc(p, cicp[0]) === "cicp") {
+      const name = CICP_PRIMARIES[p[cicp[0] + 8]];
+      if (name) return name;
+    }
+    const col = (sig) => {
+      const t = tags[sig];
+      return t && t[1] >= 20 && fourcc(p, t[0]) === "XYZ " ? [0, 1, 2].map((i) => s15(t[0] + 8 + 4 * i)) : null;
+    };
+    const cols = ["rXYZ", "gXYZ", "bXYZ"].map(col);
+    if (cols.some((c) => c === null)) return null;
+    const m = [0, 1, 2].map((r) => cols.map((c) => c[r]));
+    let chad = null;
+    const ct = tags.chad;
+    if (ct && ct[1] >= 44 && fourcc(p, ct[0]) === "sf32") chad = [0, 1, 2].map((r) => [0, 1, 2].map((c) => s15(ct[0] + 8 + 4 * (3 * r + c))));
+    if (!chad) {
+      const src = BRADFORD.map((r) => r[0] * root.HDRKIT.xyToXyz([0.3127, 0.329])[0] + r[1] + r[2] * root.HDRKIT.xyToXyz([0.3127, 0.329])[2]);
+      const dst = BRADFORD.map((r) => r[0] * 0.9642 + r[1] + r[2] * 0.8249);
+      const D = [[dst[0] / src[0], 0, 0], [0, dst[1] / src[1], 0], [0, 0, dst[2] / src[2]]];
+      chad = root.HDRKIT.mat3mul(root.HDRKIT.mat3mul(root.HDRKIT.inv3(BRADFORD), D), BRADFORD);
+    }
+    const native = root.HDRKIT.mat3mul(root.HDRKIT.inv3(chad), m);
+    const vecs = [0, 1, 2].map((c) => native.map((r) => r[c]));
+    vecs.push([0, 1, 2].map((r) => native[r][0] + native[r][1] + native[r][2]));
+    const chroma = vecs.flatMap((u) => { const s = u[0] + u[1] + u[2]; return Math.abs(s) > 1e-9 ? [u[0] / s, u[1] / s] : [0, 0]; });
+    for (const [name, prims] of Object.entries(root.HDRKIT.PRIMARIES))
+      if (prims.flat().every((x, i) => Math.abs(x - chroma[i]) <= 4e-3)) return name;
+    return null;
+  }
+
   function isUltraHdr(data) {
     let segs;
     try { segs = jpegSegments(data); } catch (e) { return false; }
@@ -389,7 +455,13 @@
     else fail("gain-map image carries neither ISO 21496-1 nor hdrgm XMP metadata");
     // the primary is decoded from everything before the gain map: some writers (Pixel cameras) declare an MPF
     // size a few hundred bytes short, and a decoder stops at the primary's EOI anyway
-    return { primary: data.subarray(0, offset), primarySize, gainmap: gmap, metadata };
+    // colour spaces (as src/hdrkit/codec/ultrahdr.py): the base image's ICC primaries, else BT.709; the
+    // application space when not the base's: the gain-map image's ICC primaries, else BT.2020
+    const prims = (d, sg) => { try { const icc = jpegIcc(d, sg); return icc ? iccPrimaries(icc) : null; } catch (e) { return null; } };
+    const basePrimaries = prims(data, segs) || "bt709";
+    const mapPrimaries = prims(gmap, gsegs) || "bt2020";
+    return { primary: data.subarray(0, offset), primarySize, gainmap: gmap, metadata, basePrimaries, mapPrimaries,
+             space: metadata.useBaseColourSpace ? basePrimaries : mapPrimaries };
   }
 
   // ------------------------------------------------------------------------------------------ a file
@@ -411,5 +483,5 @@
 
   root.HDRKIT = root.HDRKIT || {};
   Object.assign(root.HDRKIT, { HdrkitFormatError, crc32, halfToFloat, layerShapes, unpackContainer, pngExtract,
-    jpegExtract, jpegSegments, isUltraHdr, parseUltraHdr, isoDecode, xmpDecode, inspect });
+    jpegExtract, jpegSegments, jpegIcc, iccPrimaries, isUltraHdr, parseUltraHdr, isoDecode, xmpDecode, inspect });
 })(typeof window !== "undefined" ? window : globalThis);

@@ -4,7 +4,8 @@
 // the sRGB EOTF (the Ultra HDR spec's base transfer, as libultrahdr does), recovery = map / 255 upsampled
 // bilinearly with pixel centres aligned (sample at (x + 0.5) / scale - 0.5, clamped), raised to 1/gamma,
 // log2 boost = lerp(min, max, recovery), HDR = (base + offset_sdr) 2^(weight boost) - offset_hdr, in BT.2020
-// unless the ISO block says use_base_colour_space (then in BT.709, converted after), 1.0 = 203 cd/m2,
+// the application space: the base image's primaries (ICC, else BT.709) when the metadata says
+// use_base_colour_space, else the gain-map image's ICC primaries (else BT.2020); converted to BT.2020, 1.0 = 203 cd/m2,
 // clipped to [0, 10000] cd/m2 and stored as PQ code values like the network's output.
 //
 // Display views: 0 SDR, 1 HDR, 2 split (SDR left | HDR right), 3 false-colour nits, 4 network | gain map.
@@ -21,7 +22,8 @@
     return ["#version 300 es", "precision highp float;", "precision highp int;", "precision highp sampler2D;",
       "uniform sampler2D u_sdr;", "uniform sampler2D u_map;", "uniform ivec2 u_size;", "uniform ivec2 u_msize;",
       "uniform vec2 u_scale;", "uniform vec3 u_min;", "uniform vec3 u_max;", "uniform vec3 u_gamma;",
-      "uniform vec3 u_osdr;", "uniform vec3 u_ohdr;", "uniform int u_base;", "uniform float u_weight;",
+      "uniform vec3 u_osdr;", "uniform vec3 u_ohdr;", "uniform mat3 u_to_app;", "uniform mat3 u_app_to_2020;",
+      "uniform float u_weight;",
       "out vec4 o_pq;", H.colourSnippet("glsl"),
       "vec3 m(int x, int y) { return texelFetch(u_map, ivec2(x, y), 0).rgb; }",
       "void main() {",
@@ -33,15 +35,14 @@
       "  vec3 bot = m(i0.x, i1.y) * (1.0 - t.x) + m(i1.x, i1.y) * t.x;",
       "  vec3 rec = pow(top * (1.0 - t.y) + bot * t.y, 1.0 / u_gamma);",
       "  vec3 lb = u_min * (1.0 - rec) + u_max * rec;",
-      "  vec3 base = srgb_eotf(s);",
-      "  if (u_base == 0) base = to2020(base);",
-      "  vec3 hdr = (base + u_osdr) * exp2(u_weight * lb) - u_ohdr;",
-      "  if (u_base == 1) hdr = to2020(hdr);",
+      "  vec3 base = u_to_app * srgb_eotf(s);",
+      "  vec3 hdr = u_app_to_2020 * ((base + u_osdr) * exp2(u_weight * lb) - u_ohdr);",
       "  o_pq = vec4(pq_oetf(clamp(hdr * 203.0, 0.0, 10000.0)), 1.0);",
       "}"].join("\n");
   }
 
-  function gainmapUniforms(img, map, meta, set) {
+  function gainmapUniforms(img, map, uhdr, set) {
+    const meta = uhdr.metadata;
     const W = img.width, Hh = img.height, w = map.width, h = map.height;
     if (w > W || h > Hh || w < 1 || h < 1) throw new H.HdrkitFormatError(`gain map ${w}x${h} does not fit the ${W}x${Hh} image`);
     const si = Math.max(1, Math.round(W / w));
@@ -50,7 +51,9 @@
     set("u_scale", "2f", exact ? [si, si] : [W / w, Hh / h]);
     set("u_min", "3f", meta.minLog2); set("u_max", "3f", meta.maxLog2); set("u_gamma", "3f", meta.gamma);
     set("u_osdr", "3f", meta.offsetSdr); set("u_ohdr", "3f", meta.offsetHdr);
-    set("u_base", "1i", meta.useBaseColourSpace ? 1 : 0); set("u_weight", "1f", 1.0);
+    set("u_to_app", "m3", H.convertMatrix(uhdr.basePrimaries, uhdr.space));
+    set("u_app_to_2020", "m3", H.convertMatrix(uhdr.space, "bt2020"));
+    set("u_weight", "1f", 1.0);
   }
 
   // shared body of the display shaders, written once with tiny macros for the two languages

@@ -98,18 +98,19 @@
     }
 
     // PQ code values of the gain-map HDR rendition (src/hdrkit/codec/gainmap.py apply_gainmap, full boost).
-    async decodeGainmap(img, map, meta) {
+    async decodeGainmap(img, map, uhdr) {
       const gl = this.gl;
       const stex = this.sdrTexture(img), mtex = this.sdrTexture(map);
       try {
         return this.renderFloat(H.gainmapGLSL(), img.width, img.height, (prog) => {
           this.bindTex(prog, "u_sdr", 0, stex); this.bindTex(prog, "u_map", 1, mtex);
-          H.gainmapUniforms(img, map, meta, (name, kind, v) => {
+          H.gainmapUniforms(img, map, uhdr, (name, kind, v) => {
             const loc = gl.getUniformLocation(prog, name);
             if (kind === "3f") gl.uniform3f(loc, v[0], v[1], v[2]);
             else if (kind === "2f") gl.uniform2f(loc, v[0], v[1]);
             else if (kind === "2i") gl.uniform2i(loc, v[0], v[1]);
             else if (kind === "1i") gl.uniform1i(loc, v);
+            else if (kind === "m3") gl.uniformMatrix3fv(loc, true, v.flat());
             else gl.uniform1f(loc, v);
           });
         });

@@ -86,9 +86,9 @@
       });
     }
 
-    async decodeGainmap(img, map, meta) {
+    async decodeGainmap(img, map, uhdr) {
       if (!this.gl2) this.gl2 = new H.WebGL2Backend(null);
-      return this.gl2.decodeGainmap(img, map, meta);
+      return this.gl2.decodeGainmap(img, map, uhdr);
     }
 
     // ------------------------------------------------------------------------------- HDR display
