@@ -15,14 +15,15 @@ from hdrkit.io import read_image
 def bracket(tmp_path):
     from PIL import Image as PILImage
 
-    from hdrkit.expand.learned_data import CameraParams, shoot
+    from hdrkit.data import CameraParams
+    from hdrkit.expand.learned_data import shoot
 
     h, w = 48, 80
     yy, xx = np.mgrid[0:h, 0:w] / w
     base = 30 + 50 * (0.5 + 0.5 * np.sin(9 * xx + 4 * yy))
     master = np.stack([base, 0.9 * base, 0.7 * base], axis=-1)
     master[8:20, 10:40] = 900.0
-    cam = CameraParams(0.9, 0.6, 0.08, 0.0, 0.0, 0)
+    cam = CameraParams(n=0.9, sigma=0.6, saturated=0.08, noise=0.0, seed=0)
     shots, times = shoot(master.astype(np.float32), cam, (0.0, -2.0, 2.0))
     paths = []
     for name, s in zip(("mid", "dark", "bright"), shots):

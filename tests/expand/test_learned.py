@@ -12,14 +12,15 @@ from hdrkit.expand import learned
 
 def _scene(h=64, w=96, seed=0):
     """A small HDR master (cd/m², BT.2020) with a bright window, and its bracket at −2/0/+2 EV."""
-    from hdrkit.expand.learned_data import CameraParams, shoot
+    from hdrkit.data import CameraParams
+    from hdrkit.expand.learned_data import shoot
 
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w] / w
     base = 20 + 60 * (0.5 + 0.5 * np.sin(8 * xx + 3 * yy))
     master = np.stack([base, 0.8 * base, 0.6 * base], axis=-1) * np.exp(0.1 * rng.standard_normal((h, w, 1)))
     master[10:25, 20:45] = [900.0, 850.0, 700.0]
-    cam = CameraParams(n=0.9, sigma=0.6, clip_fraction=0.08, shot_noise=0.0, read_noise=0.0, seed=1)
+    cam = CameraParams(n=0.9, sigma=0.6, saturated=0.08, noise=0.0, seed=1)
     shots, times = shoot(master.astype(np.float32), cam, (-2.0, 0.0, 2.0))
     return master.astype(np.float32), [s.astype(np.float32) / 255.0 for s in shots], times
 

@@ -54,8 +54,8 @@ def register(app: typer.Typer) -> None:
     def expand(
         inputs: List[Path] = typer.Argument(..., help="SDR image or folder of SDR images; with --adapt-with, the SDR image followed by the scene's exposures."),
         output: Path = typer.Option(..., "-o", "--output", help="HDR output: .png/.tif = 16-bit HDR10 (PQ BT.2020), .exr = linear nits; a folder for folder input."),
-        method: str = typer.Option(DEFAULT_METHOD, "--method", help="unet, metahdr, linear, akyuz2007, masia2009, masia2017, huo2014, kovaleski2014."),
-        peak: Optional[float] = typer.Option(None, "--peak", help="Peak luminance in nits (operator default when omitted)."),
+        method: str = typer.Option(DEFAULT_METHOD, "--method", help="gcm (default), unet, metahdr, linear, akyuz2007, masia2009, masia2017, huo2014, kovaleski2014, bt2446c."),
+        peak: Optional[float] = typer.Option(None, "--peak", help="Display peak in nits. Learned methods (gcm, unet, metahdr) predict a 1000-nit HDR10 grade and re-grade it to PEAK (BT.2390 EETF inverted then re-applied; highlights spread up to PEAK, light below ~400 nits unchanged); classical ones map SDR white to PEAK (bt2446c: the SDR super-white 118 nits, so SDR white reaches ~1/3 of PEAK; huo2014 scales with it and may exceed it)."),
         param: Optional[List[str]] = typer.Option(None, "--param", help="Extra operator parameter NAME=VALUE (repeatable), e.g. gamma=1.5."),
         adapt_with: Optional[str] = typer.Option(None, "--adapt-with", help="metahdr: adapt to the scene's EXPOSURES with 'true' (Debevec-fused) or 'simulated' (U-Net) HDR labels."),
         times: Optional[str] = typer.Option(None, "--times", help="Exposure times of the EXPOSURES for --adapt-with true, e.g. 1/4,1,4 (default: EXIF)."),

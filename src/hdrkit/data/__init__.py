@@ -22,7 +22,7 @@ from hdrkit.data.augment import (
     ViewParams,
     apply_tmo,
 )
-from hdrkit.data.camera import CameraParams, VirtualCamera, crf_eilertsen2017, virtual_camera
+from hdrkit.data.camera import CameraParams, VirtualCamera, crf_eilertsen2017, exposure_time, virtual_camera
 from hdrkit.data.dataset import PairDataset, SampleParams
 from hdrkit.data.pairs import (
     PairsResult,
@@ -48,7 +48,7 @@ from hdrkit.data.procedural import ProceduralScene, SceneParams, procedural_scen
 
 __all__ = [
     "DEFAULT_TMOS", "CropParams", "ExposureParams", "ExposureShift", "FlipParams", "RandomCrop", "RandomFlip",
-    "RandomTMO", "RandomView", "TMOParams", "ViewParams", "apply_tmo", "CameraParams", "VirtualCamera",
+    "RandomTMO", "RandomView", "TMOParams", "ViewParams", "apply_tmo", "CameraParams", "VirtualCamera", "exposure_time",
     "crf_eilertsen2017", "virtual_camera", "PairDataset", "SampleParams", "PairsResult", "is_panorama",
     "list_hdr_files", "load_hdr_nits", "make_pair", "pair_name", "quantize_pq", "quantize_sdr",
     "synthesize_pairs", "write_pair", "directions_to_equirect", "equirect_to_directions", "focal_length",

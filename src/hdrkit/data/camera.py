@@ -39,6 +39,7 @@ class CameraParams:
     noise: float = 0.0  # std of Gaussian sensor noise, relative to the saturation level
     jpeg_quality: Optional[int] = None  # None = no JPEG
     seed: int = 0  # noise seed
+    ev: float = 0.0  # exposure relative to the auto-exposure, in stops (brackets: one camera, several ev)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -81,11 +82,26 @@ class VirtualCamera:
         return virtual_camera(hdr_nits, params)
 
 
+def exposure_time(hdr_nits: Any, params: CameraParams = CameraParams()) -> float:
+    """Sensor exposure per cd/m² of the shot :func:`virtual_camera` takes: ``2^ev / level``, ``level`` the
+    auto-exposure's saturation level (the ``1 − saturated`` quantile of the largest BT.709 channel)."""
+    x = check_hdr(hdr_nits)
+    peak = gamut_map_bt2020_to_bt709(x).astype(np.float64).max(axis=-1)
+    return float(2.0 ** params.ev) / _level(peak, params.saturated)
+
+
+def _level(peak: np.ndarray, saturated: float) -> float:
+    level = float(np.quantile(peak, 1.0 - saturated)) if saturated > 0 else float(peak.max())
+    if level <= 0:
+        level = float(peak.max()) if peak.max() > 0 else 1.0
+    return level
+
+
 def virtual_camera(hdr_nits: Any, params: CameraParams = CameraParams()) -> np.ndarray:
     """Photograph linear BT.2020 light with the virtual camera.
 
     Steps: BT.2020 → BT.709 (gamut mapped); auto-exposure so that a fraction ``params.saturated`` of the pixels
-    has its largest channel at or above saturation; optional Gaussian noise; ``f(H)``; clip; 8-bit quantisation;
+    has its largest channel at or above saturation, then ``params.ev`` stops more (brackets); optional Gaussian noise; ``f(H)``; clip; 8-bit quantisation;
     optional JPEG (OpenCV, 4:2:0).  Input ``H×W×3`` cd/m² (negatives clamp to 0, NaN/Inf → InputError).
 
     Returns
@@ -96,11 +112,7 @@ def virtual_camera(hdr_nits: Any, params: CameraParams = CameraParams()) -> np.n
     if x.ndim != 3:
         raise InputError(f"the virtual camera needs an H×W×3 image, got shape {x.shape}")
     lin = gamut_map_bt2020_to_bt709(x).astype(np.float64)
-    peak = lin.max(axis=-1)
-    level = float(np.quantile(peak, 1.0 - params.saturated)) if params.saturated > 0 else float(peak.max())
-    if level <= 0:
-        level = float(peak.max()) if peak.max() > 0 else 1.0
-    h = lin / level
+    h = lin * (float(2.0 ** params.ev) / _level(lin.max(axis=-1), params.saturated))
     if params.noise > 0:
         rng = np.random.default_rng(params.seed)
         h = h + rng.normal(0.0, params.noise, h.shape)

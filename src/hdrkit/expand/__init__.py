@@ -29,6 +29,7 @@ METHODS: dict[str, ExpandFn] = {
     "masia2017": classical.masia2017,
     "huo2014": classical.huo2014,
     "kovaleski2014": classical.kovaleski2014,
+    "bt2446c": classical.bt2446c,
 }
 
 

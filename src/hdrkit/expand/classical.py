@@ -27,6 +27,13 @@ linearised SDR image (``L = Y(V^2.4)``, BT.709 weights, 1 = SDR white) and keep 
   filter (bilateral grid, σ_s = 150 px, σ_r = 25/255 on the γ-encoded image, guided by luminance) of the mask of
   pixels whose largest channel exceeds 254/255 (230/255 for video); ``L_out = (L·(peak − black) + black)·E``.
 
+- :func:`bt2446c` -- Report ITU-R BT.2446-1 (03/2021) §5 "Method C", inverse direction (SDR → HDR): SDR display
+  light (BT.1886, 100 cd/m² white) in BT.2020, crosstalk matrix (α), Yxy, the inverse of the linear + log tone
+  curve ``Y_SDR = k1·Y_HDR`` below ``Y_HIP = 58.5/k1`` and ``k2·ln(Y_HDR/Y_HIP − k3) + k4`` above it
+  (k1 = 0.83802, k2 = 15.09968, k3 = 0.74204, k4 = 78.99439 for a 1000 cd/m² HDR peak, which meets SDR
+  118.4 cd/m², the 109 % super-white), back to RGB, inverse crosstalk.  This one keeps chromaticity (xy) and
+  changes luminance only; it does not use :func:`_finish`.
+
 The SDR ``L`` here is BT.1886-linearised display light (the operators' "gamma removal" step with γ = 2.4).
 """
 
@@ -43,6 +50,9 @@ __all__ = [
     "masia2017",
     "huo2014",
     "kovaleski2014",
+    "bt2446c",
+    "bt2446c_curve",
+    "bt2446c_inverse_curve",
     "image_key",
     "log_mean",
 ]
@@ -205,3 +215,77 @@ def kovaleski2014(
         B = mask
     E = (3.0 * B + 1.0) / 4.0
     return _finish(lin, L, (L * (peak - black) + black) * E)
+
+
+# ------------------------------------------------------------------------------------- BT.2446-1 method C
+#: Report ITU-R BT.2446-1 §5 (method C) tone-curve constants for a 1000 cd/m² HDR peak.
+BT2446C_K = (0.83802, 15.09968, 0.74204, 78.99439)
+#: SDR luminance (cd/m²) at the knee of the method C curve (80 % SDR signal: 100·0.8^2.4 ≈ 58.5).
+BT2446C_IP = 58.5
+
+
+def _bt2446c_constants(peak: float) -> tuple[float, float, float, float, float]:
+    """``(k1, k2, k3, k4, Y_HIP)`` for HDR peak ``peak``: the report's constants at 1000 cd/m²; for another peak
+    ``k3`` is solved so that ``peak`` meets the same SDR super-white (118.39 cd/m²) with ``k2``, ``k4`` from
+    continuity of value and slope at the knee (``k2 = ip·(1 − k3)``, ``k4 = ip − k2·ln(1 − k3)``)."""
+    k1, k2, k3, k4 = BT2446C_K
+    y_hip = BT2446C_IP / k1
+    if abs(peak - 1000.0) < 1e-9:
+        return k1, k2, k3, k4, y_hip
+    target = k2 * np.log(1000.0 / y_hip - k3) + k4
+    if peak <= y_hip * 1.01:
+        raise InputError(f"bt2446c needs a peak above {y_hip * 1.01:.0f} cd/m², got {peak:g}")
+
+    def top(c3: float) -> float:
+        c2 = BT2446C_IP * (1.0 - c3)
+        return c2 * np.log(peak / y_hip - c3) + BT2446C_IP - c2 * np.log(1.0 - c3)
+
+    lo, hi = 0.0, 1.0 - 1e-12  # top() decreases with k3 for peak > y_hip
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if top(mid) > target else (lo, mid)
+    c3 = 0.5 * (lo + hi)
+    c2 = BT2446C_IP * (1.0 - c3)
+    return k1, c2, c3, BT2446C_IP - c2 * np.log(1.0 - c3), y_hip
+
+
+def bt2446c_curve(y_hdr, peak: float = 1000.0) -> np.ndarray:
+    """Method C forward tone curve: HDR luminance (cd/m²) → SDR luminance (cd/m², 100 = SDR white)."""
+    k1, k2, k3, k4, y_hip = _bt2446c_constants(_check_peak(peak))
+    y = np.maximum(np.asarray(y_hdr, dtype=np.float64), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_part = k2 * np.log(np.maximum(y / y_hip - k3, 1e-300)) + k4
+    return np.where(y < y_hip, k1 * y, log_part)
+
+
+def bt2446c_inverse_curve(y_sdr, peak: float = 1000.0) -> np.ndarray:
+    """Inverse of :func:`bt2446c_curve`: SDR luminance (cd/m²) → HDR luminance (cd/m²)."""
+    k1, k2, k3, k4, y_hip = _bt2446c_constants(_check_peak(peak))
+    y = np.maximum(np.asarray(y_sdr, dtype=np.float64), 0.0)
+    lin = y / k1
+    return np.where(lin < y_hip, lin, y_hip * (np.exp((y - k4) / k2) + k3))
+
+
+def bt2446c(sdr: np.ndarray, peak: float = 1000.0, alpha: float = 0.0, sdr_white: float = 100.0) -> np.ndarray:
+    """ITU-R BT.2446-1 method C, inverse (SDR → HDR): crosstalk ``α`` (0 ≤ α ≤ 0.33), Yxy, inverse tone curve
+    on ``Y``, inverse crosstalk.  ``peak``: the HDR level of the SDR super-white 118.4 cd/m² (the curve's design
+    point), so SDR white (100 %) reaches about a third of it (333 cd/m² for ``peak = 1000``); ``sdr_white``: the
+    cd/m² of SDR code value 1 (the report's 100)."""
+    from hdrkit.color import bt1886_eotf, convert_primaries, rgb_to_xyz_matrix, xyz_to_rgb_matrix
+
+    peak = _check_peak(peak)
+    if not 0.0 <= alpha <= 0.33:
+        raise InputError(f"alpha must lie in [0, 0.33], got {alpha}")
+    sdr_white = _check_peak(sdr_white, "sdr_white")
+    lin = np.asarray(bt1886_eotf(np.asarray(sdr, dtype=np.float64)), dtype=np.float64) * sdr_white
+    rgb = np.asarray(convert_primaries(lin, "bt709", "bt2020"), dtype=np.float64)
+    ct = np.full((3, 3), alpha) + np.eye(3) * (1.0 - 3.0 * alpha)
+    rgb = rgb @ ct.T
+    xyz = rgb @ np.asarray(rgb_to_xyz_matrix("bt2020")).T
+    Y = xyz[..., 1]
+    s = xyz.sum(-1)
+    ok = (s > 1e-12) & (Y > 1e-12)
+    ratio = np.where(ok, bt2446c_inverse_curve(Y, peak) / np.where(ok, Y, 1.0), 0.0)
+    out = (xyz * ratio[..., None]) @ np.asarray(xyz_to_rgb_matrix("bt2020")).T  # same xy, new Y
+    out = out @ np.linalg.inv(ct).T
+    return np.clip(out, 0.0, None).astype(np.float32)

@@ -31,7 +31,7 @@ import numpy as np
 from hdrkit.errors import InputError
 from hdrkit.progress import ProgressFn, report
 
-MODELS = {"unet": "unet_itm.npz", "metahdr": "metahdr.npz"}
+MODELS = {"unet": "unet_itm.npz", "metahdr": "metahdr.npz", "gcm": "gcm.npz"}
 #: Test-time adaptation defaults: 5 unclipped SGD steps of 0.002 on 96-pixel crops (chosen on the held-out
 #: views at yaw 0°/180°; docs/EXPAND.md reports them apart from the other views).
 ADAPT_STEPS = 5
@@ -59,14 +59,19 @@ def load_model(name_or_path: str):
     return _load(str(p.resolve()))
 
 
+#: The networks predict an HDR10 grade for this display peak (their training masters'), cd/m².
+GRADE_PEAK = 1000.0
+
+
 def _finish(nits: np.ndarray, peak: Optional[float]) -> np.ndarray:
-    """Clip to the PQ range; with ``peak``, roll highlights off to it (BT.2390 EETF on max(R,G,B))."""
+    """Clip to the PQ range; with ``peak``, re-grade the 1000 cd/m² prediction to it
+    (:func:`hdrkit.tonemap.regrade_peak`: BT.2390 EETF inverted, then applied towards ``peak``)."""
     nits = np.clip(np.nan_to_num(nits, nan=0.0, posinf=1e4), 0.0, 1e4).astype(np.float32)
     if peak is None:
         return nits
-    from hdrkit.tonemap import master_hdr10
+    from hdrkit.tonemap import regrade_peak
 
-    return master_hdr10(nits, peak=float(peak), mid=None)
+    return regrade_peak(nits, float(peak), GRADE_PEAK)
 
 
 def _device(device):
@@ -229,5 +234,33 @@ def metahdr(sdr: np.ndarray, peak: Optional[float] = None, adapt_with: Optional[
     return _finish(out, peak)
 
 
+# ---------------------------------------------------------------------------------------------------- gcm
+@lru_cache(maxsize=4)
+def _load_gcm(path: str):
+    from hdrkit.models.gcm import load_weights
+
+    return load_weights(path)[0]
+
+
+def gcm(sdr: np.ndarray, peak: Optional[float] = None, model: str = "gcm", rows: int = 512, device: str = "cpu",
+        progress: Optional[ProgressFn] = None) -> np.ndarray:
+    """Global conditional colour mapping (baked to a per-picture 3D LUT) + hue-keeping highlight reconstruction
+    (:mod:`hdrkit.models.gcm`): SDR code values → cd/m² BT.2020.
+
+    The network predicts a 1000 cd/m² HDR10 grade (``max(R, G, B)`` limited to 1000); ``peak`` re-grades it
+    (:func:`hdrkit.tonemap.regrade_peak`), so highlights near 1000 cd/m² reach towards ``peak``.
+    ``model``: ``"gcm"`` or a weight file; ``rows``: band height of the LUT pass (memory bound only)."""
+    from hdrkit.models.gcm import predict
+
+    p = model_path(model) if model in MODELS else Path(model)
+    if not p.is_file():
+        raise InputError(f"model weights {p} are missing (train them: python -m hdrkit.expand.gcm_train)")
+    net = _load_gcm(str(p.resolve()))
+    report(progress, 0, 1, "expanding")
+    out = predict(net, np.asarray(sdr, np.float32), rows=int(rows), device=_device(device))
+    report(progress, 1, 1, "expanding")
+    return _finish(out, GRADE_PEAK if peak is None else peak)
+
+
 #: The learned operators added to :data:`hdrkit.expand.METHODS`.
-METHODS = {"unet": unet, "metahdr": metahdr}
+METHODS = {"gcm": gcm, "unet": unet, "metahdr": metahdr}

@@ -5,11 +5,12 @@ A *scene* is an HDR10 master in absolute cd/m² (BT.2020, 1000 cd/m² peak, BT.2
 horizontal wrap-around, flip) or a procedural scene (:func:`hdrkit.meta.tasks.procedural_scene`).  Its SDR
 renditions come from
 
-* a virtual camera (Eilertsen et al. 2017, ACM TOG 36(6)): BT.709 sensor, CRF ``f(H) = (1+σ)Hⁿ/(Hⁿ+σ)`` with
-  ``n ~ N(0.9, 0.1)`` clipped to [0.2, 2.5] and ``σ ~ N(0.6, 0.1)`` clipped to [0.05, 5]; auto-exposure puts a
-  random fraction (2–12 %) of pixels into saturation; shot/read noise; 8-bit quantisation — photographed with
-  :func:`hdrkit.merge.simulate_bracket`, so one camera can also shoot a bracket (MetaHDR tasks);
-* or a tone-mapping operator (YouTube LUT, BT.2446-1 Method A, Reinhard 2002; :data:`hdrkit.meta.tasks.TMOS`).
+* the project's one virtual camera (:func:`hdrkit.data.virtual_camera`, Eilertsen et al. 2017, ACM TOG 36(6)):
+  BT.709 sensor, CRF ``f(H) = (1+σ)Hⁿ/(Hⁿ+σ)``, auto-exposure with a random fraction (2–12 %) of saturated
+  pixels, sensor noise, 8 bits, JPEG in half the single shots; the same camera at several ``ev`` shoots a
+  bracket (MetaHDR tasks);
+* or a tone-mapping operator of :func:`hdrkit.tonemap.tonemap` with parameters drawn by
+  :class:`hdrkit.data.RandomTMO` (YouTube LUT, BT.2446-1 Method A, Reinhard 2002: :data:`TRAIN_TMOS`).
 
 Random draws follow ``make_params(rng) -> dataclass`` / ``apply(..., params)``.  The real panoramas we evaluate on
 are :data:`HOLDOUT` and never enter training.
@@ -18,19 +19,19 @@ are :data:`HOLDOUT` and never enter training.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from hdrkit.errors import InputError
+from hdrkit.data.camera import CameraParams
 
 #: Panoramas of ``../shared/data/hdr`` kept out of every training run and used for evaluation.
 HOLDOUT: Tuple[str, ...] = ("courtyard", "forest", "sunset")
 #: The small previews duplicate content of the full panoramas; they are used for neither.
 EXCLUDED: Tuple[str, ...] = ("preview_landscape", "preview_studio")
 #: Operators (besides the camera) that make SDR for training.
-TRAIN_TMOS: Tuple[str, ...] = ("youtube", "bt2446a", "reinhard")
+TRAIN_TMOS: Tuple[str, ...] = ("youtube", "bt2446a", "reinhard2002")
 MASTER_PEAK = 1000.0
 
 
@@ -88,58 +89,36 @@ def apply_scene(sources: Dict[str, np.ndarray], p: SceneParams, size: int) -> np
 
 
 # ----------------------------------------------------------------------------------------------- camera
-@dataclass(frozen=True)
-class CameraParams:
-    n: float
-    sigma: float
-    clip_fraction: float  # share of pixels whose largest channel saturates at EV 0
-    shot_noise: float
-    read_noise: float
-    seed: int
+def make_camera_params(rng: np.random.Generator, saturated: Tuple[float, float] = (0.02, 0.12),
+                       jpeg_probability: float = 0.0) -> CameraParams:
+    """One draw of the project's virtual camera (:class:`hdrkit.data.VirtualCamera`, Eilertsen et al. 2017
+    curve distribution) with ``saturated`` pixels clipped at EV 0; no JPEG by default (bracket fusion)."""
+    from hdrkit.data import VirtualCamera
 
-
-def make_camera_params(rng: np.random.Generator, clip_range: Tuple[float, float] = (0.02, 0.12)) -> CameraParams:
-    """Eilertsen et al. 2017 camera-curve distribution, auto-exposure with ``clip_range`` saturated pixels."""
-    return CameraParams(
-        n=float(np.clip(rng.normal(0.9, 0.1), 0.2, 2.5)),
-        sigma=float(np.clip(rng.normal(0.6, 0.1), 0.05, 5.0)),
-        clip_fraction=float(rng.uniform(*clip_range)),
-        shot_noise=float(10 ** rng.uniform(-5, -3)),
-        read_noise=float(10 ** rng.uniform(-4, -2.5)),
-        seed=int(rng.integers(2**31)),
-    )
-
-
-def camera_exposure(master: np.ndarray, cam: CameraParams) -> Tuple[np.ndarray, float]:
-    """BT.709 sensor radiance of ``master`` and the auto-exposure time saturating ``cam.clip_fraction``."""
-    from hdrkit.color import convert_primaries
-
-    lin = np.clip(np.asarray(convert_primaries(master.astype(np.float64), "bt2020", "bt709")), 0.0, None)
-    q = float(np.quantile(lin.max(axis=-1), 1.0 - cam.clip_fraction))
-    return lin, 1.0 / max(q, 1e-6)
+    return VirtualCamera(saturated=saturated, jpeg_probability=jpeg_probability).make_params(rng)
 
 
 def shoot(master: np.ndarray, cam: CameraParams, evs: Sequence[float] = (0.0,)) -> Tuple[List[np.ndarray], List[float]]:
-    """Photograph the master at each exposure value (EV relative to auto-exposure): 8-bit ``uint8`` images and
-    their exposure times (relative to 1 cd/m² = 1 sensor unit)."""
-    from hdrkit.merge import crf_eilertsen2017, simulate_bracket
+    """Photograph the master at each exposure value (EV relative to auto-exposure) with one camera
+    (:func:`hdrkit.data.virtual_camera`): 8-bit ``uint8`` images and their exposure times (sensor units per
+    cd/m²)."""
+    from hdrkit.data import exposure_time, virtual_camera
 
-    lin, t0 = camera_exposure(master, cam)
-    times = [t0 * 2.0 ** float(ev) for ev in evs]
-    crf = crf_eilertsen2017(cam.n, cam.sigma)
-    shots = simulate_bracket(lin, times, crf, bit_depth=8, shot_noise=cam.shot_noise, read_noise=cam.read_noise,
-                             rng=np.random.default_rng(cam.seed))
+    shots, times = [], []
+    for ev in evs:
+        p = replace(cam, ev=float(ev))
+        shots.append(np.round(virtual_camera(master, p) * 255.0).astype(np.uint8))
+        times.append(exposure_time(master, p))
     return shots, times
 
 
 def tmo_sdr(master: np.ndarray, tmo: str, rng: np.random.Generator) -> np.ndarray:
-    """SDR of ``master`` by a tone-mapping operator, quantised to 8 bits (float32 code values)."""
-    from hdrkit.meta.tasks import TMOS
+    """SDR of ``master`` by a tone-mapping operator of :func:`hdrkit.tonemap.tonemap` with parameters drawn by
+    :class:`hdrkit.data.RandomTMO`, quantised to 8 bits (float32 code values)."""
+    from hdrkit.data import RandomTMO, quantize_sdr
 
-    if tmo not in TMOS:
-        raise InputError(f"unknown TMO {tmo!r}; choose from {sorted(TMOS)}")
-    sdr = TMOS[tmo](master, rng, MASTER_PEAK)
-    return (np.round(np.clip(sdr, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
+    gen = RandomTMO((tmo,))
+    return quantize_sdr(gen.apply(master, gen.make_params(rng)))
 
 
 def make_pair(rng: np.random.Generator, sources: Dict[str, np.ndarray], size: int, procedural_share: float = 0.25,
@@ -148,7 +127,7 @@ def make_pair(rng: np.random.Generator, sources: Dict[str, np.ndarray], size: in
     master = apply_scene(sources, make_scene_params(rng, sources, procedural_share), size)
     if tmos and rng.random() < tmo_share:
         return tmo_sdr(master, str(tmos[int(rng.integers(len(tmos)))]), rng), master
-    shots, _ = shoot(master, make_camera_params(rng))
+    shots, _ = shoot(master, make_camera_params(rng, jpeg_probability=0.5))
     return shots[0].astype(np.float32) / 255.0, master
 
 

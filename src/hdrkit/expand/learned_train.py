@@ -69,7 +69,7 @@ class UNetTrainConfig:
     crop: int = 128
     batch: int = 8
     lr: float = 1e-3
-    time_budget: float = 1500.0       # seconds of wall time
+    time_budget: Optional[float] = 1500.0   # seconds of wall time; None = exactly max_steps (deterministic)
     max_steps: int = 100_000
     colour_weight: float = 0.0
     procedural_share: float = 0.25
@@ -89,7 +89,7 @@ class MetaHDRTrainConfig:
     outer_lr: float = 1e-3
     evs: Tuple[float, ...] = (-2.0, 0.0, 2.0)
     query: int = 1                    # index of the query exposure in ``evs``; the others are the support
-    time_budget: float = 1500.0
+    time_budget: Optional[float] = 1500.0   # None = exactly max_steps (deterministic)
     max_steps: int = 100_000
     procedural_share: float = 0.25
     val_every: int = 25
@@ -137,7 +137,22 @@ def _end_of_step(log: TrainLog, step: int, cfg, t0: float, validate, checkpoint,
         log.seconds = time.time() - t0
         if checkpoint is not None:
             checkpoint(params_fn(), log)
-    report(progress, int(time.time() - t0), int(cfg.time_budget), f"{what} step {step}")
+    if cfg.time_budget is None:
+        report(progress, step, cfg.max_steps, f"{what} step {step}")
+    else:
+        report(progress, int(time.time() - t0), int(cfg.time_budget), f"{what} step {step}")
+
+
+def _budget_fraction(cfg, step: int, t0: float) -> float:
+    """How far the run is: ``step / max_steps`` without a wall-clock budget (``time_budget=None``: deterministic),
+    else the elapsed share of ``time_budget``."""
+    if cfg.time_budget is None:
+        return step / max(cfg.max_steps, 1)
+    return (time.time() - t0) / cfg.time_budget
+
+
+def _running(cfg, step: int, t0: float) -> bool:
+    return step < cfg.max_steps and (cfg.time_budget is None or time.time() - t0 < cfg.time_budget)
 
 
 def _lr_at(base: float, frac: float) -> float:
@@ -175,11 +190,11 @@ def train_unet(cfg: UNetTrainConfig, sources, val_sources, progress: Optional[Pr
 
     validate(0)
     step = 0
-    while step < cfg.max_steps and time.time() - t0 < cfg.time_budget:
+    while _running(cfg, step, t0):
         pairs = [make_pair(rng, sources, cfg.crop, cfg.procedural_share, cfg.tmo_share) for _ in range(cfg.batch)]
         x, y = to_nchw([p[0] for p in pairs]), to_nchw([p[1] for p in pairs])
         for g in opt.param_groups:
-            g["lr"] = _lr_at(cfg.lr, (time.time() - t0) / cfg.time_budget)
+            g["lr"] = _lr_at(cfg.lr, _budget_fraction(cfg, step, t0))
         loss = itm_loss(forward(params, x, cfg.model), y, cfg.colour_weight)
         opt.zero_grad()
         loss.backward()
@@ -232,13 +247,13 @@ def train_metahdr(cfg: MetaHDRTrainConfig, sources, val_sources, progress: Optio
 
     validate(0)
     step = 0
-    while step < cfg.max_steps and time.time() - t0 < cfg.time_budget:
+    while _running(cfg, step, t0):
         tasks = [task_batches(make_task(rng, sources, cfg.crop, cfg.evs, cfg.procedural_share), cfg.query)
                  for _ in range(cfg.meta_batch)]
         for g in opt.param_groups:
-            g["lr"] = _lr_at(cfg.outer_lr, (time.time() - t0) / cfg.time_budget)
+            g["lr"] = _lr_at(cfg.outer_lr, _budget_fraction(cfg, step, t0))
         opt.zero_grad()
-        if time.time() - t0 < cfg.warm_start * cfg.time_budget:  # warm start: supervised on every exposure
+        if _budget_fraction(cfg, step, t0) < cfg.warm_start:  # warm start: supervised on every exposure
             x = torch.cat([torch.cat([s[0], q[0]]) for s, q in tasks])
             y = torch.cat([torch.cat([s[1], q[1]]) for s, q in tasks])
             lt = ssim_l1_loss(model(x), y)
@@ -274,7 +289,8 @@ def plot_log(path: str, log: TrainLog, title: str) -> None:
 
 
 def run(recipe: str, data: str, out: str, log_path: Optional[str] = None, curve: Optional[str] = None,
-        time_budget: Optional[float] = None, progress: Optional[ProgressFn] = None) -> TrainLog:
+        time_budget: Optional[float] = None, progress: Optional[ProgressFn] = None,
+        steps: Optional[int] = None) -> TrainLog:
     from hdrkit.expand.learned_data import HOLDOUT, load_sources
     from hdrkit.io.atomic import atomic_write_bytes
     from hdrkit.models.unet import save_weights
@@ -284,6 +300,8 @@ def run(recipe: str, data: str, out: str, log_path: Optional[str] = None, curve:
     cfg = RECIPES[recipe]
     if time_budget is not None:
         cfg = replace(cfg, time_budget=float(time_budget))
+    if steps is not None:  # a fixed number of steps: no wall-clock budget, the run is deterministic
+        cfg = replace(cfg, time_budget=None, max_steps=int(steps))
     sources = load_sources(data, exclude=HOLDOUT)
     val_sources = load_sources(data, names=HOLDOUT)
 
@@ -310,11 +328,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--log")
     ap.add_argument("--curve")
-    ap.add_argument("--time-budget", type=float)
+    ap.add_argument("--time-budget", type=float, help="seconds of wall time (steps then depend on the machine)")
+    ap.add_argument("--steps", type=int, help="exactly this many steps instead (deterministic with --threads 1)")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    log = run(a.recipe, a.data, a.output, a.log, a.curve, a.time_budget)
+    log = run(a.recipe, a.data, a.output, a.log, a.curve, a.time_budget, steps=a.steps)
     print(json.dumps({"steps": log.steps[-1] if log.steps else 0, "seconds": round(log.seconds, 1),
                       "val": {k: [v[0], v[-1]] for k, v in log.val.items()}}))
     return 0

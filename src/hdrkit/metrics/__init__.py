@@ -15,6 +15,7 @@ float64 without importing torch; torch inputs give tensors (same dtype/device, d
 from hdrkit.metrics.cvvdp import cvvdp_available, cvvdp_jod
 from hdrkit.metrics.evaluate import DEFAULT_METRICS, METRICS, evaluate
 from hdrkit.metrics.fsim import fsim, phase_congruency, pu_fsim, pu_vsi, sdsp_saliency, vsi
+from hdrkit.metrics.hue import ictcp_hue_error, neutrality
 from hdrkit.metrics.itp import delta_e_itp, delta_e_itp_map
 from hdrkit.metrics.mabd import mabd_jiang2019, mabd_kpnmfi, mabd_vector
 from hdrkit.metrics.pq import pq_psnr, pq_ssim
@@ -25,7 +26,7 @@ from hdrkit.metrics.ssim import MATLAB_MSSSIM_WEIGHTS, WANG2003_MSSSIM_WEIGHTS, 
 __all__ = [
     "pu21_encode", "pu21_decode", "PU21_PARAMETERS", "PU21_L_MIN", "PU21_L_MAX", "PU21_LUMINANCE_WEIGHTS",
     "PU21_PEAK", "pu_psnr", "pu_psnr_y", "pu_ssim", "pu_msssim", "pu_fsim", "pu_vsi", "pu_error_map",
-    "delta_e_itp", "delta_e_itp_map", "pq_psnr", "pq_ssim", "cvvdp_jod", "cvvdp_available",
+    "delta_e_itp", "delta_e_itp_map", "ictcp_hue_error", "neutrality", "pq_psnr", "pq_ssim", "cvvdp_jod", "cvvdp_available",
     "mabd_jiang2019", "mabd_kpnmfi", "mabd_vector", "evaluate", "METRICS", "DEFAULT_METRICS",
     "psnr", "ssim", "ssim_map", "ms_ssim", "MATLAB_MSSSIM_WEIGHTS", "WANG2003_MSSSIM_WEIGHTS",
     "fsim", "vsi", "phase_congruency", "sdsp_saliency",

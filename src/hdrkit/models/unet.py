@@ -26,7 +26,6 @@ under ``torch.func`` for MAML (:mod:`hdrkit.meta.maml`).  The kernel is :func:`f
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -272,26 +271,18 @@ def predict(
 # --------------------------------------------------------------------------------------------- weights
 def save_weights(path: str | Path, params: Params, cfg: UNetConfig, info: Optional[dict] = None) -> None:
     """Write an ``.npz`` (fp32 arrays + a JSON ``__config__`` string); loads with ``allow_pickle=False``."""
-    import io
+    from hdrkit.models._npz import save_npz
 
-    from hdrkit.io.atomic import atomic_write_bytes
-
-    arrays = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in params.items()}
-    arrays["__config__"] = np.array(json.dumps({"config": asdict(cfg), "info": info or {}}))
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(path, buf.getvalue())
+    save_npz(path, params, {"config": asdict(cfg), "info": info or {}})
 
 
 def load_weights(path: str | Path) -> Tuple[UNetConfig, Params, dict]:
     """Read :func:`save_weights` output (never unpickles)."""
+    from hdrkit.models._npz import load_npz
+
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"no model file {p}")
     try:
-        with np.load(p, allow_pickle=False) as z:
-            meta = json.loads(str(z["__config__"]))
-            params = {k: torch.from_numpy(z[k].copy()) for k in z.files if k != "__config__"}
+        params, meta = load_npz(p)
         cfg = UNetConfig(**meta["config"])
     except (ValueError, KeyError, TypeError, OSError) as exc:
         raise FormatError(f"{p.name} is not an hdrkit U-Net weight file ({exc})") from None

@@ -45,7 +45,7 @@ from hdrkit.tonemap.lut import (
     youtube_lut,
     youtube_lut_path,
 )
-from hdrkit.tonemap.master import BT2408_GREY_NITS, auto_exposure, eetf_bt2390, master_hdr10
+from hdrkit.tonemap.master import BT2408_GREY_NITS, auto_exposure, eetf_bt2390, master_hdr10, regrade_peak
 from hdrkit.tonemap.ocio import ocio_aces
 from hdrkit.tonemap.reinhard import reinhard2002, saturation_mantiuk2009, saturation_schlick1994
 
@@ -104,6 +104,6 @@ __all__ = [
     "TONEMAP_METHODS", "tonemap", "tonemap_image", "bt2446a", "bt2446a_curve", "bt2446a_knee", "bt2446a_rho",
     "clip", "Lut3D", "cube_text", "lut_tetrahedral", "read_cube", "tonemap_lut", "youtube", "youtube_lut",
     "youtube_lut_path", "reinhard2002", "saturation_schlick1994", "saturation_mantiuk2009", "ocio_aces",
-    "master_hdr10", "auto_exposure", "eetf_bt2390", "BT2408_GREY_NITS", "SDR_GAMMA", "check_hdr",
+    "master_hdr10", "regrade_peak", "auto_exposure", "eetf_bt2390", "BT2408_GREY_NITS", "SDR_GAMMA", "check_hdr",
     "display_linear_to_sdr", "encode_sdr", "gamut_map_bt2020_to_bt709",
 ]

@@ -118,3 +118,33 @@ def master_hdr10(scene: Any, peak: float = 1000.0, mid: Optional[float] = BT2408
     ratio = np.where(m > 0, m_out / np.maximum(m, 1e-30), 0.0).astype(np.float32)
     out = np.minimum(nits * ratio[..., None], np.float32(peak))
     return out.astype(np.float32, copy=False)
+
+
+def regrade_peak(nits: Any, peak: float, grade_peak: float = 1000.0) -> np.ndarray:
+    """Re-grade an HDR10 picture mastered for ``grade_peak`` to a display of ``peak`` cd/m².
+
+    Our masters are ``EETF(scene, src → grade_peak)`` (:func:`master_hdr10`); this inverts the BT.2390 EETF on
+    ``max(R, G, B)`` (taking the source range as the whole PQ range, 10,000 cd/m²) and applies it again towards
+    ``peak``, scaling the three channels by one ratio (hue kept).  Light below the EETF knee of both grades (≈ 384
+    cd/m² for 1000, more for higher peaks) is unchanged; highlights near ``grade_peak`` spread up to ``peak``
+    (a 1000-nit grade's 950 cd/m² → ≈ 2,900 cd/m² for ``peak = 4000``).  ``peak == grade_peak`` only limits
+    ``max(R, G, B)`` to the peak.  float32 ``(..., 3)`` cd/m² out.
+    """
+    peak = check_positive(peak, "peak")
+    grade_peak = check_positive(grade_peak, "grade_peak")
+    if peak > PQ_MAX_NITS or grade_peak > PQ_MAX_NITS:
+        raise InputError(f"peaks must be at most {PQ_MAX_NITS:g} cd/m² (the PQ range)")
+    x = np.clip(np.nan_to_num(np.asarray(nits, dtype=np.float64), nan=0.0, posinf=PQ_MAX_NITS), 0.0, None)
+    m = x.max(axis=-1)
+    if peak == grade_peak:
+        ratio = np.where(m > peak, peak / np.maximum(m, 1e-30), 1.0)
+        return (x * ratio[..., None]).astype(np.float32)
+    e = np.linspace(0.0, 1.0, 16385)
+    src = np.asarray(color.pq_eotf(e), dtype=np.float64)
+    graded = eetf_bt2390(src, PQ_MAX_NITS, grade_peak)
+    keep = np.concatenate([[True], np.diff(graded) > 0])  # strictly increasing table for the inverse
+    scene = np.interp(np.minimum(m, grade_peak), graded[keep], src[keep])
+    scene = np.where(m >= graded[keep][-1], PQ_MAX_NITS, scene)
+    m_out = eetf_bt2390(scene, PQ_MAX_NITS, peak)
+    ratio = np.where(m > 0, m_out / np.maximum(m, 1e-30), 0.0)
+    return np.minimum(x * ratio[..., None], peak).astype(np.float32)

@@ -1,0 +1,186 @@
+"""Training of the ``gcm`` blind up-conversion model (:mod:`hdrkit.models.gcm`) on pairs from :mod:`hdrkit.data`.
+
+    python -m hdrkit.expand.gcm_train --data ../shared/data -o src/hdrkit/assets/models/gcm.npz \
+        --log docs/expand/gcm_training_log.json --curve docs/expand/gcm_training_curve.png
+
+Pairs: :class:`hdrkit.data.PairDataset` over the training split (:func:`hdrkit.data.split.training_files`: the
+8 panoramas of ``hdr/`` and 9 of ``hdr_extra/``; the held-out scenes never enter) plus 20 % procedural scenes;
+random perspective views, flips, exposure shifts of ±0.5 stop around the BT.2408 26 cd/m² log-average, HDR10
+masters at 1000 cd/m²; SDR from one operator drawn uniformly from :data:`TRAIN_TMOS` (the tone-mapping
+dispatcher's operators with randomised parameters, and the Eilertsen 2017 virtual camera with JPEG).
+A fixed pool of pairs is rendered once (seeded), then ``steps`` Adam steps draw batches from it with a random
+``crop``² window and flips; loss = L1 between PQ code values.  Everything is seeded and the step count is fixed (no wall-clock
+budget), so a rerun with one thread reproduces the weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import torch
+
+from hdrkit.progress import ProgressFn, report
+
+#: SDR operators of the training pairs (tone-mapping dispatcher names + the virtual camera).
+TRAIN_TMOS = ("youtube", "ocio", "bt2446a", "eilertsen2017", "reinhard2002", "clip")
+
+
+@dataclass(frozen=True)
+class GCMTrainConfig:
+    pool: int = 1600
+    size: int = 128
+    crop: int = 96
+    batch: int = 12
+    steps: int = 3000
+    lr: float = 2e-3
+    procedural: float = 0.2
+    ev_range: tuple = (-0.5, 0.5)
+    tmos: tuple = TRAIN_TMOS
+    val_pairs: int = 48
+    val_every: int = 100
+    seed: int = 0
+    model: dict = field(default_factory=dict)   # GCMConfig overrides
+
+
+RECIPES: Dict[str, GCMTrainConfig] = {
+    "gcm": GCMTrainConfig(),
+    "gcm-smoke": GCMTrainConfig(pool=8, size=32, crop=24, batch=4, steps=20, val_pairs=4, val_every=5),
+}
+
+
+def pq_loss(pred: torch.Tensor, target_pq: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference of PQ code values (``pred`` in cd/m², ``target_pq`` in PQ code values)."""
+    from hdrkit.color import pq_inverse_eotf
+
+    return (pq_inverse_eotf(pred.clamp(min=1e-3)) - target_pq).abs().mean()
+
+
+def render_pool(files, n: int, size: int, cfg: GCMTrainConfig, seed: int, progress: Optional[ProgressFn] = None):
+    """``n`` pairs of :class:`hdrkit.data.PairDataset` as two ``n×3×size×size`` tensors (SDR codes, PQ)."""
+    from hdrkit.data import PairDataset
+
+    ds = PairDataset(files, length=n, size=size, procedural=cfg.procedural if files else 1.0, tmos=cfg.tmos,
+                     ev_range=cfg.ev_range, seed=seed)
+    xs = torch.empty(n, 3, size, size)
+    ys = torch.empty(n, 3, size, size)
+    for i in range(n):
+        s = ds[i]
+        xs[i], ys[i] = s["sdr"], s["hdr"]
+        report(progress, i + 1, n, "rendering pairs")
+    return xs, ys
+
+
+def _lr(base: float, frac: float) -> float:
+    if frac < 0.03:
+        return base * (0.1 + 0.9 * frac / 0.03)
+    return base * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * (frac - 0.03) / 0.97)))
+
+
+def train(cfg: GCMTrainConfig, files: Sequence, progress: Optional[ProgressFn] = None, pools=None):
+    """Train a :class:`~hdrkit.models.gcm.GCM`; returns ``(model, log)``.  ``pools`` = precomputed
+    ``((x, y), (vx, vy))`` (tests); otherwise they are rendered from ``files``."""
+    from hdrkit.expand.learned_train import TrainLog
+    from hdrkit.models.gcm import GCM, GCMConfig
+
+    torch.manual_seed(cfg.seed)
+    log = TrainLog(config=asdict(cfg))
+    t0 = time.time()
+    if pools is None:
+        x, y = render_pool(files, cfg.pool, cfg.size, cfg, cfg.seed, progress)
+        vx, vy = render_pool(files, cfg.val_pairs, cfg.size, cfg, cfg.seed + 10_000)
+    else:
+        (x, y), (vx, vy) = pools
+    log.config["pool_seconds"] = round(time.time() - t0, 1)
+    mc = dict(cfg.model)
+    if "tau" in mc:
+        mc["tau"] = tuple(mc["tau"])
+    model = GCM(GCMConfig(**mc))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    g = torch.Generator().manual_seed(cfg.seed + 1)
+
+    def validate(step):
+        with torch.no_grad():
+            v = float(np.mean([float(pq_loss(model(vx[i:i + 16]), vy[i:i + 16])) for i in range(0, len(vx), 16)]))
+        log.add_val(step, {"pq_l1": v})
+
+    validate(0)
+    for step in range(1, cfg.steps + 1):
+        idx = torch.randint(0, len(x), (cfg.batch,), generator=g)
+        flip = torch.rand(cfg.batch, generator=g) < 0.5
+        c = min(cfg.crop, x.shape[-1])
+        top, left = (int(t) for t in torch.randint(0, x.shape[-1] - c + 1, (2,), generator=g))
+        xb, yb = x[idx, :, top:top + c, left:left + c], y[idx, :, top:top + c, left:left + c]
+        xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
+        yb = torch.where(flip[:, None, None, None], yb.flip(-1), yb)
+        for grp in opt.param_groups:
+            grp["lr"] = _lr(cfg.lr, step / cfg.steps)
+        loss = pq_loss(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        log.record(step, float(loss.detach()), 0.98)
+        if step % cfg.val_every == 0 or step == cfg.steps:
+            validate(step)
+        report(progress, step, cfg.steps, f"step {step} loss {log.train_loss[-1]:.4f}")
+    log.seconds = time.time() - t0
+    return model.eval(), log
+
+
+def run(recipe: str, data: str, out: str, log_path: Optional[str] = None, curve: Optional[str] = None,
+        steps: Optional[int] = None, progress: Optional[ProgressFn] = None):
+    from hdrkit.data.split import training_files
+    from hdrkit.io.atomic import atomic_write_bytes
+    from hdrkit.models.gcm import count_parameters, save_weights
+
+    cfg = RECIPES[recipe]
+    if steps is not None:
+        cfg = replace(cfg, steps=int(steps))
+    model, log = train(cfg, training_files(data), progress)
+    save_weights(out, model, {"recipe": recipe, "steps": cfg.steps, "seconds": round(log.seconds, 1),
+                              "parameters": count_parameters(model)})
+    if log_path:
+        atomic_write_bytes(log_path, json.dumps(asdict(log)).encode())
+    if curve:
+        from hdrkit.meta.plot import line_chart
+
+        line_chart(curve, [("train PQ-L1 (EMA)", log.steps, log.train_loss, (90, 90, 90)),
+                           ("validation PQ-L1 (training scenes, other draws)", log.val_steps, log.val["pq_l1"],
+                            (200, 60, 0))],
+                   f"gcm: {cfg.steps} steps, {log.seconds / 60:.1f} min", "step", "PQ L1")
+    return log
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--recipe", default="gcm", choices=sorted(RECIPES))
+    ap.add_argument("--data", required=True, help="folder holding hdr/ and hdr_extra/")
+    ap.add_argument("-o", "--output", required=True)
+    ap.add_argument("--log")
+    ap.add_argument("--curve")
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    last = [0.0]
+
+    def progress(done, total, what):
+        if time.time() - last[0] > 30 or done == total:
+            last[0] = time.time()
+            print(f"{done}/{total} {what}", flush=True)
+
+    log = run(a.recipe, a.data, a.output, a.log, a.curve, a.steps, progress)
+    print(json.dumps({"steps": log.steps[-1] if log.steps else 0, "seconds": round(log.seconds, 1),
+                      "pool_seconds": log.config["pool_seconds"],
+                      "val_pq_l1": [log.val["pq_l1"][0], log.val["pq_l1"][-1]]}))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,238 @@
+"""Global conditional colour mapping + local highlight reconstruction for blind SDR → HDR10 (``gcm``).
+
+A CPU-sized blind inverse tone mapper built from two published ideas:
+
+* **Global conditional mapping** (He et al. 2020, "Conditional sequential modulation for efficient global image
+  retouching", ECCV — CSRNet; Chen et al. 2021, "A new journey from SDRTV to HDRTV", ICCV — HDRTVNet's AGCM):
+  a condition vector ``z`` computed from a thumbnail of the whole picture modulates (per-channel scale and
+  shift, "GFM") a per-pixel MLP ``f(R', G', B'; z) → log cd/m²`` of each output channel.  Being per-pixel, the
+  mapping of one picture *is* a 3D LUT: :func:`bake_lut` samples it on a ``lut³`` grid of code values and
+  :func:`predict` applies that LUT (trilinear), so inference cost does not depend on the MLP's size.
+* **Highlight reconstruction in clipped regions** (Eilertsen et al. 2017, "HDR image reconstruction from a
+  single exposure using deep CNNs", ACM TOG 36(6) — HDRCNN's soft over-exposure mask): a small dilated CNN on a
+  ``down``-times downsampled picture predicts, per pixel, a boost ``B ≥ 0`` of the clipped channels and a
+  saturation gain ``k ≥ 1``; it is blended in with ``α = smoothstep((max(R',G',B') − τ₀)/(τ₁ − τ₀))``.
+
+The highlight branch works in a **hue-keeping domain**: with ``lin`` the BT.1886-linearised SDR (BT.709),
+``Y`` its luminance and ``c = lin / Y`` (``Y(c) = 1``, white = (1, 1, 1)),
+
+    c'  = 1 + k·(c − 1),          k ∈ [1, 1/(1 − min c)]     (away from white on the line through white)
+    H_i = Y_F · c'_i · (1 + α_i·B),  α_i = smoothstep((V'_i − τ₀)/(τ₁ − τ₀))   (only channels near the clip grow)
+    out = (1 − α)·F + α·H,         F = exp f(V'; z) the global mapping, Y_F its luminance
+
+Every factor keeps the order of the channels and never shrinks ``max/min`` (``k ≥ 1``; larger code values get
+larger boosts), so where the SDR is clipped (``α = 1``) the output is **never more neutral than the SDR** — a
+clipped blue sky cannot turn into a grey blob — while a clipped channel can be extrapolated above the others
+(hue correction towards the true colour).
+
+Input: SDR code values ``B×3×H×W`` (BT.709, BT.1886) in [0, 1]; output: absolute linear BT.2020 cd/m² for a
+1000 cd/m² HDR10 grade (the training masters'), ``B×3×H×W``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hdrkit.errors import FormatError
+
+_M709_TO_2020 = torch.tensor([
+    [0.6274039, 0.32928304, 0.04331307],
+    [0.06909729, 0.9195404, 0.01136232],
+    [0.01639144, 0.08801331, 0.89559525],
+], dtype=torch.float32)
+_Y709 = torch.tensor([0.2126, 0.7152, 0.0722], dtype=torch.float32)
+#: The grade the network predicts (the training masters' peak, cd/m²).
+GRADE_PEAK = 1000.0
+
+
+@dataclass(frozen=True)
+class GCMConfig:
+    """``thumb``: thumbnail side for the condition; ``cond``: condition size; ``hidden``: MLP width;
+    ``local``: channels of the highlight CNN; ``down``: its downsampling; ``tau``: soft-mask ramp (code values);
+    ``lut``: grid size of the baked 3D LUT."""
+
+    thumb: int = 64
+    cond: int = 32
+    hidden: int = 48
+    local: int = 16
+    down: int = 4
+    tau: Tuple[float, float] = (0.88, 0.98)
+    lut: int = 33
+    hist_bins: int = 16
+
+
+def _smoothstep(x: Tensor) -> Tensor:
+    x = x.clamp(0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+class GCM(nn.Module):
+    """The network (see the module docstring).  ``forward(v)`` trains; :func:`predict` is the LUT inference."""
+
+    def __init__(self, cfg: GCMConfig = GCMConfig()):
+        super().__init__()
+        self.cfg = cfg
+        c, h, loc = cfg.cond, cfg.hidden, cfg.local
+        self.enc = nn.ModuleList([nn.Conv2d(3, 16, 3, 2, 1), nn.Conv2d(16, 32, 3, 2, 1),
+                                  nn.Conv2d(32, 32, 3, 2, 1), nn.Conv2d(32, 64, 3, 2, 1)])
+        self.head = nn.Sequential(nn.Linear(64 + cfg.hist_bins + 6, 64), nn.LeakyReLU(0.1), nn.Linear(64, c))
+        self.l1, self.l2, self.l3 = nn.Linear(3, h), nn.Linear(h, h), nn.Linear(h, 3)
+        self.gfm = nn.Linear(c, 4 * h)
+        nn.init.zeros_(self.gfm.weight)
+        nn.init.zeros_(self.gfm.bias)
+        nn.init.zeros_(self.l3.weight)
+        nn.init.zeros_(self.l3.bias)
+        self.loc_in = nn.Conv2d(4, loc, 3, 1, 1)
+        self.loc_cond = nn.Linear(c, loc)
+        self.loc = nn.ModuleList([nn.Conv2d(loc, loc, 3, 1, d, dilation=d) for d in (2, 4, 8)])
+        self.loc_out = nn.Conv2d(loc, 2, 1)
+        nn.init.zeros_(self.loc_out.weight)
+        with torch.no_grad():
+            self.loc_out.bias.copy_(torch.tensor([-3.0, -3.0]))
+
+    # ------------------------------------------------------------------------------------------- condition
+    def condition(self, v: Tensor) -> Tensor:
+        """``B×3×H×W`` code values → ``B×cond`` (from a ``thumb``² area thumbnail and global statistics)."""
+        cfg = self.cfg
+        t = F.adaptive_avg_pool2d(v, cfg.thumb)
+        x = t
+        for conv in self.enc:
+            x = F.leaky_relu(conv(x), 0.1)
+        feat = x.mean(dim=(2, 3))
+        luma = (v * _Y709.to(v).view(1, 3, 1, 1)).sum(1).flatten(1)
+        centres = (torch.arange(cfg.hist_bins, dtype=v.dtype, device=v.device) + 0.5) / cfg.hist_bins
+        hist = torch.relu(1.0 - (luma[..., None] - centres).abs() * cfg.hist_bins).mean(1)
+        clipped = (v > 0.98).to(v.dtype).flatten(2).mean(-1)
+        mean = v.flatten(2).mean(-1)
+        return self.head(torch.cat([feat, hist, clipped, mean], 1))
+
+    # ------------------------------------------------------------------------------------------ global map
+    def mapping(self, v: Tensor, z: Tensor) -> Tensor:
+        """Per-pixel log cd/m² (BT.709 channels) of code values ``v`` (``B×N×3``) under condition ``z``."""
+        g1, b1, g2, b2 = self.gfm(z).unsqueeze(1).chunk(4, dim=-1)
+        x = F.silu(self.l1(v * 2.0 - 1.0) * (1.0 + g1) + b1)
+        x = F.silu(self.l2(x) * (1.0 + g2) + b2)
+        base = torch.log(v.clamp(0.0, 1.0) ** 2.4 * 200.0 + 0.05)
+        return base + self.l3(x)
+
+    # ---------------------------------------------------------------------------------------- local branch
+    def local(self, v: Tensor, z: Tensor) -> Tuple[Tensor, Tensor]:
+        """Boost ``B`` and saturation gain ``k`` (``B×1×H×W`` each) from the ``down``-times smaller picture."""
+        cfg = self.cfg
+        H, W = v.shape[-2:]
+        small = F.avg_pool2d(v, cfg.down, ceil_mode=True) if cfg.down > 1 else v
+        a = _smoothstep((small.amax(1, keepdim=True) - cfg.tau[0]) / (cfg.tau[1] - cfg.tau[0]))
+        x = F.leaky_relu(self.loc_in(torch.cat([small, a], 1)) + self.loc_cond(z)[..., None, None], 0.1)
+        for conv in self.loc:
+            x = F.leaky_relu(conv(x), 0.1) + x
+        o = self.loc_out(x)
+        if cfg.down > 1:
+            o = F.interpolate(o, size=(H, W), mode="bilinear", align_corners=False)
+        boost = torch.exp(o[:, :1].clamp(-10.0, 5.0))
+        k = 1.0 + F.softplus(o[:, 1:])
+        return boost, k
+
+    # --------------------------------------------------------------------------------------------- combine
+    def combine(self, v: Tensor, logF: Tensor, boost: Tensor, k: Tensor) -> Tensor:
+        """The hue-keeping blend (module docstring): BT.709 code values + branches → BT.2020 cd/m²."""
+        cfg = self.cfg
+        y = _Y709.to(v).view(1, 3, 1, 1)
+        Fm = torch.exp(logF.clamp(max=float(np.log(1e4))))
+        lin = v.clamp(0.0, 1.0) ** 2.4
+        Y = (lin * y).sum(1, keepdim=True)
+        c = lin / Y.clamp(min=1e-4)
+        kmax = 1.0 / (1.0 - c.amin(1, keepdim=True)).clamp(min=1e-3)
+        ke = torch.minimum(k, kmax)
+        c2 = 1.0 + ke * (c - 1.0)
+        a_c = _smoothstep((v - cfg.tau[0]) / (cfg.tau[1] - cfg.tau[0]))
+        a = a_c.amax(1, keepdim=True)
+        YF = (Fm * y).sum(1, keepdim=True)
+        Hm = YF * c2 * (1.0 + a_c * boost)
+        out = (1.0 - a) * Fm + a * Hm
+        out = torch.einsum("ij,bjhw->bihw", _M709_TO_2020.to(v), out)
+        return out.clamp(0.0, 1e4)
+
+    def forward(self, v: Tensor) -> Tensor:
+        """``B×3×H×W`` code values → BT.2020 cd/m² (the per-pixel MLP evaluated directly; for training)."""
+        z = self.condition(v)
+        B, _, H, W = v.shape
+        logF = self.mapping(v.permute(0, 2, 3, 1).reshape(B, H * W, 3), z).reshape(B, H, W, 3).permute(0, 3, 1, 2)
+        boost, k = self.local(v, z)
+        return self.combine(v, logF, boost, k)
+
+
+# ------------------------------------------------------------------------------------------------- inference
+def bake_lut(model: GCM, z: Tensor) -> Tensor:
+    """The global mapping of one picture as a 3D LUT: ``1×3×n×n×n`` log cd/m², indexed [B', G', R'] (the
+    layout :func:`torch.nn.functional.grid_sample` reads with grid (x, y, z) = (R', G', B'))."""
+    n = model.cfg.lut
+    g = torch.linspace(0.0, 1.0, n)
+    b_, g_, r_ = torch.meshgrid(g, g, g, indexing="ij")
+    pts = torch.stack([r_, g_, b_], -1).reshape(1, -1, 3)
+    out = model.mapping(pts, z[:1]).reshape(n, n, n, 3)
+    return out.permute(3, 0, 1, 2).unsqueeze(0).contiguous()
+
+
+def apply_lut(lut: Tensor, v: Tensor) -> Tensor:
+    """Trilinear lookup of ``lut`` (:func:`bake_lut`) at code values ``v`` (``1×3×H×W``) → ``1×3×H×W``."""
+    grid = (v.permute(0, 2, 3, 1) * 2.0 - 1.0).unsqueeze(1)  # 1×1×H×W×3, (x, y, z) = (R', G', B')
+    out = F.grid_sample(lut, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out[:, :, 0]
+
+
+@torch.no_grad()
+def predict(model: GCM, sdr: np.ndarray, rows: int = 512, device: str = "cpu") -> np.ndarray:
+    """SDR code values (``H×W×3`` float in [0, 1]) → BT.2020 cd/m² (float32 ``H×W×3``, 1000 cd/m² grade).
+
+    The condition comes from the whole picture; the global mapping is baked into a 3D LUT; the highlight CNN runs
+    once on the ``down``-times smaller picture; the LUT and the blend run in bands of ``rows`` rows (bounded
+    memory; the result does not depend on ``rows``)."""
+    model = model.to(device).eval()
+    v = torch.from_numpy(np.ascontiguousarray(np.asarray(sdr, np.float32).transpose(2, 0, 1)))[None].to(device)
+    z = model.condition(v)
+    lut = bake_lut(model, z)
+    boost, k = model.local(v, z)
+    H = v.shape[2]
+    out = np.empty((H, v.shape[3], 3), np.float32)
+    step = max(1, int(rows))
+    for r0 in range(0, H, step):
+        sl = slice(r0, min(H, r0 + step))
+        vb = v[:, :, sl]
+        o = model.combine(vb, apply_lut(lut, vb), boost[:, :, sl], k[:, :, sl])
+        out[sl] = o[0].permute(1, 2, 0).cpu().numpy()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- files
+def count_parameters(model: nn.Module) -> int:
+    return int(sum(p.numel() for p in model.parameters()))
+
+
+def save_weights(path: str | Path, model: GCM, info: Optional[dict] = None) -> None:
+    """``.npz`` of fp32 arrays + a JSON ``__config__`` string (loads with ``allow_pickle=False``)."""
+    from hdrkit.models._npz import save_npz
+
+    save_npz(path, model.state_dict(), {"config": asdict(model.cfg), "info": info or {}})
+
+
+def load_weights(path: str | Path) -> Tuple[GCM, dict]:
+    """Read :func:`save_weights` output (never unpickles)."""
+    from hdrkit.models._npz import load_npz
+
+    p = Path(path)
+    try:
+        state, meta = load_npz(p)
+        c = dict(meta["config"])
+        c["tau"] = tuple(c["tau"])
+        model = GCM(GCMConfig(**c))
+        model.load_state_dict(state)
+    except (ValueError, KeyError, TypeError, OSError, RuntimeError) as exc:
+        raise FormatError(f"{p.name} is not an hdrkit GCM weight file ({exc})") from None
+    return model.eval(), meta.get("info", {})
