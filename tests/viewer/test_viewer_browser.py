@@ -408,3 +408,65 @@ def test_gain_map_files_from_other_software(browser, shared_data):
             want = "Apple gain-map JPEG" if "apple" in n else "has no hdrkit metadata"
             assert msg.startswith(n) and want in msg, msg
     _assert_clean(browser)
+
+
+def _outcome_py(blob: bytes):
+    from hdrkit.codec.container import unpack
+    from hdrkit.errors import HdrkitError
+
+    try:
+        c = unpack(blob)
+    except HdrkitError as exc:
+        return ["error", str(exc)]
+    total = float(sum(np.abs(w.astype(np.float64)).sum() for w in c.weights.values()))
+    return ["ok", c.quant, sum(w.size for w in c.weights.values()), total]
+
+
+_NUM = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|\([^)]*\)|nan|NaN|inf|Infinity")
+
+
+def test_container_parser_agrees_with_python(browser, served, pictures):
+    """Differential test of the JS container parser against hdrkit.codec.container.unpack: 400 blobs with random
+    bytes written into the header, descriptor and payload (CRC recomputed so that the field checks are reached),
+    truncations and fp16 infinities.  Same verdict, same message (numbers aside), same weights when valid."""
+    from hdrkit.codec.adapters import png_extract
+
+    blob = png_extract(pictures["paper.png"].read_bytes())
+    rng = np.random.default_rng(20)
+    cases = []
+    for i in range(400):
+        b = bytearray(blob)
+        if i % 10 == 9:  # truncated / padded, header length kept consistent
+            n = int(rng.integers(20, len(b) + 64))
+            b = (b + bytes(64))[:n]
+            b[12:16] = struct.pack("<I", n)
+        else:
+            for _ in range(int(rng.integers(1, 4))):
+                pos = int(rng.integers(8, 48)) if rng.random() < 0.8 else int(rng.integers(48, len(b) - 4))
+                b[pos] = int(rng.integers(0, 256))
+            if i % 7 == 0:
+                at = 64 + 2 * int(rng.integers(0, 100))
+                b[at:at + 2] = b"\x00\x7c"  # +inf in fp16
+        if i % 13 != 12:  # leave a few with a stale CRC
+            b[-4:] = struct.pack("<I", zlib.crc32(bytes(b[:-4])) & 0xFFFFFFFF)
+        cases.append(bytes(b))
+    _open(browser, served, backend="webgl2")
+    js = browser.evaluate(
+        "(" + repr([base64.b64encode(c).decode() for c in cases]) + ").map(s => {"
+        " const b = Uint8Array.from(atob(s), c => c.charCodeAt(0));"
+        " try { const c = HDRKIT.unpackContainer(b); let t = 0, n = 0;"
+        "   for (const l of c.layers) for (const a of [l.weight, l.bias]) { n += a.length; for (const x of a) t += Math.abs(x); }"
+        "   return ['ok', c.quant, n, t]; }"
+        " catch (e) { return [e instanceof HDRKIT.HdrkitFormatError ? 'error' : 'CRASH', String(e.message)]; } })")
+    verdicts = {"ok": 0, "error": 0}
+    for i, (c, got) in enumerate(zip(cases, js)):
+        want = _outcome_py(c)
+        assert got[0] == want[0], (i, want, got)
+        verdicts[want[0]] += 1
+        if want[0] == "error":
+            assert _NUM.sub("#", got[1]) == _NUM.sub("#", want[1]), (i, want, got)
+        else:
+            assert got[1:3] == want[1:3] and abs(got[3] - want[3]) <= 1e-9 * max(1.0, want[3]), (i, want, got)
+    print(f"\ncontainer parser: {verdicts} agree with Python")
+    assert verdicts["ok"] > 10 and verdicts["error"] > 100
+    _assert_clean(browser)

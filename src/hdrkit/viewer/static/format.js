@@ -75,7 +75,7 @@
   function validateConfig(cfg) {
     for (const [name, widths] of [["color", cfg.color], ["spatial", cfg.spatial], ["merge", cfg.merge]]) {
       if ((widths.length === 0 && name !== "merge") || widths.some((w) => w <= 0 || w > 4096))
-        fail(`hdrkit metadata has an invalid architecture: ${name} widths must be 1..4096 (and not empty for the branches)`);
+        fail(`hdrkit metadata has an invalid architecture: ${name} widths must be 1..4096 (and not empty for the branches), got (${widths.join(", ")})`);
     }
     if (!(cfg.omega0 > 0 && cfg.omega0 < 1e4) || !Number.isFinite(cfg.omega0))
       fail(`hdrkit metadata has an invalid architecture: omega0 must be in (0, 1e4), got ${cfg.omega0}`);
