@@ -32,6 +32,7 @@ _COMMAND_MODULES = [
     "master",
     "pairs",
     "view",
+    "video",
 ]
 
 app = typer.Typer(

@@ -55,6 +55,9 @@ __all__ = [
     "bt2446c_inverse_curve",
     "image_key",
     "log_mean",
+    "masia2009_gamma",
+    "masia2017_gamma",
+    "expand_luminance",
 ]
 
 _BT709_Y = np.array([0.2126, 0.7152, 0.0722])
@@ -136,6 +139,24 @@ def _gamma_expand(lin: np.ndarray, L: np.ndarray, gamma: float, peak: float, min
     return _finish(lin, L, peak * L**g)
 
 
+def masia2009_gamma(k: float) -> float:
+    """Masia et al. 2009 fit ``γ = 10.44·k − 6.282`` of the image key ``k``."""
+    return 10.44 * float(k) - 6.282
+
+
+def masia2017_gamma(L_H: float, k: float, p_ov: float) -> float:
+    """Masia et al. 2017, eq. 5: ``γ = 2.4379 + 0.2319·ln L_H − 1.1228·k + 0.0085·p_ov`` (``p_ov`` in %)."""
+    return 2.4379 + 0.2319 * float(np.log(L_H)) - 1.1228 * float(k) + 0.0085 * float(p_ov)
+
+
+def expand_luminance(sdr: np.ndarray, curve) -> np.ndarray:
+    """The common frame of these operators: ``L_out = curve(L)`` (nits) on the BT.1886-linearised luminance ``L``
+    of SDR code values ``(..., 3)``, colour ratios kept, BT.2020 nits out (float32).  Used by the video
+    baseline (:mod:`hdrkit.video.expand`) to bake per-frame curves into 3D LUTs."""
+    lin, L = _linearise(sdr)
+    return _finish(lin, L, np.asarray(curve(L), dtype=np.float64))
+
+
 def masia2009(sdr: np.ndarray, peak: float = 1000.0, min_gamma: float = 0.1) -> np.ndarray:
     """Masia et al. 2009: ``L_out = peak · L^γ``, ``γ = 10.44·k − 6.282`` from the image key ``k``.
 
@@ -145,7 +166,7 @@ def masia2009(sdr: np.ndarray, peak: float = 1000.0, min_gamma: float = 0.1) -> 
     peak = _check_peak(peak)
     lin, L = _linearise(sdr)
     k, _ = image_key(L)
-    return _gamma_expand(lin, L, 10.44 * k - 6.282, peak, min_gamma)
+    return _gamma_expand(lin, L, masia2009_gamma(k), peak, min_gamma)
 
 
 def masia2017(sdr: np.ndarray, peak: float = 1000.0, min_gamma: float = 0.1) -> np.ndarray:
@@ -157,8 +178,7 @@ def masia2017(sdr: np.ndarray, peak: float = 1000.0, min_gamma: float = 0.1) -> 
     lin, L = _linearise(sdr)
     k, L_H = image_key(L)
     p_ov = 100.0 * float(np.mean(L >= 254.0 / 255.0))
-    gamma = 2.4379 + 0.2319 * np.log(L_H) - 1.1228 * k + 0.0085 * p_ov
-    return _gamma_expand(lin, L, gamma, peak, min_gamma)
+    return _gamma_expand(lin, L, masia2017_gamma(L_H, k, p_ov), peak, min_gamma)
 
 
 def huo2014(sdr: np.ndarray, peak: float = 1000.0, n: float = 0.86) -> np.ndarray:

@@ -8,7 +8,8 @@ float64 without importing torch; torch inputs give tensors (same dtype/device, d
 * ΔE_ITP (ITU-R BT.2124): :func:`delta_e_itp`, :func:`delta_e_itp_map`.
 * PQ-PSNR / PQ-SSIM on PQ code values: :func:`pq_psnr`, :func:`pq_ssim`.
 * ColorVideoVDP (optional extra): :func:`cvvdp_jod`.
-* Video temporal consistency: :func:`mabd_jiang2019`, :func:`mabd_kpnmfi`.
+* Video temporal consistency: :func:`mabd_jiang2019`, :func:`mabd_kpnmfi`, :func:`warping_error` (Lai et al.
+  2018, DIS flow, forward–backward occlusion mask).
 * :func:`evaluate` -- all of them as the dict ``hdrkit eval --json`` prints.
 """
 
@@ -21,13 +22,15 @@ from hdrkit.metrics.mabd import mabd_jiang2019, mabd_kpnmfi, mabd_vector
 from hdrkit.metrics.pq import pq_psnr, pq_ssim
 from hdrkit.metrics.pu import PU21_LUMINANCE_WEIGHTS, PU21_PEAK, pu_error_map, pu_msssim, pu_psnr, pu_psnr_y, pu_ssim
 from hdrkit.metrics.pu21 import PU21_L_MAX, PU21_L_MIN, PU21_PARAMETERS, pu21_decode, pu21_encode
+from hdrkit.metrics.temporal import dis_flow, occlusion_mask, warping_error, warping_error_pair
 from hdrkit.metrics.ssim import MATLAB_MSSSIM_WEIGHTS, WANG2003_MSSSIM_WEIGHTS, ms_ssim, psnr, ssim, ssim_map
 
 __all__ = [
     "pu21_encode", "pu21_decode", "PU21_PARAMETERS", "PU21_L_MIN", "PU21_L_MAX", "PU21_LUMINANCE_WEIGHTS",
     "PU21_PEAK", "pu_psnr", "pu_psnr_y", "pu_ssim", "pu_msssim", "pu_fsim", "pu_vsi", "pu_error_map",
     "delta_e_itp", "delta_e_itp_map", "ictcp_hue_error", "neutrality", "pq_psnr", "pq_ssim", "cvvdp_jod", "cvvdp_available",
-    "mabd_jiang2019", "mabd_kpnmfi", "mabd_vector", "evaluate", "METRICS", "DEFAULT_METRICS",
+    "mabd_jiang2019", "mabd_kpnmfi", "mabd_vector", "warping_error", "warping_error_pair", "dis_flow",
+    "occlusion_mask", "evaluate", "METRICS", "DEFAULT_METRICS",
     "psnr", "ssim", "ssim_map", "ms_ssim", "MATLAB_MSSSIM_WEIGHTS", "WANG2003_MSSSIM_WEIGHTS",
     "fsim", "vsi", "phase_congruency", "sdsp_saliency",
 ]

@@ -228,6 +228,11 @@ def mean_metrics(rows: Sequence[dict[str, float]]) -> dict[str, float]:
 def write_report(folder: str | Path, items: Sequence[ReportItem], title: str = "hdrkit eval",
                  progress=None) -> Path:
     """Write ``folder/index.html`` atomically (the folder is created if its parent exists); returns the path."""
+    return write_report_html(folder, lambda: render_report(items, title, progress=progress))
+
+
+def write_report_html(folder: str | Path, render) -> Path:
+    """Create ``folder`` if its parent exists, then write ``render()`` to ``folder/index.html`` atomically."""
     from hdrkit.errors import InputError
     from hdrkit.io.atomic import atomic_write_bytes
 
@@ -239,5 +244,61 @@ def write_report(folder: str | Path, items: Sequence[ReportItem], title: str = "
             raise InputError(f"cannot create report folder {folder}: {folder.parent} does not exist")
         folder.mkdir()
     out = folder / "index.html"
-    atomic_write_bytes(out, render_report(items, title, progress=progress).encode("utf-8"))
+    atomic_write_bytes(out, render().encode("utf-8"))
     return out
+
+
+def line_plot_svg(series: dict[str, Sequence[float]], title: str, ylabel: str, width: int = 720,
+                  height: int = 220) -> str:
+    """An inline SVG line plot of one or more per-frame series (x = frame number)."""
+    colours = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+    vals = [np.asarray(v, dtype=np.float64) for v in series.values()]
+    finite = np.concatenate([v[np.isfinite(v)] for v in vals]) if vals else np.zeros(1)
+    if finite.size == 0:
+        finite = np.zeros(1)
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    n = max(len(v) for v in vals) if vals else 1
+    pad_l, pad_b, pad_t = 56, 28, 22
+
+    def xy(i: int, v: float) -> str:
+        x = pad_l + (width - pad_l - 8) * (i / max(n - 1, 1))
+        y = pad_t + (height - pad_t - pad_b) * (1 - (v - lo) / (hi - lo))
+        return f"{x:.1f},{y:.1f}"
+
+    lines = []
+    for (name, _), v, c in zip(series.items(), vals, colours):
+        pts = " ".join(xy(i, float(x)) for i, x in enumerate(v) if np.isfinite(x))
+        lines.append(f'<polyline fill="none" stroke="{c}" stroke-width="1.5" points="{pts}"/>')
+    legend = "".join(f'<text x="{pad_l + 8 + 150 * k}" y="14" fill="{c}" font-size="12">{html.escape(name)}</text>'
+                     for k, (name, c) in enumerate(zip(series, colours)))
+    axes = (f'<line x1="{pad_l}" y1="{height - pad_b}" x2="{width - 8}" y2="{height - pad_b}" stroke="#888"/>'
+            f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{height - pad_b}" stroke="#888"/>'
+            f'<text x="4" y="{pad_t + 8}" font-size="11">{hi:.4g}</text>'
+            f'<text x="4" y="{height - pad_b}" font-size="11">{lo:.4g}</text>'
+            f'<text x="{pad_l}" y="{height - 8}" font-size="11">frame 0</text>'
+            f'<text x="{width - 70}" y="{height - 8}" font-size="11">frame {n - 1}</text>'
+            f'<text x="4" y="{height / 2:.0f}" font-size="11">{html.escape(ylabel)}</text>')
+    return (f'<figure><svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'role="img" aria-label="{html.escape(title)}">{axes}{"".join(lines)}{legend}</svg>'
+            f"<figcaption>{html.escape(title)}</figcaption></figure>")
+
+
+def render_video_report(summary: dict[str, float], per_frame: dict[str, Sequence[float]],
+                        worst: Optional[ReportItem] = None, title: str = "hdrkit video eval") -> str:
+    """HTML of a video comparison: the summary, the flicker plot (per-frame mean PQ of reference and test),
+    per-frame PU-PSNR and ΔE_ITP, and the full image section of the worst frame."""
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(float(v)) if isinstance(v, (int, float)) else html.escape(str(v))}</td></tr>"
+                   for k, v in summary.items())
+    plots = line_plot_svg({"reference": per_frame["ref_mean_pq"], "test": per_frame["test_mean_pq"]},
+                          "Flicker plot: per-frame mean PQ code value", "mean PQ")
+    plots += line_plot_svg({"PU-PSNR": per_frame["pu_psnr"]}, "PU-PSNR per frame (dB)", "dB")
+    plots += line_plot_svg({"ΔE_ITP": per_frame["delta_e_itp"]}, "mean ΔE_ITP per frame", "ΔE_ITP")
+    section = _item_html(worst, 768, PREVIEW_STOPS) if worst is not None else ""
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+        f'<table class="metrics"><tr><th>metric</th><th>value</th></tr>{rows}</table>'
+        f"<h2>Temporal behaviour</h2>{plots}{section}</body></html>"
+    )

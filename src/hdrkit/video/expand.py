@@ -1,0 +1,362 @@
+"""SDR → HDR10 video up-conversion (:func:`expand_video`) and HDR10 → SDR (:func:`tonemap_video`).
+
+Two kinds of method:
+
+* **Any image operator** of :mod:`hdrkit.expand` (classical or learned: ``expand.METHODS``), applied to each
+  frame on its own (``smooth=0`` is the only mode; these can flicker).
+* **The temporally stable global baseline** (methods in :data:`GLOBAL_METHODS`: ``masia2017``, ``masia2009``,
+  ``akyuz2007``, ``linear``): the operator's *statistics* (log-average luminance, key, over-exposed percentage,
+  1 %/99 % luminance quantiles) are measured on every frame, **smoothed within each shot** with a Gaussian of
+  ``smooth`` seconds (two-sided, truncated at the shot's ends, so it resets at cuts — :mod:`hdrkit.video.shots`)
+  and the resulting global curve is **baked into a 33³ 3D LUT per frame** (SDR R'G'B' → PQ BT.2020 R'G'B'),
+  applied by a fused Y'CbCr → LUT → Y'CbCr kernel.  ``smooth=0`` is the same operator per frame, unsmoothed.
+
+Passes over the input (each streams; memory holds one frame plus the encoder's look-ahead, and a few numbers
+per frame):
+
+1. analysis: statistics on every 4th pixel and a 96-pixel HSV thumbnail for shot detection;
+2. (global methods) content light: each frame's final LUT on every 2nd pixel → MaxCLL / MaxFALL estimates;
+   for per-frame methods the operator on every 4th pixel (pass 1) gives the estimate.  The estimate is what the
+   HDR10 metadata carries (the SEI precedes the frames, so a value measured while encoding would come too late);
+3. encoding, with the audio and subtitle streams copied through.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from hdrkit.errors import InputError
+from hdrkit.progress import ProgressFn, report
+from hdrkit.video import _kernels as K
+from hdrkit.video import shots as S
+from hdrkit.video.io import (
+    ContentLight,
+    MasteringDisplay,
+    VideoReader,
+    VideoWriter,
+    content_light_of,
+    frame_light,
+    ycbcr_matrices,
+)
+
+#: Global operators with a temporally smoothed, LUT-baked video form.
+GLOBAL_METHODS = ("masia2017", "masia2009", "akyuz2007", "linear")
+#: Default method of ``hdrkit video expand``: the smoothed global baseline (fast and flicker-free; docs/VIDEO.md).
+DEFAULT_METHOD = "masia2017"
+#: Default smoothing (Gaussian std in seconds) of the global baseline's statistics.
+DEFAULT_SMOOTH = 1.0
+#: Lattice size of the per-frame LUT.
+LUT_SIZE = 33
+#: Statistics of a frame (columns of ``Analysis.stats``).
+STAT_NAMES = ("log_mean", "key", "p_over", "log_lo", "log_hi")
+_STEP_STATS = 4  # analysis pass: every 4th pixel
+_STEP_LIGHT = 2  # content-light pass: every 2nd pixel
+
+
+def frame_stats(sdr: np.ndarray) -> np.ndarray:
+    """The statistics of one SDR frame (BT.709 R'G'B' code values ``H×W×3``): :data:`STAT_NAMES`.
+
+    ``log_mean`` = ln of the log-average luminance, ``key`` = Akyüz & Reinhard's key, ``p_over`` = % of pixels
+    with ``L ≥ 254/255``, ``log_lo``/``log_hi`` = ln of the 1 % / 99 % luminance quantiles (luminance of the
+    BT.1886-linearised frame, 1 = SDR white) — everything the global operators need.
+    """
+    from hdrkit.expand.classical import _linearise, image_key
+
+    _, L = _linearise(sdr)
+    k, L_H = image_key(L)
+    lo, hi = np.quantile(L, [0.01, 0.99])
+    return np.array([np.log(L_H), k, 100.0 * float(np.mean(L >= 254.0 / 255.0)), np.log(max(lo, 1e-6)),
+                     np.log(max(hi, 1e-6))])
+
+
+def global_curve(method: str, stats: np.ndarray, peak: float = 1000.0) -> Callable[[np.ndarray], np.ndarray]:
+    """``L → L_out`` (nits) of a global operator from (possibly smoothed) :func:`frame_stats`."""
+    from hdrkit.expand.classical import masia2009_gamma, masia2017_gamma
+
+    peak = float(peak)
+    log_mean, key, p_over, log_lo, log_hi = (float(v) for v in stats)
+    if method == "masia2017":
+        g = max(masia2017_gamma(np.exp(log_mean), key, p_over), 0.1)
+        return lambda L: peak * L**g
+    if method == "masia2009":
+        g = max(masia2009_gamma(key), 0.1)
+        return lambda L: peak * L**g
+    if method == "akyuz2007":
+        lo, hi = np.exp(log_lo), np.exp(log_hi)
+        if hi <= lo * 1.0001:
+            return lambda L: peak * L
+        return lambda L: peak * np.clip((L - lo) / (hi - lo), 0.0, 1.0)
+    if method == "linear":
+        return lambda L: peak * L
+    raise InputError(f"{method!r} has no global video form; choose one of {', '.join(GLOBAL_METHODS)}")
+
+
+def lattice(size: int = LUT_SIZE) -> np.ndarray:
+    """The ``size³×3`` R'G'B' lattice points in [0, 1], indexed ``[r, g, b]``."""
+    g = np.linspace(0.0, 1.0, size)
+    r, gg, b = np.meshgrid(g, g, g, indexing="ij")
+    return np.stack([r, gg, b], axis=-1)
+
+
+def frame_lut(method: str, stats: np.ndarray, peak: float = 1000.0, size: int = LUT_SIZE,
+              to_sdr: Optional[Callable[[np.ndarray], np.ndarray]] = None) -> np.ndarray:
+    """A frame's global curve baked into a float32 ``size³×3`` LUT: stream R'G'B' → PQ BT.2020 R'G'B'.
+
+    ``to_sdr`` maps the stream's R'G'B' to BT.709 code values when they differ (``VideoReader.convert``).
+    """
+    from hdrkit import color
+    from hdrkit.expand.classical import expand_luminance
+
+    nodes = lattice(size)
+    if to_sdr is not None:
+        nodes = to_sdr(nodes.astype(np.float32))
+    nits = expand_luminance(nodes, global_curve(method, stats, peak))
+    return np.asarray(color.pq_inverse_eotf(np.clip(nits, 0.0, 10000.0)), dtype=np.float32)
+
+
+@dataclass
+class Analysis:
+    """Result of the analysis pass: per-frame statistics, shot cuts and content light."""
+
+    frames: int
+    fps: float
+    stats: np.ndarray  # frames × len(STAT_NAMES)
+    scores: np.ndarray  # content score of each frame (shot detection)
+    cuts: list[int]
+    light: Optional[np.ndarray] = None  # frames × 2 (max, mean of max(R,G,B)) nits; per-frame methods only
+    params: Optional[np.ndarray] = None  # the statistics actually used per frame (smoothed or not)
+
+
+@dataclass
+class ExpandResult:
+    """What :func:`expand_video` did."""
+
+    output: str
+    frames: int
+    width: int
+    height: int
+    method: str
+    smooth: float
+    codec: str
+    cuts: list[int]
+    content_light: ContentLight
+    seconds: float
+    fps: float
+    passes: dict = field(default_factory=dict)
+
+
+class _Rate:
+    """Frames / s and ETA for progress descriptions."""
+
+    def __init__(self, progress: Optional[ProgressFn], label: str, total: Optional[int]):
+        self.progress, self.label, self.total = progress, label, total or 0
+        self.t0 = time.perf_counter()
+
+    def __call__(self, done: int) -> None:
+        if self.progress is None:
+            return
+        dt = time.perf_counter() - self.t0
+        fps = done / dt if dt > 0 else 0.0
+        text = f"{self.label} {fps:.1f} fps"
+        if self.total and fps > 0 and done <= self.total:
+            eta = (self.total - done) / fps
+            text += f", ETA {int(eta // 60)}:{int(eta % 60):02d}"
+        report(self.progress, done, self.total, text)
+
+
+def _thumb(reader: VideoReader, frame, step: int) -> np.ndarray:
+    """Every ``step``-th pixel of a frame (nearest, values unchanged) as SDR BT.709 code values."""
+    if reader.info.chroma == "rgb":
+        return reader.convert(reader.to_rgb_prime(frame)[::step, ::step])
+    y, cb, cr, sx, sy = reader.frame_planes(frame)
+    ys = y[::step, ::step]
+    cbs = cb[:: max(1, step >> sy), :: max(1, step >> sx)]
+    crs = cr[:: max(1, step >> sy), :: max(1, step >> sx)]
+    # the subsampled chroma grid matches the subsampled luma grid when step ≥ the subsampling factor
+    out = np.empty(ys.shape + (3,), np.float32)
+    m_in, _ = ycbcr_matrices(reader.info.matrix)
+    K.planes_to_rgb(ys, cbs, crs, 0 if step >= (1 << sx) else sx, 0 if step >= (1 << sy) else sy,
+                    reader.frame_quant(frame), m_in, out)
+    return reader.convert(out)
+
+
+def _open_sdr(path, matrix=None, full_range=None) -> VideoReader:
+    reader = VideoReader(path, matrix=matrix, full_range=full_range)
+    if reader.info.is_hdr:
+        name, t = reader.path.name, reader.info.transfer
+        reader.close()
+        raise InputError(f"{name} is already HDR ({t.upper()}); video expand takes SDR video")
+    return reader
+
+
+def _check_complete(reader: VideoReader, n: int) -> None:
+    expected = reader.info.frames
+    if expected and n < expected - max(2, int(0.02 * expected)):
+        raise InputError(f"{reader.path.name} is truncated: decoded {n} of {expected} frames")
+
+
+def analyse(path: str | os.PathLike, method: str = DEFAULT_METHOD, smooth: float = DEFAULT_SMOOTH,
+            threshold: float = S.DEFAULT_THRESHOLD, min_length: int = S.DEFAULT_MIN_LENGTH,
+            params: Optional[dict] = None, progress: Optional[ProgressFn] = None,
+            matrix: Optional[str] = None, full_range: Optional[bool] = None) -> Analysis:
+    """Pass 1: statistics, shots and (per-frame methods) content light of an SDR video."""
+    from hdrkit.expand import expand as expand_image
+
+    per_frame = method not in GLOBAL_METHODS
+    stats, scores, light = [], [], []
+    prev = None
+    with _open_sdr(path, matrix, full_range) as reader:
+        rate = _Rate(progress, "analysing", reader.info.frames)
+        for frame in reader.decoded():
+            sdr = _thumb(reader, frame, _STEP_STATS)
+            stats.append(frame_stats(sdr))
+            hsv = S.hsv_thumbnail(sdr)
+            scores.append(S.content_score(prev, hsv))
+            prev = hsv
+            if per_frame:
+                light.append(frame_light(expand_image(sdr, method=method, **(params or {}))))
+            rate(len(stats))
+        _check_complete(reader, len(stats))
+        fps = reader.info.fps or 25.0
+    st = np.array(stats)
+    cuts = S.detect_cuts(scores, threshold, min_length)
+    used = S.smooth_within_shots(st, cuts, smooth * fps) if not per_frame else st
+    return Analysis(len(stats), fps, st, np.array(scores), cuts, np.array(light) if per_frame else None, used)
+
+
+def _global_light(path, analysis: Analysis, method: str, peak: float, progress, matrix, full_range) -> np.ndarray:
+    """Pass 2 for the global methods: each frame's LUT on every 2nd pixel → (max, mean) of max(R,G,B) nits."""
+    from hdrkit import color
+
+    light = []
+    with _open_sdr(path, matrix, full_range) as reader:
+        rate = _Rate(progress, "measuring light", analysis.frames)
+        for t, frame in enumerate(reader.decoded()):
+            if t >= analysis.frames:
+                break
+            sdr = _thumb(reader, frame, _STEP_LIGHT)
+            lut = frame_lut(method, analysis.params[t], peak)
+            pq = np.empty_like(sdr)
+            K.apply_lut(sdr, lut, pq)
+            light.append(frame_light(np.asarray(color.pq_eotf(pq))))
+            rate(t + 1)
+    return np.array(light)
+
+
+def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = DEFAULT_METHOD,
+                 smooth: Optional[float] = None, peak: Optional[float] = None, codec: str = "hevc",
+                 crf: Optional[float] = None, preset: Optional[str] = None, chroma: str = "420",
+                 mastering: Optional[MasteringDisplay] = None, light: Optional[ContentLight] = None,
+                 params: Optional[dict] = None, threshold: float = S.DEFAULT_THRESHOLD,
+                 min_length: int = S.DEFAULT_MIN_LENGTH, copy_streams: bool = True,
+                 matrix: Optional[str] = None, full_range: Optional[bool] = None,
+                 progress: Optional[ProgressFn] = None) -> ExpandResult:
+    """Up-convert an SDR video file to HDR10 (HEVC Main 10 or AV1 10-bit), atomically.
+
+    Parameters
+    ----------
+    src, dst : input video (any container/codec FFmpeg reads) and output ``.mkv``/``.mp4``/``.mov``.
+    method : a :data:`GLOBAL_METHODS` name (smoothed global baseline, LUT per frame) or any other
+        ``hdrkit.expand.METHODS`` name (applied per frame).
+    smooth : Gaussian std in seconds of the global statistics within a shot (default 1 s; 0 = per frame).
+    peak : nits of SDR white for the operator (1000 by default; also the mastering display's maximum).
+    codec, crf, preset, chroma : encoder settings (:class:`hdrkit.video.io.VideoWriter`).
+    mastering, light : HDR10 metadata; ``light=None`` estimates MaxCLL/MaxFALL (module docstring).
+    params : extra operator parameters for per-frame methods.
+    threshold, min_length : shot detection (:mod:`hdrkit.video.shots`).
+    matrix, full_range : override the input's Y'CbCr matrix / range.
+
+    Returns an :class:`ExpandResult`; no file is left behind on any error or interrupt.
+    """
+    from hdrkit.expand import METHODS
+    from hdrkit.expand import expand as expand_image
+    from hdrkit.io.atomic import atomic_path
+
+    if method not in GLOBAL_METHODS and method not in METHODS:
+        raise InputError(f"unknown expansion method {method!r}; choose one of {', '.join(METHODS)}")
+    per_frame = method not in GLOBAL_METHODS
+    if smooth is None:
+        smooth = 0.0 if per_frame else DEFAULT_SMOOTH
+    smooth = float(smooth)
+    if not np.isfinite(smooth) or smooth < 0:
+        raise InputError(f"--smooth must be ≥ 0 seconds, got {smooth}")
+    if per_frame and smooth > 0:
+        raise InputError(f"{method} is applied per frame; temporal smoothing is for {', '.join(GLOBAL_METHODS)}")
+    peak = 1000.0 if peak is None else float(peak)
+    if not np.isfinite(peak) or not 0 < peak <= 10000:
+        raise InputError(f"--peak must lie in (0, 10000] nits, got {peak}")
+    op_params = dict(params or {})
+    if per_frame:
+        op_params.setdefault("peak", peak)
+        import inspect
+
+        try:
+            inspect.signature(METHODS[method]).bind(np.zeros((2, 2, 3)), **op_params)
+        except TypeError:
+            op_params.pop("peak", None)
+    dst = Path(dst)
+    with VideoReader(src) as probe_reader:  # fail fast, before any pass, on sizes and HDR input
+        info = probe_reader.info
+    if info.is_hdr:
+        raise InputError(f"{Path(src).name} is already HDR ({info.transfer.upper()}); video expand takes SDR video")
+    if chroma == "420" and (info.width % 2 or info.height % 2):
+        raise InputError(f"odd frame size {info.width}×{info.height}: 4:2:0 needs even sizes (use --chroma 444)")
+    # validate the encoder settings before the analysis pass (a bad --crf must not cost a pass)
+    from hdrkit.video.io import HDR_CODECS, _check_output
+
+    _check_output(dst)
+    if codec not in HDR_CODECS:
+        raise InputError(f"unsupported HDR10 codec {codec!r}; choose {', '.join(HDR_CODECS)}")
+    t0 = time.perf_counter()
+    passes = {}
+    analysis = analyse(src, method, smooth, threshold, min_length, op_params, progress, matrix, full_range)
+    passes["analysis_s"] = time.perf_counter() - t0
+    if light is None:
+        t1 = time.perf_counter()
+        fl = analysis.light if per_frame else _global_light(src, analysis, method, peak, progress, matrix, full_range)
+        light = content_light_of(float(fl[:, 0].max()), float(fl[:, 1].max()))
+        passes["light_s"] = time.perf_counter() - t1
+    mastering = mastering or MasteringDisplay.named("p3d65", max_nits=max(peak, 100.0))
+    t2 = time.perf_counter()
+    with _open_sdr(src, matrix, full_range) as reader, atomic_path(dst) as tmp:
+        copies = reader.copyable_streams() if copy_streams else []
+        with VideoWriter(tmp, info.width, info.height, reader.stream.average_rate or analysis.fps, codec=codec,
+                         hdr=True, chroma=chroma, crf=crf, preset=preset, mastering=mastering,
+                         light=light) as writer:
+            writer.copy_streams(copies)
+            rate = _Rate(progress, "encoding", analysis.frames)
+            q_out = K.plane_quant(10, False)
+            _, m_out = ycbcr_matrices("bt2020")
+            m_in, _ = ycbcr_matrices(reader.info.matrix)
+            to_sdr = None if reader.info.primaries in ("bt709", "bt601") else reader.convert
+            n = 0
+            for frame in reader.decoded(copies, writer.mux_copy):
+                if n >= analysis.frames:
+                    break
+                if per_frame:
+                    sdr = reader.convert(reader.to_rgb_prime(frame))
+                    writer.write_nits(expand_image(sdr, method=method, **op_params))
+                elif reader.info.chroma == "rgb":
+                    sdr = reader.to_rgb_prime(frame)
+                    pq = np.empty_like(sdr)
+                    K.apply_lut(sdr, frame_lut(method, analysis.params[n], peak, to_sdr=to_sdr), pq)
+                    writer.write_rgb_prime(pq)
+                else:
+                    lut = frame_lut(method, analysis.params[n], peak, to_sdr=to_sdr)
+                    y, cb, cr, sx, sy = reader.frame_planes(frame)
+                    oy, ocb, ocr = writer.new_planes()
+                    K.planes_lut_planes(y, cb, cr, sx, sy, reader.frame_quant(frame), m_in, lut,
+                                        1 if chroma == "420" else 0, q_out, m_out, 1023.0, oy, ocb, ocr)
+                    writer.write_planes(oy, ocb, ocr)
+                n += 1
+                rate(n)
+    passes["encode_s"] = time.perf_counter() - t2
+    seconds = time.perf_counter() - t0
+    return ExpandResult(str(dst), n, info.width, info.height, method, smooth, codec, analysis.cuts, light, seconds,
+                        n / seconds if seconds > 0 else 0.0, passes)
