@@ -305,14 +305,11 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
         info = probe_reader.info
     if info.is_hdr:
         raise InputError(f"{Path(src).name} is already HDR ({info.transfer.upper()}); video expand takes SDR video")
-    if chroma == "420" and (info.width % 2 or info.height % 2):
-        raise InputError(f"odd frame size {info.width}×{info.height}: 4:2:0 needs even sizes (use --chroma 444)")
-    # validate the encoder settings before the analysis pass (a bad --crf must not cost a pass)
-    from hdrkit.video.io import HDR_CODECS, _check_output
+    # validate the encoder settings before the analysis pass (a bad setting must not cost a pass)
+    from hdrkit.video.io import _check_output, check_encodable
 
     _check_output(dst)
-    if codec not in HDR_CODECS:
-        raise InputError(f"unsupported HDR10 codec {codec!r}; choose {', '.join(HDR_CODECS)}")
+    check_encodable(codec, info.width, info.height, chroma, hdr=True)
     t0 = time.perf_counter()
     passes = {}
     analysis = analyse(src, method, smooth, threshold, min_length, op_params, progress, matrix, full_range)

@@ -204,6 +204,9 @@ def _open_input(path: str | os.PathLike):
     if not container.streams.video:
         container.close()
         raise FormatError(f"{p.name} has no video stream")
+    if container.streams.video[0].codec_context is None:
+        container.close()
+        raise FormatError(f"{p.name}: unsupported video codec (this FFmpeg build cannot decode it)")
     return container
 
 
@@ -232,8 +235,7 @@ def _subsampling(fmt) -> tuple[int, int]:
 
 def _describe(container, stream, path: Path) -> VideoInfo:
     cc = stream.codec_context
-    fmt = stream.format if stream.format is not None else None
-    pix = cc.pix_fmt or (fmt.name if fmt else "?")
+    pix = cc.pix_fmt or "?"
     av = _av()
     try:
         vf = av.VideoFormat(pix)
@@ -337,6 +339,9 @@ class VideoReader:
             self.info.full_range = bool(full_range)
         if transfer is not None:
             self.info.transfer = transfer
+        if self.info.pix_fmt == "?":
+            self.close()
+            raise FormatError(f"{self.path.name}: no decodable video (the file is damaged or truncated)")
         if self.info.chroma not in ("420", "422", "444", "rgb"):
             self.close()
             raise FormatError(f"{self.path.name}: unsupported pixel format {self.info.pix_fmt}")
@@ -450,6 +455,24 @@ def _prim(name: str) -> str:
     return "bt709" if name == "bt601" else name
 
 
+def check_encodable(codec: str, width: int, height: int, chroma: str = "420", hdr: bool = True) -> None:
+    """Refuse, in one line, what the encoders cannot do (before any work is spent on a file)."""
+    table = HDR_CODECS if hdr else SDR_CODECS
+    if codec not in table:
+        raise InputError(f"unsupported {'HDR10' if hdr else 'SDR'} codec {codec!r}; choose {', '.join(table)}")
+    if chroma not in ("420", "444"):
+        raise InputError(f"chroma must be 420 or 444, got {chroma!r}")
+    if chroma == "420" and (width % 2 or height % 2):
+        raise InputError(f"odd frame size {width}×{height}: 4:2:0 needs even sizes (use --chroma 444)")
+    if codec == "av1" and chroma == "444":
+        raise InputError("SVT-AV1 encodes 4:2:0 only; use --codec hevc for 4:4:4")
+    if codec == "hevc" and width < 64:
+        # libx265 (as bundled with PyAV 18) corrupts the heap on frames narrower than one 64-pixel CTU
+        raise InputError(f"frame width {width} is below the 64 pixels x265 needs; use --codec av1")
+    if width < 2 or height < 2:
+        raise InputError(f"frame size {width}×{height} is too small to encode")
+
+
 def _check_output(path: Path) -> str:
     ext = path.suffix.lower()
     if ext not in CONTAINERS:
@@ -481,13 +504,8 @@ class VideoWriter:
         table = HDR_CODECS if hdr else SDR_CODECS
         if codec not in table:
             raise InputError(f"unsupported {'HDR10' if hdr else 'SDR'} codec {codec!r}; choose {', '.join(table)}")
-        if chroma not in ("420", "444"):
-            raise InputError(f"chroma must be 420 or 444, got {chroma!r}")
-        if chroma == "420" and (width % 2 or height % 2):
-            raise InputError(f"odd frame size {width}×{height}: 4:2:0 needs even sizes (use --chroma 444)")
+        check_encodable(codec, width, height, chroma, hdr)
         encoder, default_crf, default_preset = table[codec]
-        if codec == "av1" and chroma == "444":
-            raise InputError("SVT-AV1 encodes 4:2:0 only; use --codec hevc for 4:4:4")
         crf = default_crf if crf is None else crf
         if not (0 <= float(crf) <= 63):
             raise InputError(f"--crf must lie in [0, 63], got {crf}")
@@ -501,7 +519,7 @@ class VideoWriter:
         if encoder == "libx265":
             params = ["log-level=error", "repeat-headers=1"]
             if hdr:
-                params += ["hdr10=1", "hdr10-opt=1", f"master-display={self.mastering.x265()}",
+                params += ["hdr10=1"] + (["hdr10-opt=1"] if chroma == "420" else []) + [f"master-display={self.mastering.x265()}",
                            "colorprim=bt2020", "transfer=smpte2084", "colormatrix=bt2020nc", "range=limited"]
                 if light is not None:
                     params.append(f"max-cll={light.max_cll},{light.max_fall}")
@@ -619,7 +637,8 @@ class VideoWriter:
     def _mux(self, packets) -> None:
         av = _av()
         try:
-            self._container.mux(packets)
+            with self._quiet():
+                self._container.mux(packets)
         except av.FFmpegError as exc:
             raise FormatError(f"writing {self.path.name} failed ({_why(exc)})") from None
 

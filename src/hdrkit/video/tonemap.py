@@ -41,7 +41,7 @@ def tonemap_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = 
     from hdrkit.tonemap import TONEMAP_METHODS, tonemap
     from hdrkit.tonemap.reinhard import log_average
     from hdrkit.video.expand import _Rate, _check_complete
-    from hdrkit.video.io import SDR_CODECS, VideoWriter, _check_output
+    from hdrkit.video.io import SDR_CODECS, VideoWriter, _check_output, check_encodable
 
     if method not in TONEMAP_METHODS:
         raise InputError(f"unknown tone mapping method {method!r}; choose from {', '.join(TONEMAP_METHODS)}")
@@ -54,8 +54,7 @@ def tonemap_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = 
     params = dict(params or {})
     with _open_hdr(src) as reader:
         info = reader.info
-        if info.width % 2 or info.height % 2:
-            raise InputError(f"odd frame size {info.width}×{info.height}: 4:2:0 needs even sizes")
+        check_encodable(codec, info.width, info.height, "420", hdr=False)
     stats = None
     cuts = [0]
     if method == "reinhard2002":

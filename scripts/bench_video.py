@@ -1,0 +1,238 @@
+"""Video benchmarks of docs/VIDEO.md.
+
+    python scripts/bench_video.py make  --seconds 5  -o /tmp/in5.mp4     # 1080p 8-bit H.264 test clip
+    python scripts/bench_video.py speed /tmp/in5.mp4 --codec av1 --preset 10 [--method masia2017] [--json OUT]
+    python scripts/bench_video.py table --data ../shared/data/hdr_extra --json docs/video/mabd.json
+    python scripts/bench_video.py roundtrip --data ../shared/data/hdr_extra --json docs/video/roundtrip.json
+
+``speed`` runs ``hdrkit.video.expand.expand_video`` end to end (decode, analysis, light pass, LUT, encode) in
+this process and prints frames/s and the peak RSS (``ru_maxrss``) of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def make_clip(out: str, seconds: float, fps: int = 30, size=(1920, 1080), pano: str | None = None, seed: int = 0,
+              audio: bool = False) -> None:
+    """A textured 1080p SDR clip: a pan over a tone-mapped panorama (upscaled, with film grain), a moving disc,
+    and a cut in the middle (the pan reverses over a second panorama), as H.264 8-bit 4:2:0, untagged colour."""
+    import av
+    import cv2
+
+    from hdrkit.data import load_hdr_nits
+    from hdrkit.tonemap import tonemap
+
+    w, h = size
+    data = Path(pano or "../shared/data/hdr")
+    files = sorted(p for p in data.glob("*.exr"))[:2]
+    strips = []
+    for f in files:
+        sdr = tonemap(load_hdr_nits(f), "bt2446a")
+        big = cv2.resize(sdr, (int(h * 4), h), interpolation=cv2.INTER_CUBIC)
+        strips.append(np.clip(big, 0, 1))
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * fps))
+    c = av.open(out, "w")
+    s = c.add_stream("libx264", rate=fps, options={"crf": "16", "preset": "veryfast"})
+    s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+    if audio:
+        a = c.add_stream("aac", rate=48000)
+    yy, xx = np.mgrid[0:h, 0:w]
+    for t in range(n):
+        strip = strips[0] if t < n // 2 or len(strips) < 2 else strips[1]
+        x0 = int((t % (n // 2 or 1)) * (strip.shape[1] - w) / max(n // 2, 1))
+        frame = strip[:, x0:x0 + w].copy()
+        cx, cy = w * (0.1 + 0.8 * t / n), h * 0.6
+        disc = (xx - cx) ** 2 + (yy - cy) ** 2 < (h * 0.08) ** 2
+        frame[disc] = (1.0, 0.9, 0.7)
+        grain = rng.normal(0, 1.5 / 255, (h // 2, w // 2, 1)).astype(np.float32)
+        frame = frame + cv2.resize(grain, (w, h))[..., None]
+        rgb8 = np.clip(np.round(frame * 255), 0, 255).astype(np.uint8)
+        vf = av.VideoFrame.from_ndarray(rgb8, format="rgb24").reformat(
+            format="yuv420p", dst_colorspace=av.video.reformatter.Colorspace.ITU709)
+        vf.pts = t
+        for p in s.encode(vf):
+            c.mux(p)
+    for p in s.encode(None):
+        c.mux(p)
+    c.close()
+
+
+def speed(src: str, codec: str, preset: str | None, method: str, out_dir: str, crf=None) -> dict:
+    from hdrkit.video.expand import expand_video
+    from hdrkit.video.io import probe
+
+    out = Path(out_dir) / f"bench_{codec}_{preset}_{method}.mkv"
+    t0 = time.perf_counter()
+    r = expand_video(src, out, method=method, codec=codec, preset=preset, crf=crf)
+    dt = time.perf_counter() - t0
+    info = probe(src, side_data=False)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    res = {"input": src, "size": f"{info.width}x{info.height}", "frames": r.frames, "codec": codec,
+           "preset": preset, "method": method, "seconds": dt, "fps": r.frames / dt, "passes": r.passes,
+           "peak_rss_mb": rss, "output_bytes": out.stat().st_size, "loadavg": os.getloadavg()}
+    out.unlink()
+    return res
+
+
+def _clips(data: str, frames: int, size, seed: int):
+    """Held-out clips: one per hdr_extra panorama except ``sunrise``, each two shots (this scene, then the next
+    scene in the list), so every clip has a cut."""
+    from hdrkit.data import load_hdr_nits
+    from hdrkit.video.synth import make_clip_params, render_clip
+
+    files = sorted(p for p in Path(data).glob("*.exr") if p.stem != "sunrise")
+    rng = np.random.default_rng(seed)
+    panos = {f: load_hdr_nits(f) for f in files}
+    for i, f in enumerate(files):
+        g = files[(i + 1) % len(files)]
+        hdr, sdr = [], []
+        for scene in (f, g):
+            p = make_clip_params(rng, frames // 2, size)
+            for a, b in render_clip(panos[scene], p):
+                hdr.append(a)
+                sdr.append(b)
+        yield f.stem, hdr, sdr
+
+
+def table(data: str, frames: int, size, seed: int, methods, tmp: str) -> dict:
+    """MABD-MSE and PU-PSNR of the smoothed global baseline vs the same operator per frame, end to end through
+    files: SDR clip → H.264 (CRF 12) → ``expand_video`` → HDR10 HEVC (default CRF) → decoded → metrics."""
+    from hdrkit import color
+    from hdrkit.metrics import delta_e_itp, mabd_jiang2019, mabd_kpnmfi, pu_psnr
+    from hdrkit.video.expand import expand_video
+    from hdrkit.video.io import VideoReader, VideoWriter
+
+    rows = []
+    for name, hdr, sdr in _clips(data, frames, size, seed):
+        src = Path(tmp) / f"{name}_sdr.mp4"
+        with VideoWriter(src, size[1], size[0], 24, codec="h264", hdr=False, crf=12) as w:
+            for f in sdr:
+                w.write_rgb_prime(f)
+        ref_pq = np.stack([np.asarray(color.pq_inverse_eotf(h), np.float32) for h in hdr])
+        for method, smooth in methods:
+            out = Path(tmp) / f"{name}_{method}_{smooth}.mkv"
+            r = expand_video(src, out, method=method, smooth=smooth)
+            with VideoReader(out) as rd:
+                test = list(rd.frames())
+            out.unlink()
+            test_pq = np.stack([np.asarray(color.pq_inverse_eotf(np.clip(t, 0, 10000)), np.float32) for t in test])
+            rows.append({
+                "clip": name, "method": method, "smooth": smooth, "cuts": r.cuts,
+                "pu_psnr": float(np.mean([pu_psnr(a.astype(np.float64), b.astype(np.float64)) for a, b in zip(hdr, test)])),
+                "delta_e_itp": float(np.mean([delta_e_itp(a.astype(np.float64), b.astype(np.float64)) for a, b in zip(hdr, test)])),
+                "mabd_mse": float(mabd_jiang2019(ref_pq, test_pq)),
+                "mabd_kpnmfi": float(mabd_kpnmfi(test_pq)),
+                "mabd_kpnmfi_ref": float(mabd_kpnmfi(ref_pq)),
+            })
+            print(json.dumps(rows[-1]), flush=True)
+        src.unlink()
+    summary = {}
+    for method, smooth in methods:
+        sel = [r for r in rows if r["method"] == method and r["smooth"] == smooth]
+        summary[f"{method}@{smooth}"] = {k: float(np.mean([r[k] for r in sel]))
+                                         for k in ("pu_psnr", "delta_e_itp", "mabd_mse", "mabd_kpnmfi")}
+    return {"rows": rows, "summary": summary}
+
+
+def roundtrip(data: str, frames: int, size, seed: int, tmp: str) -> dict:
+    """PU-PSNR of synthetic HDR10 clips written and read back: 4:2:0 at the default CRF, 4:4:4 at the default
+    CRF, and 4:2:0 chroma subsampling alone (our 4:2:0 conversion, no encoder)."""
+    from hdrkit import color
+    from hdrkit.metrics import pu_psnr
+    from hdrkit.video import _kernels as K
+    from hdrkit.video.io import VideoReader, VideoWriter, ycbcr_matrices
+
+    out = {"420_crf_default": [], "444_crf_default": [], "420_only": [], "444_only": []}
+    q = K.plane_quant(10, False)
+    m_in, m_out = ycbcr_matrices("bt2020")
+    for name, hdr, _ in _clips(data, frames, size, seed):
+        for key, chroma in (("420_crf_default", "420"), ("444_crf_default", "444")):
+            p = Path(tmp) / f"rt_{name}_{chroma}.mkv"
+            with VideoWriter(p, size[1], size[0], 24, codec="hevc", chroma=chroma) as w:
+                for f in hdr:
+                    w.write_nits(f)
+            with VideoReader(p) as r:
+                back = list(r.frames())
+            p.unlink()
+            out[key].append(float(np.mean([pu_psnr(a.astype(np.float64), b.astype(np.float64))
+                                           for a, b in zip(hdr, back)])))
+        for key, sub in (("420_only", 1), ("444_only", 0)):
+            vals = []
+            for f in hdr:
+                pq = np.asarray(color.pq_inverse_eotf(f), np.float32)
+                hh, ww = pq.shape[:2]
+                cs = (hh // 2, ww // 2) if sub else (hh, ww)
+                y = np.empty((hh, ww), np.uint16)
+                cb, cr = np.empty(cs, np.uint16), np.empty(cs, np.uint16)
+                K.rgb_to_planes(pq, sub, q, m_out, 1023.0, y, cb, cr)
+                rgb = np.empty_like(pq)
+                K.planes_to_rgb(y, cb, cr, sub, sub, q, m_in, rgb)
+                vals.append(float(pu_psnr(f.astype(np.float64), np.asarray(color.pq_eotf(rgb), np.float64))))
+            out[key].append(float(np.mean(vals)))
+        print(name, {k: v[-1] for k, v in out.items()}, flush=True)
+    return {k: float(np.mean(v)) for k, v in out.items()} | {"per_clip": out}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("make")
+    m.add_argument("--seconds", type=float, default=5)
+    m.add_argument("--size", default="1920x1080")
+    m.add_argument("--data", default="../shared/data/hdr")
+    m.add_argument("--audio", action="store_true")
+    m.add_argument("-o", required=True)
+    s = sub.add_parser("speed")
+    s.add_argument("src")
+    s.add_argument("--codec", default="hevc")
+    s.add_argument("--preset", default=None)
+    s.add_argument("--crf", type=float, default=None)
+    s.add_argument("--method", default="masia2017")
+    s.add_argument("--tmp", default="/tmp")
+    s.add_argument("--json")
+    for name in ("table", "roundtrip"):
+        t = sub.add_parser(name)
+        t.add_argument("--data", default="../shared/data/hdr_extra")
+        t.add_argument("--frames", type=int, default=48)
+        t.add_argument("--size", default="256x144")
+        t.add_argument("--seed", type=int, default=15)
+        t.add_argument("--tmp", default="/tmp")
+        t.add_argument("--json")
+        if name == "table":
+            t.add_argument("--methods", default="masia2017,akyuz2007,masia2009")
+    a = ap.parse_args(argv)
+    if a.cmd == "make":
+        w, h = (int(v) for v in a.size.split("x"))
+        make_clip(a.o, a.seconds, size=(w, h), pano=a.data, audio=a.audio)
+        return 0
+    if a.cmd == "speed":
+        res = speed(a.src, a.codec, a.preset, a.method, a.tmp, a.crf)
+    else:
+        w, h = (int(v) for v in a.size.split("x"))
+        if a.cmd == "table":
+            methods = [(m, s) for m in a.methods.split(",") for s in (1.0, 0.0)]
+            res = table(a.data, a.frames, (h, w), a.seed, methods, a.tmp)
+        else:
+            res = roundtrip(a.data, a.frames, (h, w), a.seed, a.tmp)
+    res["command"] = " ".join(sys.argv)
+    text = json.dumps(res, indent=1)
+    print(text if a.cmd == "speed" else json.dumps(res.get("summary", {k: v for k, v in res.items() if k != "per_clip"}), indent=1))
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.json).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
