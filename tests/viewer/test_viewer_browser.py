@@ -470,3 +470,34 @@ def test_container_parser_agrees_with_python(browser, served, pictures):
     print(f"\ncontainer parser: {verdicts} agree with Python")
     assert verdicts["ok"] > 10 and verdicts["error"] > 100
     _assert_clean(browser)
+
+
+def test_pixel_readout_and_open_button(browser, served, pictures):
+    """A file chosen with the page's Open button decodes; the readout under the cursor gives that pixel's nits and
+    10-bit PQ codes as hdrkit decodes them."""
+    from hdrkit import color
+    from hdrkit.codec.api import decode_file
+
+    _open(browser, served, backend="webgl2")
+    doc = browser.send("DOM.getDocument")["root"]["nodeId"]
+    node = browser.send("DOM.querySelector", nodeId=doc, selector="#open")["nodeId"]
+    browser.send("DOM.setFileInputFiles", nodeId=node, files=[str(pictures["relu_fourier.png"])])
+    for _ in range(600):
+        if browser.evaluate("!!(hdrkitViewer.state.current && hdrkitViewer.state.current.name === 'relu_fourier.png')"):
+            break
+        browser.evaluate("new Promise(r => setTimeout(r, 50))")
+    assert browser.evaluate("hdrkitViewer.state.current.name") == "relu_fourier.png"
+    pq, _ = decode_file(pictures["relu_fourier.png"])
+    x, y = 200, 37
+    rect = browser.evaluate("(() => { const r = document.getElementById('canvas-gl').getBoundingClientRect();"
+                            " return [r.left, r.top]; })()")
+    browser.send("Input.dispatchMouseEvent", type="mouseMoved", x=rect[0] + x + 0.5, y=rect[1] + y + 0.5)
+    text = browser.evaluate("document.getElementById('readout').textContent")
+    rx, ry = (int(v) for v in re.match(r"x (\d+) y (\d+)", text).groups())
+    assert abs(rx - x) <= 1 and abs(ry - y) <= 1, text  # the page rounds the pointer to its pixel
+    x, y = rx, ry
+    codes = [int(v) for v in re.search(r"PQ (\d+) (\d+) (\d+)/1023", text).groups()]
+    assert codes == [int(round(v * 1023)) for v in pq[y, x]], (text, pq[y, x])
+    nits = [float(v) for v in re.search(r"network\) +([\d.]+) +([\d.]+) +([\d.]+) cd/m2", text).groups()]
+    assert np.allclose(nits, color.pq_eotf(pq[y, x].astype(np.float64)), rtol=2e-3, atol=0.06), (text, pq[y, x])
+    _assert_clean(browser)
