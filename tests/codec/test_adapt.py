@@ -72,14 +72,19 @@ def test_adaptation_fits_a_pair_and_is_deterministic():
     assert all(torch.equal(theta[k], init_params(generator=torch.Generator().manual_seed(0))[k]) for k in theta)
 
 
-def test_time_budget_stops_early():
+def test_time_budget_stops_early_and_reports_progress_against_it():
     sdr, pq = _pair()
-    _, info = adapt(sdr, pq, init_params(), cfg=AdaptConfig(steps=10_000, time_budget=0.3))
-    assert 0 < info.steps_run < 10_000
+    calls = []
+    _, info = adapt(sdr, pq, init_params(), cfg=AdaptConfig(steps=1_000_000, time_budget=0.5),
+                    progress=lambda d, n, s: calls.append((d, n)))
+    assert 0 < info.steps_run < 1_000_000
+    assert info.checks[-1][0] == info.steps_run  # the last weights were checked too
+    assert calls and all(n == 1000 for _, n in calls) and calls[-1] == (1000, 1000)
 
 
 @pytest.mark.parametrize("bad", [dict(lr=0.0), dict(sample_fraction=0.0), dict(error_fraction=1.5),
-                                 dict(steps=-1), dict(time_budget=0.0)])
+                                 dict(steps=-1), dict(time_budget=0.0), dict(lr_halflife=0.0), dict(clip=-1.0),
+                                 dict(check_every=0)])
 def test_bad_settings(bad):
     with pytest.raises(InputError):
         AdaptConfig(**bad)
@@ -88,3 +93,52 @@ def test_bad_settings(bad):
 def test_mismatched_pair():
     with pytest.raises(InputError):
         adapt(np.zeros((4, 4, 3)), np.zeros((4, 5, 3)), init_params())
+
+
+def _grid_loss(params, sdr, pq, cfg: AdaptConfig):
+    """MSE on the initial uniform grid (the yardstick of best-weight selection), computed independently."""
+    H, W, _ = sdr.shape
+    fraction = max(cfg.sample_fraction, min(1.0, cfg.min_samples / (H * W)))
+    idx = grid_indices(H, W, fraction).numpy()
+    out = decode_pq(params, sdr).reshape(-1, 3)[idx]
+    return float(np.mean((out - pq.reshape(-1, 3)[idx]) ** 2))
+
+
+def test_a_diverging_run_ships_the_best_weights_it_saw():
+    """lr 0.5 makes Adam blow up at once (checked loss 0.12 -> ~3 after 5 steps): keep_best returns the weights
+    of the lowest checked loss -- here exactly the start -- never the last ones."""
+    sdr, pq = _pair()
+    theta = init_params(generator=torch.Generator().manual_seed(0))
+    cfg = AdaptConfig(steps=5, lr=0.5, sample_fraction=0.1, resample_at=(), check_every=5)
+    best, info = adapt(sdr, pq, theta, cfg=cfg)
+    assert [s for s, _ in info.checks] == [0, 5] and info.checks[1][1] > 10 * info.checks[0][1]
+    assert info.best_step == 0
+    assert all(torch.allclose(best[k], theta[k], rtol=1e-6, atol=1e-7) for k in theta)
+    last, info_last = adapt(sdr, pq, theta, cfg=AdaptConfig(**{**cfg.__dict__, "keep_best": False}))
+    assert info_last.best_step == info_last.steps_run == 5
+    assert _grid_loss(last, sdr, pq, cfg) > 10 * _grid_loss(best, sdr, pq, cfg)
+
+
+def test_more_steps_never_raise_the_checked_loss():
+    """The schedule does not depend on the step count, so a longer run replays a shorter one and goes on; with
+    best-weight selection its checked loss can only be lower or equal."""
+    sdr, pq = _pair()
+    theta = init_params(generator=torch.Generator().manual_seed(0))
+    losses = []
+    for steps in (20, 40, 80):
+        cfg = AdaptConfig(steps=steps, lr=3e-3, sample_fraction=0.1, resample_at=(10, 30), lr_halflife=20.0)
+        p, info = adapt(sdr, pq, theta, cfg=cfg)
+        losses.append(_grid_loss(p, sdr, pq, cfg))
+        assert info.checks[-1][0] == steps
+    assert losses[0] >= losses[1] >= losses[2]
+
+
+def test_gradient_clipping_bounds_the_first_update():
+    """With clip c the first Adam step is unchanged in direction (Adam normalises) but the update uses the
+    clipped gradient's moments: the run differs from an unclipped one and stays finite."""
+    sdr, pq = _pair()
+    theta = init_params(generator=torch.Generator().manual_seed(0))
+    a, _ = adapt(sdr, pq, theta, cfg=AdaptConfig(steps=5, lr=1e-3, sample_fraction=0.1, clip=1e-3))
+    b, _ = adapt(sdr, pq, theta, cfg=AdaptConfig(steps=5, lr=1e-3, sample_fraction=0.1))
+    assert all(torch.isfinite(v).all() for v in a.values())
+    assert any(not torch.equal(a[k], b[k]) for k in a)

@@ -161,3 +161,33 @@ def test_fuzz_10000_mutated_blobs_never_crash(data):
 @given(st.binary(max_size=2000))
 def test_fuzz_10000_random_blobs_never_crash(data):
     _check_parser(_recrc(MAGIC + struct.pack("<HHI", 1, 0, 0) + data))
+
+
+def test_v1_golden_file_decodes_bit_exactly():
+    """A v1 file written by hdrkit (tests/codec/data/v1_golden.png: PNG carrier, shipped theta_init in fp16)
+    parses to the same weights bit for bit and decodes to the same 16-bit PQ codes as when it was made (fused
+    CPU kernel): a format or decoder change that alters old files fails here.  The codes also agree with the
+    reference torch forward pass to float32 rounding."""
+    import hashlib
+    from pathlib import Path
+
+    import torch
+
+    from hdrkit.codec.adapters import read_blob
+    from hdrkit.codec.api import decode_file
+    from hdrkit.io import read_image
+    from hdrkit.models.siren import coord_grid, forward
+
+    path = Path(__file__).parent / "data" / "v1_golden.png"
+    blob = read_blob(path)
+    assert blob[:8] == MAGIC and struct.unpack_from("<H", blob, 8)[0] == 1
+    c = unpack(blob)
+    weights = hashlib.sha256(b"".join(c.weights[k].tobytes() for k in sorted(c.weights))).hexdigest()
+    assert weights == "c940d35a68b5462db86c1a7e60cbd1f8dd2bcf228fdff3d0550e56521e23c0d7"
+    pq, _ = decode_file(path, threads=1)
+    codes = np.round(np.clip(pq, 0, 1) * 65535).astype("<u2")
+    assert hashlib.sha256(codes.tobytes()).hexdigest() == (
+        "ca9ad33721f5e614b3cc5823eda847b20d8487cc273c39f5f17f4c613ed4ff67")
+    sdr = torch.from_numpy(np.round(read_image(path).pixels * 255).astype(np.float32) / 255).reshape(-1, 3)
+    ref = forward(c.params(), sdr, coord_grid(32, 48).reshape(-1, 2), c.cfg).reshape(32, 48, 3).numpy()
+    assert np.abs(np.clip(ref, 0, 1) - pq).max() < 2e-6

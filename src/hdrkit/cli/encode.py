@@ -15,9 +15,12 @@ def encode(
                              "other formats get a <name>.hdrkit sidecar."),
     tmo: Optional[str] = typer.Option(None, "--tmo", help="Tone mapping for the SDR when none is given "
                                       "(youtube, bt2446a, reinhard, camera; default youtube)."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Adaptation steps."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Adaptation steps (default 200; with "
+                                        "--time-budget alone: as many as the budget allows)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Adaptation learning rate (Adam)."),
-    time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Stop adapting after this many seconds."),
+    time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Seconds of adaptation: without "
+                                                "--steps it adapts until the budget is used (the best weights "
+                                                "seen are kept); with --steps it stops at whichever comes first."),
     quant: str = typer.Option("fp16", "--quant", help="Weight precision in the metadata: fp16, int8 or fp32."),
     quality: int = typer.Option(95, "--quality", help="JPEG quality of the SDR picture."),
     init: Optional[Path] = typer.Option(None, "--init", help="Initial weights (.hdrkit); default: the shipped "
@@ -76,6 +79,8 @@ def encode(
 
     torch.set_num_threads(threads)
     resolve_device(device)  # a bad --device fails here, in one line, before any work
+    if time_budget is not None and steps is None:
+        steps = 1_000_000  # the budget decides
     cfg = replace_given(AdaptConfig(), steps=steps, lr=lr, time_budget=time_budget)
     if target_from is not None:
         from hdrkit.baselines.distill import distill_file

@@ -7,6 +7,12 @@ Start from ``theta_init``; fit the network on a sparse set of pixels (initially 
 sample set of the same size: ``error_fraction`` of it drawn with probability proportional to ``E`` (without
 replacement), the rest evenly spaced over the flat pixel index.  ``error_fraction = 0`` with no resampling is
 plain uniform sampling.  A wall-clock ``time_budget`` stops early.
+
+Robustness (hdrkit additions, docs/CODEC.md): every ``check_every`` steps (and after the last one) the loss on
+the *initial* uniform grid is measured and the adaptation returns the best weights it saw by that measure, so a
+late loss spike is never shipped; the learning rate decays as ``lr / (1 + step / lr_halflife)``, a schedule that
+does not depend on the number of steps, so a longer run repeats a shorter one's trajectory and then goes on
+(with best-weight selection, more steps can only lower the checked loss).
 """
 
 from __future__ import annotations
@@ -37,8 +43,12 @@ class AdaptConfig:
     resample_at: Tuple[int, ...] = (50, 101, 152)
     error_fraction: float = 0.5
     min_samples: int = 4096  # small pictures: sample at least this many pixels (1 % of 0.4 MP)
-    time_budget: Optional[float] = None  # seconds of wall time for the whole adaptation
+    time_budget: Optional[float] = None  # seconds of wall time for the whole adaptation (stops before overrunning)
     seed: int = 0
+    lr_halflife: Optional[float] = None  # lr / (1 + step / halflife); None: constant
+    clip: Optional[float] = None  # global gradient-norm clipping (folded parameters); None: off
+    keep_best: bool = True  # return the weights with the lowest loss on the initial grid
+    check_every: int = 10
 
     def __post_init__(self) -> None:
         if self.steps < 0:
@@ -53,6 +63,12 @@ class AdaptConfig:
             raise InputError(f"error fraction must be in [0, 1], got {self.error_fraction}")
         if self.time_budget is not None and not self.time_budget > 0:
             raise InputError(f"time budget must be positive, got {self.time_budget}")
+        if self.lr_halflife is not None and not self.lr_halflife > 0:
+            raise InputError(f"lr half-life must be positive, got {self.lr_halflife}")
+        if self.clip is not None and not self.clip > 0:
+            raise InputError(f"gradient clipping must be positive, got {self.clip}")
+        if self.check_every < 1:
+            raise InputError(f"check_every must be >= 1, got {self.check_every}")
         object.__setattr__(self, "resample_at", tuple(int(s) for s in self.resample_at))
 
 
@@ -62,6 +78,8 @@ class AdaptInfo:
     seconds: float = 0.0
     loss: list = field(default_factory=list)  # (step, sample-set MSE)
     resampled_at: list = field(default_factory=list)
+    checks: list = field(default_factory=list)  # (steps done, MSE on the initial grid)
+    best_step: int = 0  # steps done when the returned weights were current
 
 
 class _Adam:
@@ -77,7 +95,8 @@ class _Adam:
         self.v = [torch.zeros_like(p) for p in params]
 
     @torch.no_grad()
-    def step(self, grads) -> None:
+    def step(self, grads, scale: float = 1.0) -> None:
+        """One update; ``scale`` multiplies every learning rate (schedules)."""
         b1, b2 = self.betas
         self.t += 1
         torch._foreach_lerp_(self.m, list(grads), 1 - b1)
@@ -87,7 +106,7 @@ class _Adam:
         denom = torch._foreach_sqrt(self.v)
         torch._foreach_div_(denom, math.sqrt(c2))
         torch._foreach_add_(denom, self.eps)
-        torch._foreach_div_(denom, [-(lr / c1) for lr in self.lr])  # denom <- -(sqrt(v_hat) + eps) * c1 / lr
+        torch._foreach_div_(denom, [-(lr * scale / c1) for lr in self.lr])  # denom <- -(sqrt(v_hat) + eps) * c1 / lr
         torch._foreach_addcdiv_(self.params, self.m, denom)
 
 
@@ -162,11 +181,28 @@ def adapt(
     idx = grid_indices(H, W, fraction)
     n_samples = max(1, int(round(fraction * H * W)))
     rgb, xy, tgt = (t.to(device) for t in _gather(sdr_t, hdr_t, idx, H, W))
+    val = (rgb, xy, tgt)  # the initial uniform grid: the yardstick of best-weight selection
     info = AdaptInfo()
     resample = set(cfg.resample_at)
+    best_loss, best = math.inf, None
+
+    def check(done: int, loss_on_val: Optional[float] = None) -> None:
+        nonlocal best_loss, best
+        if loss_on_val is None:
+            with torch.no_grad():
+                loss_on_val = float(torch.mean((forward(params, *val[:2], model_cfg, folded=True) - val[2]) ** 2))
+        info.checks.append((done, loss_on_val))
+        if loss_on_val < best_loss:  # NaN never wins
+            best_loss, info.best_step = loss_on_val, done
+            best = {k: v.detach().clone() for k, v in params.items()}
+
+    done = 0
+    t_loop = time.perf_counter()
     for step in range(cfg.steps):
-        if cfg.time_budget is not None and time.perf_counter() - t0 > cfg.time_budget:
-            break
+        if cfg.time_budget is not None and step > 0:  # stop when one more (average) step would overrun
+            now = time.perf_counter()
+            if now - t0 + (now - t_loop) / step > cfg.time_budget:
+                break
         if step in resample and step > 0:
             pred = torch.from_numpy(decode_pq(unfold(params, model_cfg), sdr_t, model_cfg, device=device))
             err = (pred - hdr_t).abs().sum(-1).reshape(-1)
@@ -174,11 +210,32 @@ def adapt(
             rgb, xy, tgt = (t.to(device) for t in _gather(sdr_t, hdr_t, idx, H, W))
             info.resampled_at.append(step)
         loss = torch.mean((forward(params, rgb, xy, model_cfg, folded=True) - tgt) ** 2)
+        if not torch.isfinite(loss):
+            break  # diverged: the best weights seen so far are returned
+        if cfg.keep_best and step % cfg.check_every == 0:
+            check(step, float(loss.detach()) if rgb is val[0] else None)
         grads = torch.autograd.grad(loss, list(params.values()))
-        opt.step(grads)
-        info.steps_run = step + 1
+        if cfg.clip is not None:
+            norm = torch.sqrt(sum(torch.sum(g * g) for g in grads))
+            if float(norm) > cfg.clip:
+                grads = [g * (cfg.clip / float(norm)) for g in grads]
+        opt.step(grads, 1.0 if cfg.lr_halflife is None else 1.0 / (1.0 + step / cfg.lr_halflife))
+        done = info.steps_run = step + 1
         if step % 10 == 0 or step == cfg.steps - 1:
             info.loss.append((step, float(loss.detach())))
-            report(progress, step + 1, cfg.steps, "adapting")
+            if cfg.time_budget is None:
+                report(progress, step + 1, cfg.steps, "adapting")
+            else:  # whichever ends first: the steps or the budget (per mille)
+                frac = max((step + 1) / cfg.steps, (time.perf_counter() - t0) / cfg.time_budget)
+                report(progress, min(1000, int(1000 * frac)), 1000, "adapting")
+    if cfg.time_budget is not None:
+        report(progress, 1000, 1000, "adapting")
+    if cfg.keep_best:
+        check(done)
+        with torch.no_grad():
+            for k in params:
+                params[k].copy_(best[k])
+    else:
+        info.best_step = done
     info.seconds = time.perf_counter() - t0
     return {k: v.detach().cpu() for k, v in unfold(params, model_cfg).items()}, info
