@@ -501,3 +501,58 @@ def test_pixel_readout_and_open_button(browser, served, pictures):
     nits = [float(v) for v in re.search(r"network\) +([\d.]+) +([\d.]+) +([\d.]+) cd/m2", text).groups()]
     assert np.allclose(nits, color.pq_eotf(pq[y, x].astype(np.float64)), rtol=2e-3, atol=0.06), (text, pq[y, x])
     _assert_clean(browser)
+
+
+def _xmp(body: str, ns: str = 'xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/"') -> bytes:
+    return ('<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            f'<rdf:Description rdf:about="" {ns} {body}</rdf:Description></rdf:RDF></x:xmpmeta>'
+            '<?xpacket end="w"?>').encode()
+
+
+def test_xmp_gain_map_reader_agrees_with_python(browser, served):
+    """hdrgm XMP in attribute, element and rdf:Seq forms, and broken packets: the page's reader and
+    hdrkit.codec.ultrahdr.xmp_decode give the same metadata or both refuse (Python's message starts with the
+    page's)."""
+    from hdrkit.codec.gainmap import GainMapMetadata
+    from hdrkit.codec.ultrahdr import xmp_decode, xmp_gainmap
+    from hdrkit.errors import HdrkitError
+
+    meta = GainMapMetadata(min_log2=(-0.5, 0.0, 0.25), max_log2=(2.5, 3.0, 2.75), gamma=(1.0, 1.0, 1.0),
+                           capacity_min=0.0, capacity_max=3.0, channels=3)
+    packets = [
+        xmp_gainmap(meta),
+        xmp_gainmap(GainMapMetadata(min_log2=(0.0,) * 3, max_log2=(2.0,) * 3, channels=1)),
+        _xmp('><hdrgm:Version>1.0</hdrgm:Version><hdrgm:GainMapMax>2.5</hdrgm:GainMapMax>'
+             '<hdrgm:HDRCapacityMax>2.5</hdrgm:HDRCapacityMax><hdrgm:Gamma>1.5</hdrgm:Gamma>'),
+        _xmp('hdrgm:Version="1.0" hdrgm:HDRCapacityMax="3"><hdrgm:GainMapMax><rdf:Seq><rdf:li>1</rdf:li>'
+             '<rdf:li>2</rdf:li><rdf:li>3</rdf:li></rdf:Seq></hdrgm:GainMapMax>'),
+        _xmp('hdrgm:Version="1.0" hdrgm:HDRCapacityMax="3">'),  # no GainMapMax
+        _xmp('hdrgm:Version="1.0" hdrgm:GainMapMax="x2" hdrgm:HDRCapacityMax="3">'),
+        _xmp('hdrgm:Version="1.0" hdrgm:HDRCapacityMax="3"><hdrgm:GainMapMax><rdf:Seq><rdf:li>1</rdf:li>'
+             '<rdf:li>2</rdf:li><rdf:li>3</rdf:li><rdf:li>4</rdf:li></rdf:Seq></hdrgm:GainMapMax>'),
+        _xmp('hdrgm:Version="1.0" hdrgm:GainMapMax="2" hdrgm:HDRCapacityMax="3" hdrgm:BaseRenditionIsHDR="True">'),
+        _xmp('hdrgm:Version="1.0" hdrgm:GainMapMax="2" hdrgm:HDRCapacityMax="3">')[:-40],  # cut: not XML
+        b'<!DOCTYPE x [<!ENTITY a "b">]>' + _xmp('hdrgm:Version="1.0">'),
+        _xmp('hdrgm:Version="1.0" hdrgm:GainMapMax="2" hdrgm:HDRCapacityMax="3">', ns='xmlns:hdrgm="urn:other"'),
+    ]
+    _open(browser, served, backend="webgl2")
+    js = browser.evaluate(
+        "(" + repr([base64.b64encode(p).decode() for p in packets]) + ").map(s => {"
+        " const b = Uint8Array.from(atob(s), c => c.charCodeAt(0));"
+        " try { const m = HDRKIT.xmpDecode(b, 3); return ['ok', m.minLog2, m.maxLog2, m.gamma, m.offsetSdr,"
+        "   m.offsetHdr, m.capacityMin, m.capacityMax]; }"
+        " catch (e) { return [e instanceof HDRKIT.HdrkitFormatError ? 'error' : 'CRASH', String(e.message)]; } })")
+    for i, (p, got) in enumerate(zip(packets, js)):
+        try:
+            m = xmp_decode(p, 3)
+            want = ["ok", list(m.min_log2), list(m.max_log2), list(m.gamma), list(m.offset_sdr), list(m.offset_hdr),
+                    m.capacity_min, m.capacity_max]
+        except HdrkitError as exc:
+            want = ["error", str(exc)]
+        assert got[0] == want[0], (i, want, got)
+        if want[0] == "ok":
+            assert np.allclose(np.hstack(got[1:]), np.hstack(want[1:])), (i, want, got)
+        else:
+            assert want[1].startswith(got[1]), (i, want, got)
+    _assert_clean(browser)

@@ -285,23 +285,48 @@
   }
 
   const NUM_RE = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+  const RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+  const HDRGM = "http://ns.adobe.com/hdr-gain-map/1.0/";
+  // Properties of namespace `ns` in every rdf:Description of an XMP packet, attribute and element forms alike
+  // (src/hdrkit/io/xmp.py): {local name: text | [items]}.  Parsed as XML by the browser; a DTD is refused.
+  function xmpProperties(bytes, ns) {
+    if (bytes.length > 1 << 20) fail("XMP packet is too large");
+    let text = new TextDecoder("utf-8").decode(bytes).replace(/[\0\s]+$/, "");
+    if (/<!\s*(DOCTYPE|ENTITY)/i.test(text)) fail("XMP packet has a document type declaration (refused: entity expansion)");
+    const doc = new DOMParser().parseFromString(text, "application/xml");
+    if (doc.getElementsByTagName("parsererror").length) fail("XMP packet is not well-formed XML");
+    const out = {};
+    const value = (el) => {
+      for (const kind of ["Seq", "Bag", "Alt"]) {
+        const arr = Array.from(el.children).find((c) => c.namespaceURI === RDF && c.localName === kind);
+        if (arr) return Array.from(arr.children).filter((c) => c.namespaceURI === RDF && c.localName === "li")
+          .map((li) => li.textContent.trim());
+      }
+      return el.children.length ? null : el.textContent.trim();
+    };
+    const fields = (node) => {
+      for (const a of Array.from(node.attributes)) if (a.namespaceURI === ns) out[a.localName] = a.value;
+      for (const c of Array.from(node.children)) {
+        if (c.namespaceURI === RDF && c.localName === "Description") fields(c);
+        else if (c.namespaceURI === ns) { const v = value(c); if (v !== null) out[c.localName] = v; }
+      }
+    };
+    for (const d of Array.from(doc.getElementsByTagNameNS(RDF, "Description"))) fields(d);
+    return out;
+  }
+
   function xmpDecode(bytes, channels) {
     if (bytes.length > 65502 * 4) fail("XMP packet is too large");
-    const text = new TextDecoder("utf-8").decode(bytes);
-    const f = {};
-    for (const m of text.matchAll(/hdrgm:(\w{1,32})\s*=\s*["']([^"'<>]{0,64})["']/g)) f[m[1]] = m[2];
-    for (const m of text.matchAll(/<hdrgm:(\w{1,32})>\s*<rdf:Seq>([\s\S]{0,2000}?)<\/rdf:Seq>\s*<\/hdrgm:\1>/g)) {
-      const items = Array.from(m[2].matchAll(/<rdf:li>\s*([^<]{0,64}?)\s*<\/rdf:li>/g), (x) => x[1]);
-      if (items.length < 1 || items.length > 3) fail(`XMP gain map field ${m[1]} has ${items.length} values (expected 1 or 3)`);
-      f[m[1]] = items;
-    }
+    const f = xmpProperties(bytes, HDRGM);
+    for (const [name, v] of Object.entries(f))
+      if (Array.isArray(v) && (v.length < 1 || v.length > 3)) fail(`XMP gain map field ${name} has ${v.length} values (expected 1 or 3)`);
     if (!("Version" in f)) fail("XMP has no hdrgm:Version (not a gain map)");
     if (String(f.BaseRenditionIsHDR || "False").trim().toLowerCase() === "true")
       fail("gain maps with an HDR base rendition are not supported");
     if (!("GainMapMax" in f) || !("HDRCapacityMax" in f))
       fail("XMP gain map metadata lacks hdrgm:GainMapMax or hdrgm:HDRCapacityMax");
     const num = (t, name) => {
-      if (!NUM_RE.test(String(t).trim())) fail(`XMP gain map field ${name} is not a number: ${String(t).slice(0, 20)}`);
+      if (!NUM_RE.test(String(t).trim())) fail(`XMP gain map field ${name} is not a number: '${String(t).slice(0, 20)}'`);
       const x = parseFloat(t);
       if (!Number.isFinite(x)) fail(`XMP gain map field ${name} is not finite`);
       return x;
@@ -416,7 +441,7 @@
     try { segs = jpegSegments(data); } catch (e) { return false; }
     return segs.some((s) => (s.marker === 0xe2 && startsWith(data, s.start, ISO_NS)) ||
       (s.marker === 0xe1 && startsWith(data, s.start, XMP_NS) &&
-       new TextDecoder("latin1").decode(data.subarray(s.start, s.end)).includes("hdr-gain-map")));
+       new TextDecoder("latin1").decode(data.subarray(s.start, s.end)).includes(HDRGM)));
   }
 
   // Locate and parse the gain map: {primary: Uint8Array, gainmap: Uint8Array, metadata}.
@@ -483,5 +508,5 @@
 
   root.HDRKIT = root.HDRKIT || {};
   Object.assign(root.HDRKIT, { HdrkitFormatError, crc32, halfToFloat, layerShapes, unpackContainer, pngExtract,
-    jpegExtract, jpegSegments, jpegIcc, iccPrimaries, isUltraHdr, parseUltraHdr, isoDecode, xmpDecode, inspect });
+    jpegExtract, jpegSegments, jpegIcc, iccPrimaries, xmpProperties, isUltraHdr, parseUltraHdr, isoDecode, xmpDecode, inspect });
 })(typeof window !== "undefined" ? window : globalThis);
