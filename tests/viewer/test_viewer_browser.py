@@ -422,6 +422,16 @@ def _outcome_py(blob: bytes):
     return ["ok", c.quant, sum(w.size for w in c.weights.values()), total]
 
 
+def _js_map(b: Browser, payloads: list[bytes], expr: str) -> list:
+    """The JS expression ``expr`` (of ``b``, a Uint8Array) on each payload in the page; a HdrkitFormatError gives
+    ``['error', message]``, any other exception ``['CRASH', message]``."""
+    return b.evaluate(
+        "(" + repr([base64.b64encode(p).decode() for p in payloads]) + ").map(s => {"
+        " const b = Uint8Array.from(atob(s), c => c.charCodeAt(0));"
+        f" try {{ return {expr}; }}"
+        " catch (e) { return [e instanceof HDRKIT.HdrkitFormatError ? 'error' : 'CRASH', String(e.message)]; } })")
+
+
 _NUM = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|\([^)]*\)|nan|NaN|inf|Infinity")
 
 
@@ -451,13 +461,9 @@ def test_container_parser_agrees_with_python(browser, served, pictures):
             b[-4:] = struct.pack("<I", zlib.crc32(bytes(b[:-4])) & 0xFFFFFFFF)
         cases.append(bytes(b))
     _open(browser, served, backend="webgl2")
-    js = browser.evaluate(
-        "(" + repr([base64.b64encode(c).decode() for c in cases]) + ").map(s => {"
-        " const b = Uint8Array.from(atob(s), c => c.charCodeAt(0));"
-        " try { const c = HDRKIT.unpackContainer(b); let t = 0, n = 0;"
-        "   for (const l of c.layers) for (const a of [l.weight, l.bias]) { n += a.length; for (const x of a) t += Math.abs(x); }"
-        "   return ['ok', c.quant, n, t]; }"
-        " catch (e) { return [e instanceof HDRKIT.HdrkitFormatError ? 'error' : 'CRASH', String(e.message)]; } })")
+    js = _js_map(browser, cases, "(() => { const c = HDRKIT.unpackContainer(b); let t = 0, n = 0;"
+                 " for (const l of c.layers) for (const a of [l.weight, l.bias]) { n += a.length;"
+                 " for (const x of a) t += Math.abs(x); } return ['ok', c.quant, n, t]; })()")
     verdicts = {"ok": 0, "error": 0}
     for i, (c, got) in enumerate(zip(cases, js)):
         want = _outcome_py(c)
@@ -537,12 +543,8 @@ def test_xmp_gain_map_reader_agrees_with_python(browser, served):
         _xmp('hdrgm:Version="1.0" hdrgm:GainMapMax="2" hdrgm:HDRCapacityMax="3">', ns='xmlns:hdrgm="urn:other"'),
     ]
     _open(browser, served, backend="webgl2")
-    js = browser.evaluate(
-        "(" + repr([base64.b64encode(p).decode() for p in packets]) + ").map(s => {"
-        " const b = Uint8Array.from(atob(s), c => c.charCodeAt(0));"
-        " try { const m = HDRKIT.xmpDecode(b, 3); return ['ok', m.minLog2, m.maxLog2, m.gamma, m.offsetSdr,"
-        "   m.offsetHdr, m.capacityMin, m.capacityMax]; }"
-        " catch (e) { return [e instanceof HDRKIT.HdrkitFormatError ? 'error' : 'CRASH', String(e.message)]; } })")
+    js = _js_map(browser, packets, "(m => ['ok', m.minLog2, m.maxLog2, m.gamma, m.offsetSdr, m.offsetHdr,"
+                 " m.capacityMin, m.capacityMax])(HDRKIT.xmpDecode(b, 3))")
     for i, (p, got) in enumerate(zip(packets, js)):
         try:
             m = xmp_decode(p, 3)
