@@ -558,3 +558,35 @@ def test_xmp_gain_map_reader_agrees_with_python(browser, served):
         else:
             assert want[1].startswith(got[1]), (i, want, got)
     _assert_clean(browser)
+
+
+def test_page_works_from_a_static_host(browser, pictures, tmp_path):
+    """The page's files copied to a plain static web server (no hdrkit) with a picture next to them."""
+    import functools
+    import shutil
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from hdrkit.viewer import static_files
+
+    for name, path in static_files().items():
+        shutil.copy(path, tmp_path / name)
+    shutil.copy(pictures["sin_odd_int8.png"], tmp_path / "pic.png")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        browser.console.clear()
+        browser.exceptions.clear()
+        browser.goto(f"http://127.0.0.1:{httpd.server_address[1]}/index.html?file=pic.png&backend=webgl2")
+        assert browser.evaluate("hdrkitViewer.ready"), browser.evaluate("hdrkitViewer.state.error")
+        assert browser.evaluate("hdrkitViewer.state.current.info.container.params") > 0
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    _assert_clean(browser)
