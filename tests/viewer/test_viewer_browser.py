@@ -390,8 +390,11 @@ def test_view_rejects_missing_file(tmp_path):
 
 
 def test_gain_map_files_from_other_software(browser, shared_data):
-    """../shared/data/interop: Apple gain-map JPEGs and a plain JPEG give a clear message (the Pixel 6 Pro Ultra
-    HDR files, 12.5 MP, decode too -- checked by hand, see docs/VIEWER.md; too slow on SwiftShader for the suite)."""
+    """../shared/data/interop: Apple HDRGainMap JPEGs (XMP-era and maker-note-era) decode like hdrkit's reader
+    (GPU-style bilinear sampling); a plain JPEG gives a clear message.  (The Pixel 6 Pro Ultra HDR files,
+    12.5 MP, decode too -- checked by hand, see docs/VIEWER.md; too slow on SwiftShader for the suite.)"""
+    from hdrkit import color
+    from hdrkit.codec.ultrahdr import decode_ultrahdr, read_ultrahdr
     from hdrkit.viewer.server import ViewerServer
 
     names = ["libultrahdr_apple_gainmap_new.jpg", "libultrahdr_apple_gainmap_old.jpg", "libultrahdr_jpeg_image.jpg"]
@@ -402,11 +405,26 @@ def test_gain_map_files_from_other_software(browser, shared_data):
         browser.console.clear()
         browser.exceptions.clear()
         browser.goto(f"http://127.0.0.1:{srv.port}/?backend=webgl2")
-        for i, n in enumerate(names):
-            assert browser.evaluate(f"hdrkitViewer.load('files/{i}/{n}')") is False
-            msg = browser.evaluate("hdrkitViewer.state.error")
-            want = "Apple gain-map JPEG" if "apple" in n else "has no hdrkit metadata"
-            assert msg.startswith(n) and want in msg, msg
+        for i, (n, f) in enumerate(zip(names, files)):
+            ok = browser.evaluate(f"hdrkitViewer.load('files/{i}/{n}')")
+            if "apple" not in n:
+                assert ok is False
+                msg = browser.evaluate("hdrkitViewer.state.error")
+                assert msg.startswith(n) and "has no hdrkit metadata" in msg, msg
+                continue
+            assert ok, browser.evaluate("hdrkitViewer.state.error")
+            sdr, gm, parsed = read_ultrahdr(f)
+            h, w = sdr.shape[:2]
+            assert browser.evaluate("hdrkitViewer.state.current.info.ultrahdr.metadata.source") == "apple"
+            got_sdr = np.frombuffer(base64.b64decode(browser.evaluate("hdrkitViewer.pixels('sdr')")),
+                                    np.uint8).reshape(h, w, 4)[..., :3]
+            assert np.abs(got_sdr.astype(int) - sdr).max() <= 1
+            got = np.frombuffer(base64.b64decode(browser.evaluate("hdrkitViewer.pixels('gm')")),
+                                np.float32).reshape(h, w, 4)[..., :3]
+            ref = color.pq_inverse_eotf(decode_ultrahdr(f, sampling="bilinear")[0])
+            err = float(np.abs(got - ref).max())
+            print(f"\n{n}: {w}x{h}, max |PQ - hdrkit| = {err:.2e}")
+            assert err <= PQ_TOL
     _assert_clean(browser)
 
 

@@ -436,12 +436,91 @@
     return null;
   }
 
+  const EXIF_ID = ascii("Exif\0\0");
+  const APPLE_NOTE = ascii("Apple iOS\0");
+  const APPLE_NS = "http://ns.apple.com/HDRGainMap/1.0/";
+  const latin1 = (d, s) => new TextDecoder("latin1").decode(d.subarray(s.start, s.end));
+  const hasApple = (data, s) => s.marker === 0xe1 && startsWith(data, s.start, EXIF_ID) &&
+    latin1(data, s).includes("Apple iOS\0");
+
+  // A gain-map JPEG: hdrgm XMP or an ISO 21496-1 block, or an MPF index next to an Apple maker note (Apple
+  // gain-map JPEGs announce the map only in the map image) -- as src/hdrkit/codec/ultrahdr.py is_ultrahdr.
   function isUltraHdr(data) {
     let segs;
     try { segs = jpegSegments(data); } catch (e) { return false; }
-    return segs.some((s) => (s.marker === 0xe2 && startsWith(data, s.start, ISO_NS)) ||
-      (s.marker === 0xe1 && startsWith(data, s.start, XMP_NS) &&
-       new TextDecoder("latin1").decode(data.subarray(s.start, s.end)).includes(HDRGM)));
+    if (segs.some((s) => (s.marker === 0xe2 && startsWith(data, s.start, ISO_NS)) ||
+        (s.marker === 0xe1 && startsWith(data, s.start, XMP_NS) && latin1(data, s).includes(HDRGM)))) return true;
+    return segs.some((s) => s.marker === 0xe2 && startsWith(data, s.start, MPF_ID)) && segs.some((s) => hasApple(data, s));
+  }
+
+  // HDR headroom of a legacy Apple gain map from the primary's Exif maker note (tags 0x21 HDRHeadroom, 0x30
+  // HDRGain) with Apple's published piecewise estimate; null when absent or malformed.
+  function appleExifHeadroom(data, segs) {
+    const s = segs.find((x) => x.marker === 0xe1 && startsWith(data, x.start, EXIF_ID));
+    if (!s) return null;
+    const t = data.subarray(s.start + 6, s.end);
+    const v = new DataView(t.buffer, t.byteOffset, t.byteLength);
+    try {
+      const le = t[0] === 0x49;
+      const u16 = (at) => v.getUint16(at, le), u32 = (at) => v.getUint32(at, le);
+      const ifdEntry = (ifd, tag) => {
+        const n = u16(ifd);
+        for (let i = 0; i < Math.min(n, 512); i++) if (u16(ifd + 2 + 12 * i) === tag) return ifd + 2 + 12 * i;
+        return null;
+      };
+      const exifPtr = ifdEntry(u32(4), 0x8769);
+      if (exifPtr === null) return null;
+      const mn = ifdEntry(u32(exifPtr + 8), 0x927c);
+      if (mn === null) return null;
+      const note = t.subarray(u32(mn + 8), u32(mn + 8) + u32(mn + 4));
+      if (!startsWith(note, 0, APPLE_NOTE) || note[12] !== 0x4d || note[13] !== 0x4d) return null;
+      const nv = new DataView(note.buffer, note.byteOffset, note.byteLength);
+      const vals = {};
+      for (let i = 0; i < Math.min(nv.getUint16(14), 256); i++) {
+        const at = 16 + 12 * i, tag = nv.getUint16(at), typ = nv.getUint16(at + 2), off = nv.getUint32(at + 8);
+        if ((tag === 0x21 || tag === 0x30) && (typ === 5 || typ === 10)) {
+          const num = typ === 10 ? nv.getInt32(off) : nv.getUint32(off), den = typ === 10 ? nv.getInt32(off + 4) : nv.getUint32(off + 4);
+          if (den) vals[tag] = num / den;
+        }
+      }
+      if (!(0x21 in vals && 0x30 in vals)) return null;
+      const m33 = vals[0x21], m48 = vals[0x30];
+      const stops = m33 < 1 ? (m48 <= 0.01 ? -20 * m48 + 1.8 : -0.101 * m48 + 1.601)
+                            : (m48 <= 0.01 ? -70 * m48 + 3 : -0.303 * m48 + 2.303);
+      return 2 ** Math.max(stops, 0);
+    } catch (e) { return null; }  // RangeError from a truncated maker note: no headroom
+  }
+
+  // Apple HDRGainMap: HDR = SDR (1 + (headroom - 1) map^1.961) (Skia SkGainmapShader), as boost [0, log2 headroom]
+  function appleDecode(bytes, channels, exifHeadroom) {
+    const f = xmpProperties(bytes, APPLE_NS);
+    if (!("HDRGainMapVersion" in f)) fail("XMP has no HDRGainMap:HDRGainMapVersion (not an Apple gain map)");
+    let headroom = exifHeadroom;
+    if ("HDRGainMapHeadroom" in f) {
+      if (!NUM_RE.test(String(f.HDRGainMapHeadroom).trim())) fail(`XMP gain map field HDRGainMapHeadroom is not a number: '${String(f.HDRGainMapHeadroom).slice(0, 20)}'`);
+      headroom = parseFloat(f.HDRGainMapHeadroom);
+    }
+    if (headroom === null) fail("Apple gain map gives no headroom (neither XMP HDRGainMapHeadroom nor maker note)");
+    if (!(headroom > 1 && headroom <= 2 ** 16)) fail(`Apple gain map headroom ${headroom} is out of range`);
+    const top = Math.log2(headroom);
+    return validateGainmap({ minLog2: [0, 0, 0], maxLog2: [top, top, top], gamma: [1, 1, 1], offsetSdr: [0, 0, 0],
+      offsetHdr: [0, 0, 0], capacityMin: 0, capacityMax: top, channels, useBaseColourSpace: true, source: "apple" });
+  }
+
+  // Offset just past the EOI of the JPEG stream starting at `from` (segments walked, entropy-coded data scanned).
+  function streamEnd(data, from) {
+    const segs = jpegSegments(data, from);
+    let pos = segs.length ? segs[segs.length - 1].end : from + 2;
+    const n = data.length;
+    while (pos + 1 < n) {
+      if (data[pos] !== 0xff) { pos++; continue; }
+      const m = data[pos + 1];
+      if (m === 0xd9) return pos + 2;
+      if (m === 0x00 || m === 0xff || (m >= 0xd0 && m <= 0xd7)) { pos += 2; continue; }
+      if (pos + 4 > n) break;
+      pos += 2 + ((data[pos + 2] << 8) | data[pos + 3]);  // a segment between scans (DHT, SOS of a progressive file)
+    }
+    fail("JPEG primary image has no end (truncated file)");
   }
 
   // Locate and parse the gain map: {primary: Uint8Array, gainmap: Uint8Array, metadata}.
@@ -462,7 +541,13 @@
         if (m) { size = parseInt(m[1], 10); offset = data.length - size; break; }
       }
     }
-    if (offset === null) fail("JPEG has no gain map (no MPF index and no GContainer directory): not Ultra HDR");
+    if (offset === null || !(data[offset] === 0xff && data[offset + 1] === 0xd8)) {  // the next JPEG after the primary
+      const end = streamEnd(data, 0);
+      offset = null;
+      for (let i = end; i + 3 < data.length; i++)
+        if (data[i] === 0xff && data[i + 1] === 0xd8 && data[i + 2] === 0xff) { offset = i; size = data.length - i; break; }
+    }
+    if (offset === null) fail("JPEG has no gain map (no second image after the primary): not Ultra HDR");
     if (!(offset > 0 && offset < data.length && size > 4 && offset + size <= data.length))
       fail("gain-map offset or size points outside the file");
     if (!(data[offset] === 0xff && data[offset + 1] === 0xd8)) fail("gain-map offset does not point at a JPEG SOI marker");
@@ -475,9 +560,12 @@
     const iso = gsegs.find((s) => s.marker === 0xe2 && startsWith(gmap, s.start, ISO_NS));
     const gxmp = gsegs.find((s) => s.marker === 0xe1 && startsWith(gmap, s.start, XMP_NS));
     let metadata;
+    const gx = gxmp ? gmap.subarray(gxmp.start + XMP_NS.length, gxmp.end) : null;
+    const gxText = gx ? new TextDecoder("latin1").decode(gx) : "";
     if (iso) metadata = isoDecode(gmap.subarray(iso.start + ISO_NS.length, iso.end), channels);
-    else if (gxmp) metadata = xmpDecode(gmap.subarray(gxmp.start + XMP_NS.length, gxmp.end), channels);
-    else fail("gain-map image carries neither ISO 21496-1 nor hdrgm XMP metadata");
+    else if (gx && gxText.includes(HDRGM)) metadata = xmpDecode(gx, channels);
+    else if (gx && gxText.includes(APPLE_NS)) metadata = appleDecode(gx, channels, appleExifHeadroom(data, segs));
+    else fail("second image carries neither ISO 21496-1, hdrgm nor Apple HDRGainMap metadata: not a gain map");
     // the primary is decoded from everything before the gain map: some writers (Pixel cameras) declare an MPF
     // size a few hundred bytes short, and a decoder stops at the primary's EOI anyway
     // colour spaces (as src/hdrkit/codec/ultrahdr.py): the base image's ICC primaries, else BT.709; the
@@ -497,10 +585,6 @@
     else if (isJpeg(data)) { kind = "jpeg"; blob = jpegExtract(data); }
     else fail(`${name} is neither a PNG nor a JPEG picture`);
     const ultrahdr = kind === "jpeg" && isUltraHdr(data) ? parseUltraHdr(data) : null;
-    if (blob === null && ultrahdr === null && kind === "jpeg" &&
-        new TextDecoder("latin1").decode(data).includes("HDRGainMap"))
-      fail(`${name} is an Apple gain-map JPEG (HDRGainMap auxiliary image), which this viewer does not read: ` +
-           "it reads hdrkit pictures and Ultra HDR JPEGs (hdrgm XMP or ISO 21496-1 metadata)");
     if (blob === null && ultrahdr === null)
       fail(`${name} has no hdrkit metadata (it was never encoded by hdrkit, or another program re-saved it and dropped the metadata)`);
     return { kind, container: blob === null ? null : unpackContainer(blob), ultrahdr };
@@ -508,5 +592,5 @@
 
   root.HDRKIT = root.HDRKIT || {};
   Object.assign(root.HDRKIT, { HdrkitFormatError, crc32, halfToFloat, layerShapes, unpackContainer, pngExtract,
-    jpegExtract, jpegSegments, jpegIcc, iccPrimaries, xmpProperties, isUltraHdr, parseUltraHdr, isoDecode, xmpDecode, inspect });
+    jpegExtract, jpegSegments, jpegIcc, iccPrimaries, xmpProperties, isUltraHdr, appleExifHeadroom, streamEnd, parseUltraHdr, isoDecode, xmpDecode, inspect });
 })(typeof window !== "undefined" ? window : globalThis);

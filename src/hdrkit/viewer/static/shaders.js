@@ -1,6 +1,7 @@
 // hdrkit viewer: gain-map and display shaders (GLSL ES 3.00 and WGSL).
 //
-// Gain map (Ultra HDR v1 / ISO 21496-1, as src/hdrkit/codec/gainmap.py apply_gainmap): base image linearised with
+// Gain map (Ultra HDR v1 / ISO 21496-1; Apple HDRGainMap with boost = 1 + (headroom - 1) map^1.961; as
+// src/hdrkit/codec/gainmap.py apply_gainmap): base image linearised with
 // the sRGB EOTF (the Ultra HDR spec's base transfer, as libultrahdr does), recovery = map / 255 upsampled
 // bilinearly with pixel centres aligned (sample at (x + 0.5) / scale - 0.5, clamped), raised to 1/gamma,
 // log2 boost = lerp(min, max, recovery), HDR = (base + offset_sdr) 2^(weight boost) - offset_hdr, in BT.2020
@@ -23,7 +24,7 @@
       "uniform sampler2D u_sdr;", "uniform sampler2D u_map;", "uniform ivec2 u_size;", "uniform ivec2 u_msize;",
       "uniform vec2 u_scale;", "uniform vec3 u_min;", "uniform vec3 u_max;", "uniform vec3 u_gamma;",
       "uniform vec3 u_osdr;", "uniform vec3 u_ohdr;", "uniform mat3 u_to_app;", "uniform mat3 u_app_to_2020;",
-      "uniform float u_weight;",
+      "uniform float u_weight;", "uniform int u_apple;",
       "out vec4 o_pq;", H.colourSnippet("glsl"),
       "vec3 m(int x, int y) { return texelFetch(u_map, ivec2(x, y), 0).rgb; }",
       "void main() {",
@@ -33,8 +34,10 @@
       "  ivec2 i0 = ivec2(floor(u)); ivec2 i1 = min(i0 + 1, u_msize - 1); vec2 t = u - vec2(i0);",
       "  vec3 top = m(i0.x, i0.y) * (1.0 - t.x) + m(i1.x, i0.y) * t.x;",
       "  vec3 bot = m(i0.x, i1.y) * (1.0 - t.x) + m(i1.x, i1.y) * t.x;",
-      "  vec3 rec = pow(top * (1.0 - t.y) + bot * t.y, 1.0 / u_gamma);",
-      "  vec3 lb = u_min * (1.0 - rec) + u_max * rec;",
+      "  vec3 r = top * (1.0 - t.y) + bot * t.y;",
+      "  vec3 rec = pow(r, 1.0 / u_gamma);",
+      "  vec3 lb = u_apple == 1 ? log2(1.0 + (exp2(u_max) - 1.0) * pow(r, vec3(1.961)))",
+      "                         : u_min * (1.0 - rec) + u_max * rec;",
       "  vec3 base = u_to_app * srgb_eotf(s);",
       "  vec3 hdr = u_app_to_2020 * ((base + u_osdr) * exp2(u_weight * lb) - u_ohdr);",
       "  o_pq = vec4(pq_oetf(clamp(hdr * 203.0, 0.0, 10000.0)), 1.0);",
@@ -54,6 +57,7 @@
     set("u_to_app", "m3", H.convertMatrix(uhdr.basePrimaries, uhdr.space));
     set("u_app_to_2020", "m3", H.convertMatrix(uhdr.space, "bt2020"));
     set("u_weight", "1f", 1.0);
+    set("u_apple", "1i", meta.source === "apple" ? 1 : 0);
   }
 
   // shared body of the display shaders, written once with tiny macros for the two languages
