@@ -114,8 +114,11 @@ def test_cli_pairs_tonemap_master(hdr_dir, tmp_path, capsys):
     assert main(["pairs", str(hdr_dir), "-o", str(out), "--tmo", "youtube", "--views", "0"]) == 0
     assert (out / "pano_hdr.png").exists() and (out / "flat_sdr.png").exists()
     assert main(["pairs", str(hdr_dir), "-o", str(tmp_path / "x"), "--tmo", "nope"]) == 2
-    assert main(["pairs", str(hdr_dir), "-o", str(tmp_path / "no" / "such")]) == 2
     assert "error:" in capsys.readouterr().err
+    assert main(["pairs", str(hdr_dir), "-o", str(tmp_path / "no" / "such")]) == 0  # folders created as needed
+    assert (tmp_path / "no" / "such" / "pano_sdr.png").is_file()
+    assert main(["pairs", str(hdr_dir), "-o", str(out), "--tmo", "youtube", "--views", "0"]) == 2  # no -y
+    assert "exists; pass -y" in capsys.readouterr().err
     sdr = tmp_path / "sdr.png"
     assert main(["tonemap", str(hdr_dir / "pano.exr"), "-o", str(sdr), "--master", "-m", "reinhard2002",
                  "-p", "local=bilateral", "-p", "key=0.2"]) == 0

@@ -160,7 +160,7 @@ def test_zip_and_path_errors(tmp_path):
     other.write_text("LUT_3D_SIZE 2\n")
     with pytest.raises(FormatError):
         read_cube(other)
-    with pytest.raises(InputError, match="needs a LUT"):
+    with pytest.raises(InputError, match="needs parameter lut"):
         tonemap(np.zeros((2, 2, 3)), "lut")
     with pytest.raises(InputError, match="NaN"):
         lut_tetrahedral(np.array([[np.nan, 0, 0]]), youtube_lut())

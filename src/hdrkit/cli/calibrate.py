@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         Example: `hdrkit calibrate a.jpg b.jpg c.jpg --times 1/60,1/15,1/4 -o crf.json`
         """
         from hdrkit.cli._bracket import bracket_times_for, check_count, read_bracket
-        from hdrkit.cli.common import check_output_path, rich_progress
+        from hdrkit.cli.common import check_output_path, rich_progress, say
         from hdrkit.errors import InputError
         from hdrkit.merge import calibrate as estimate, save_crf
 
@@ -45,4 +45,4 @@ def register(app: typer.Typer) -> None:
         with rich_progress("calibrating") as progress:
             crf = estimate(codes_b, times_b, method=method, progress=progress, **params)
         save_crf(output, crf)
-        typer.echo(f"wrote {output} ({method}, {crf.size} entries)")
+        say(f"wrote {output} ({method}, {crf.size} entries)")

@@ -16,7 +16,7 @@ def decode(
     device: Optional[str] = typer.Option(None, "--device", help="torch device (cpu, cuda)."),
 ) -> None:
     """Rebuild the HDR picture from the SDR and its embedded MLP."""
-    from hdrkit.cli.common import check_output_path, rich_progress
+    from hdrkit.cli.common import check_output_path, rich_progress, say
     from hdrkit.codec.api import decode_file
     from hdrkit.errors import InputError
     from hdrkit.io import Image, write_image
@@ -50,7 +50,7 @@ def decode(
             img = Image(color.pq_inverse_eotf(nits).astype("float32"), primaries="bt2020", transfer="pq")
         write_image(out, img, bit_depth=bits, png_compression=1)
         kind = {"iso": "ISO 21496-1", "xmp": "Adobe hdrgm XMP", "apple": "Apple HDRGainMap"}[f.source]
-        typer.echo(f"wrote {out} ({describe_file(out)}) from a {f.metadata.channels}-channel gain map "
+        say(f"wrote {out} ({describe_file(out)}) from a {f.metadata.channels}-channel gain map "
                    f"({kind}, headroom {2 ** f.metadata.capacity_max:.2f}x)")
         return
     try:
@@ -63,7 +63,7 @@ def decode(
         raise
     img = Image(pq, primaries="bt2020", transfer="pq")
     write_image(out, img, bit_depth=bits, png_compression=1)
-    typer.echo(f"wrote {out} ({describe_file(out)}; content peak {c.hdr.nits:.0f} nits)")
+    say(f"wrote {out} ({describe_file(out)}; content peak {c.hdr.nits:.0f} nits)")
 
 
 def register(app: typer.Typer) -> None:

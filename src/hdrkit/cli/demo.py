@@ -10,7 +10,8 @@ import typer
 
 def demo(
     sample: str = typer.Option("sample:courtyard", "--sample", help="HDR picture to use (default: the shipped sample)."),
-    keep: Optional[Path] = typer.Option(None, "--keep", help="Keep the encoded JPEG and decoded HDR PNG in this folder."),
+    keep: Optional[Path] = typer.Option(None, "--keep", help="Keep the encoded JPEG and decoded HDR PNG in this "
+                                        "folder (created as needed)."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Adaptation steps (default: the encoder's)."),
     threads: int = typer.Option(1, "--threads", help="torch threads."),
 ) -> None:
@@ -24,7 +25,7 @@ def demo(
     import torch
 
     from hdrkit import color
-    from hdrkit.cli.common import resolve_input, rich_progress
+    from hdrkit.cli.common import check_output_path, output_folder, resolve_input, rich_progress
     from hdrkit.codec.api import decode_file, encode_file
     from hdrkit.errors import InputError
     from hdrkit.io import Image, read_image, write_image
@@ -35,8 +36,10 @@ def demo(
         raise InputError("--threads must be >= 1")
     torch.set_num_threads(threads)
     src = resolve_input(sample)
-    if keep is not None and not keep.is_dir():
-        raise InputError(f"--keep folder {keep} does not exist")
+    if keep is not None:
+        output_folder(keep)
+        for name in (f"{src.stem}.jpg", f"{src.stem}_hdr.png"):
+            check_output_path(keep / name, [src])
     cfg = AdaptConfig() if steps is None else replace(AdaptConfig(), steps=steps)
     master = np.clip(color.to_nits(read_image(src)), 0, 10000).astype(np.float32)
     h, w = master.shape[:2]

@@ -7,14 +7,17 @@ from typing import Optional
 
 import typer
 
+from hdrkit.tonemap.operators import DEFAULT_OPERATOR, operator_names
+
 
 def encode(
     hdr: Path = typer.Argument(..., help="HDR master (EXR, .hdr, 16-bit PQ PNG/TIFF, ...; sample:NAME for a shipped sample)."),
     sdr: Optional[Path] = typer.Argument(None, help="SDR grade of the same picture (8-bit); made with --tmo if omitted."),
     out: Path = typer.Option(..., "-o", "--output", help="Output SDR picture: .jpg/.png/.tif embed the MLP; "
                              "other formats get a <name>.hdrkit sidecar."),
-    tmo: Optional[str] = typer.Option(None, "--tmo", help="Tone mapping for the SDR when none is given "
-                                      "(youtube, bt2446a, reinhard, camera; default youtube)."),
+    tmo: Optional[str] = typer.Option(None, "--tmo", help="Tone-mapping operator making the SDR when none is "
+                                      f"given: {operator_names(('lut',))} (default {DEFAULT_OPERATOR}; "
+                                      "parameters: `hdrkit tonemap --list`)."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Adaptation steps (default 200; with "
                                         "--time-budget alone: as many as the budget allows)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Adaptation learning rate (Adam)."),
@@ -43,7 +46,7 @@ def encode(
 ) -> None:
     """Encode HDR as an SDR picture + ~18 KB of embedded MLP weights (or an Ultra HDR gain map)."""
 
-    from hdrkit.cli.common import check_output_path, replace_given, resolve_input, rich_progress
+    from hdrkit.cli.common import check_output_path, replace_given, resolve_input, rich_progress, say
     from hdrkit.errors import InputError
 
     if threads < 1:
@@ -57,6 +60,10 @@ def encode(
             raise InputError(f"no such file: {p}")
     if method not in ("mlp", "gainmap"):
         raise InputError(f"--method must be mlp or gainmap, got {method!r}")
+    if tmo is not None:
+        from hdrkit.tonemap import get_operator
+
+        get_operator(tmo).bind({})  # a bad --tmo fails here, before any work
     if target_from is not None and (sdr is not None or method != "mlp"):
         raise InputError("--target-from takes one SDR picture (no second argument) and --method mlp")
     if method == "gainmap":
@@ -67,7 +74,7 @@ def encode(
         r = encode_gainmap_file(hdr, sdr, out, tmo=tmo, quality=quality, scale=map_scale,
                                 map_quality=map_quality, multichannel=map_channels == 3,
                                 base_primaries=base_gamut, map_gamut=map_gamut)
-        typer.echo(f"{out}: Ultra HDR JPEG, {r.added_bytes:,} bytes added to the SDR picture (gain map + metadata, "
+        say(f"{out}: Ultra HDR JPEG, {r.added_bytes:,} bytes added to the SDR picture (gain map + metadata, "
                    f"headers included) "
                    f"({r.gainmap.pixels.shape[1]}x{r.gainmap.pixels.shape[0]}x{r.gainmap.pixels.shape[2]} map)")
         return
@@ -89,14 +96,14 @@ def encode(
             res = distill_file(hdr, out, target_from, quant=quant, quality=quality, adapt_cfg=cfg,
                                theta_init=str(init) if init is not None else None, device=device,
                                progress=progress)
-        typer.echo(f"{out}: {res.added_bytes:,} bytes added to the SDR picture ({len(res.blob):,} of metadata, "
+        say(f"{out}: {res.added_bytes:,} bytes added to the SDR picture ({len(res.blob):,} of metadata, "
                    f"{res.carrier}), distilled from {target_from} "
                    f"in {res.adapt_seconds:.1f} s")
         return
     with rich_progress("adapting") as progress:
         res = encode_file(hdr, sdr, out, tmo=tmo, adapt_cfg=cfg, quant=quant, quality=quality,
                           theta_init=str(init) if init is not None else None, device=device, progress=progress)
-    typer.echo(f"{out}: {res.added_bytes:,} bytes added to the SDR picture ({len(res.blob):,} of metadata + "
+    say(f"{out}: {res.added_bytes:,} bytes added to the SDR picture ({len(res.blob):,} of metadata + "
                f"{res.carrier} headers), adapted in {res.adapt_seconds:.1f} s "
                f"({res.info.steps_run} steps)")
 

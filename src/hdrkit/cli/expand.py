@@ -7,20 +7,7 @@ from typing import List, Optional
 
 import typer
 
-
-def _parse_params(items: Optional[List[str]]) -> dict:
-    from hdrkit.errors import InputError
-
-    out: dict = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--param expects NAME=VALUE, got {item!r}")
-        try:
-            out[key.strip()] = float(value)
-        except ValueError:
-            raise InputError(f"--param {key.strip()} must be a number, got {value!r}") from None
-    return out
+from hdrkit.cli.options import PARAM_OPT
 
 
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".avif", ".webp")
@@ -49,46 +36,83 @@ def _write_hdr(path: Path, nits) -> object:
     return out
 
 
+#: Parameters of the expansion operators that ``hdrkit expand`` sets itself (not through ``-p``).
+_CLI_PARAMS = ("progress", "device", "exposures", "times", "adapt_with")
+#: ``-p`` examples shown in ``--help``: each is run for the method it names by tests/cli/test_cli_conventions.py.
+PARAM_EXAMPLES = {"linear": "peak=400", "akyuz2007": "gamma=1.5", "masia2009": "min_gamma=0.2",
+                  "masia2017": "min_gamma=0.2", "huo2014": "n=0.9",
+                  "kovaleski2014": "threshold=0.9", "bt2446c": "alpha=0.1", "gcm": "rows=256", "unet": "tile=512",
+                  "metahdr": "steps=5"}
+
+
+def _list_methods(value: bool) -> None:
+    if value:
+        from hdrkit._params import parameters
+        from hdrkit.expand import METHODS
+
+        typer.echo("Expansion methods (--method NAME) and their parameters (-p NAME=VALUE):\n")
+        for name, fn in METHODS.items():
+            typer.echo(f"{name}:")
+            plist = parameters(fn, hidden=_CLI_PARAMS)
+            typer.echo("\n".join(f"    {p.describe()}" for p in plist) or "    (no parameters)")
+        raise typer.Exit()
+
+
 def register(app: typer.Typer) -> None:
     @app.command("expand")
     def expand(
-        inputs: List[Path] = typer.Argument(..., help="SDR image or folder of SDR images; with --adapt-with, the SDR image followed by the scene's exposures."),
-        output: Path = typer.Option(..., "-o", "--output", help="HDR output: .png/.tif = 16-bit HDR10 (PQ BT.2020), .exr = linear nits; a folder for folder input."),
-        method: str = typer.Option(DEFAULT_METHOD, "--method", help="gcm (default), unet, metahdr, linear, akyuz2007, masia2009, masia2017, huo2014, kovaleski2014, bt2446c."),
+        inputs: List[Path] = typer.Argument(..., help="SDR images, folders or globs; with --adapt-with, the SDR "
+                                            "image followed by the scene's exposures."),
+        output: Path = typer.Option(..., "-o", "--output", help="HDR output: .png/.tif = 16-bit HDR10 (PQ "
+                                    "BT.2020), .exr = linear nits; a folder (created as needed) for several inputs."),
+        method: str = typer.Option(DEFAULT_METHOD, "--method", "-m", help="gcm (default), unet, metahdr, linear, "
+                                   "akyuz2007, masia2009, masia2017, huo2014, kovaleski2014, bt2446c (`--list` "
+                                   "shows their parameters)."),
+        list_: bool = typer.Option(False, "--list", callback=_list_methods, is_eager=True,
+                                   help="List the methods and each one's parameters, then exit."),
         peak: Optional[float] = typer.Option(None, "--peak", help="Display peak in nits. Learned methods (gcm, unet, metahdr) predict a 1000-nit HDR10 grade and re-grade it to PEAK (BT.2390 EETF inverted then re-applied; highlights spread up to PEAK, light below ~400 nits unchanged); classical ones map SDR white to PEAK (bt2446c: the SDR super-white 118 nits, so SDR white reaches ~1/3 of PEAK; huo2014 scales with it and may exceed it)."),
-        param: Optional[List[str]] = typer.Option(None, "--param", help="Extra operator parameter NAME=VALUE (repeatable), e.g. gamma=1.5."),
+        param: Optional[List[str]] = typer.Option(
+            None, "--param", "-p", help="Method parameter NAME=VALUE (repeatable), e.g. "
+            + "; ".join(f"{v} for {k}" for k, v in PARAM_EXAMPLES.items()) + " (`--list` shows all)."),
         adapt_with: Optional[str] = typer.Option(None, "--adapt-with", help="metahdr: adapt to the scene's EXPOSURES with 'true' (Debevec-fused) or 'simulated' (U-Net) HDR labels."),
         times: Optional[str] = typer.Option(None, "--times", help="Exposure times of the EXPOSURES for --adapt-with true, e.g. 1/4,1,4 (default: EXIF)."),
-        fmt: str = typer.Option("png", "--format", help="Output format for folder input: png (HDR10) or exr."),
+        fmt: str = typer.Option("png", "--format", help="Output format when -o is a folder: png (HDR10), tif or exr."),
         device: str = typer.Option("cpu", "--device", help="Device of the learned methods (cpu, cuda)."),
     ) -> None:
-        """Expand an SDR image (or a folder of them) to HDR with a learned or classical inverse tone-mapping operator.
+        """Expand SDR images (files, folders or globs) to HDR with a learned or classical inverse tone-mapping operator.
 
         Examples: `hdrkit expand photo.jpg -o photo_hdr.png --method unet`;
+        `hdrkit expand photo.jpg -o photo_hdr.exr -m akyuz2007 -p gamma=1.5`;
+        `hdrkit expand shots/ -o hdr/ --format exr`;
         `hdrkit expand mid.png dark.png bright.png -o hdr.exr --method metahdr --adapt-with true --times 1/4,4` (times of the EXPOSURES)
         """
         from hdrkit._array import resolve_device
-        from hdrkit.cli.common import check_output_path, resolve_input, rich_progress
+        from hdrkit._params import bind, parse_assignments
+        from hdrkit.cli.common import expand_inputs, plan_outputs, resolve_input, run_jobs, say
         from hdrkit.errors import InputError
         from hdrkit.expand import METHODS
         from hdrkit.expand import expand as expand_image
         from hdrkit.expand.learned import METHODS as LEARNED
         from hdrkit.io import format_of
 
-        paths = [resolve_input(p) for p in inputs]
-        source, exposures = paths[0], paths[1:]
         if method not in METHODS:
             raise InputError(f"unknown expansion method {method!r}; choose one of {', '.join(METHODS)}")
-        params = _parse_params(param)
+        params = bind(METHODS[method], method, parse_assignments(param), hidden=_CLI_PARAMS)
         if peak is not None:
             params["peak"] = peak
-        if adapt_with is not None or exposures:
+        if fmt not in ("png", "exr", "tif"):
+            raise InputError(f"--format must be png, exr or tif, got {fmt!r}")
+        exposures: list[Path] = []
+        if adapt_with is not None:
             if method != "metahdr":
                 raise InputError("exposures and --adapt-with are for --method metahdr")
             if adapt_with not in ("true", "simulated"):
                 raise InputError("--adapt-with must be 'true' or 'simulated' (and needs the scene's exposures)")
-            if not exposures:
+            paths = [resolve_input(p) for p in inputs]
+            if len(paths) < 2:
                 raise InputError("--adapt-with needs the scene's exposures after the SDR image")
+            exposures = paths[1:]
+            files, many = paths[:1], False
             params["adapt_with"] = adapt_with
             if adapt_with == "true":
                 from hdrkit.merge.bracket import parse_times
@@ -97,36 +121,26 @@ def register(app: typer.Typer) -> None:
                 params["times"] = parse_times(times) if times else bracket_times(exposures)
                 if len(params["times"]) != len(exposures):
                     raise InputError(f"--times has {len(params['times'])} values for {len(exposures)} exposures")
+        else:
+            files, many = expand_inputs(inputs, exts=_IMAGE_EXTS)
         if method in LEARNED:
             resolve_device(device)  # a bad --device fails here, in one line, before any work
             params["device"] = device
-        if source.is_dir():
-            if exposures:
-                raise InputError("folder input cannot be combined with exposures")
-            if fmt not in ("png", "exr", "tif"):
-                raise InputError(f"--format must be png, exr or tif, got {fmt!r}")
-            files = sorted(p for p in source.iterdir() if p.suffix.lower() in _IMAGE_EXTS and p.is_file())
-            if not files:
-                raise InputError(f"no SDR images ({', '.join(_IMAGE_EXTS)}) in {source}")
-            if not output.is_dir():
-                raise InputError(f"output {output} must be an existing folder for folder input")
-            if output.resolve() == source.resolve():
-                raise InputError("the output folder must differ from the input folder")
-            with rich_progress(f"expanding ({method})") as progress:
-                for i, f in enumerate(files):
-                    progress(i, len(files), f"expanding {f.name}")
-                    _write_hdr(output / f"{f.stem}.{fmt}", expand_image(_read_sdr(f), method=method, **params))
-                progress(len(files), len(files), "done")
-            typer.echo(f"wrote {len(files)} HDR images to {output} ({method})")
-            return
-        check_output_path(output, paths)
-        format_of(output)
-        sdr = _read_sdr(source)
+        jobs = plan_outputs(files, many, output, fmt, extra_inputs=exposures)
+        for _, out in jobs[:1]:
+            format_of(out)  # an unknown output extension fails before any work
         if exposures:
             params["exposures"] = [_read_sdr(p) for p in exposures]
-        with rich_progress(f"expanding ({method})") as progress:
-            if method in LEARNED:
-                params["progress"] = progress
-            nits = expand_image(sdr, method=method, **params)
-        out = _write_hdr(output, nits)
-        typer.echo(f"wrote {output} ({out.width}×{out.height}, {out.encoding()}, {method}, peak {float(nits.max()):.0f} nits)")
+
+        def work(src: Path, out: Path, progress) -> str:
+            call = dict(params)
+            if method in LEARNED and progress is not None:
+                call["progress"] = progress
+            nits = expand_image(_read_sdr(src), method=method, **call)
+            img = _write_hdr(out, nits)
+            return (f"wrote {out} ({img.width}×{img.height}, {img.encoding()}, {method}, "
+                    f"peak {float(nits.max()):.0f} nits)")
+
+        run_jobs(jobs, f"expanding ({method})", work)
+        if many:
+            say(f"wrote {len(jobs)} HDR images to {output} ({method})")

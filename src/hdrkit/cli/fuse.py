@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         Example: `hdrkit fuse a.jpg b.jpg c.jpg -o fused.png`
         """
         from hdrkit.cli._bracket import check_count, read_bracket
-        from hdrkit.cli.common import check_output_path, rich_progress
+        from hdrkit.cli.common import check_output_path, rich_progress, say
         from hdrkit.io import Image, write_image
         from hdrkit.merge.align import align_bracket
         from hdrkit.merge.bracket import check_bracket
@@ -40,4 +40,4 @@ def register(app: typer.Typer) -> None:
             fused = mertens2007(codes, contrast, saturation, exposedness, progress=progress)
         img = Image(fused, primaries=first.primaries, transfer=first.transfer, nits_per_unit=first.nits_per_unit)
         write_image(output, img)
-        typer.echo(f"wrote {output} ({img.width}×{img.height}, {img.encoding()})")
+        say(f"wrote {output} ({img.width}×{img.height}, {img.encoding()})")

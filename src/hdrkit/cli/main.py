@@ -63,18 +63,81 @@ def _root(
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"hdrkit.cli.{_name}").register(app)
 
+#: Options every subcommand takes (added by :func:`build_command`; the policy lives in ``hdrkit.cli.common``).
+GLOBAL_OPTIONS = {
+    "hdrkit_yes": (("-y", "--yes"), "Overwrite existing outputs (default: an existing output is an error)."),
+    "hdrkit_no_overwrite": (("-n", "--no-overwrite"),
+                            "Never overwrite: skip outputs that exist (resumes a folder run)."),
+    "hdrkit_quiet": (("-q", "--quiet"), "No progress bars, warnings or 'wrote' lines; errors still print."),
+}
+
+
+def _with_global_options(fn):
+    """``fn`` with the :data:`GLOBAL_OPTIONS` added to its signature; they set the run policy, then ``fn`` runs."""
+    import functools
+    import inspect
+
+    from hdrkit.cli import common
+
+    sig = inspect.signature(fn, eval_str=True)
+    taken = {d for p in sig.parameters.values() if isinstance(p.default, typer.models.OptionInfo)
+             for d in (p.default.default, *(p.default.param_decls or ())) if isinstance(d, str)}
+    extra = []
+    for name, (decls, help_text) in GLOBAL_OPTIONS.items():
+        extra.append(inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+            default=typer.Option(False, *[d for d in decls if d not in taken], help=help_text,
+                                 rich_help_panel="Global options")))
+
+    @functools.wraps(fn)
+    def run(*args, hdrkit_yes=False, hdrkit_no_overwrite=False, hdrkit_quiet=False, **kwargs):
+        common.set_policy(hdrkit_yes, hdrkit_no_overwrite, hdrkit_quiet)
+        return fn(*args, **kwargs)
+
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.kind == inspect.Parameter.VAR_KEYWORD else p
+              for p in sig.parameters.values()]
+    run.__signature__ = sig.replace(parameters=params + extra)
+    run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()
+                           if p.annotation is not inspect.Parameter.empty}
+    return run
+
+
+def _add_global_options(typer_app: typer.Typer) -> None:
+    """Give every command of ``typer_app`` (and of its sub-apps, e.g. ``train``, ``bench``) the global options."""
+    for info in typer_app.registered_commands:
+        if info.callback is not None and not getattr(info.callback, "_hdrkit_global", False):
+            info.callback = _with_global_options(info.callback)
+            info.callback._hdrkit_global = True
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _add_global_options(group.typer_instance)
+
+
+def build_command():
+    """The click command behind ``hdrkit``, with the global options on every subcommand."""
+    _add_global_options(app)
+    return typer.main.get_command(app)
+
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; hdrkit errors become ``error: ...`` on stderr and exit code 2."""
+    """Run the CLI; hdrkit errors become ``error: ...`` on stderr and exit code 2 (folders the run created for
+    its outputs are removed again when still empty)."""
+    from hdrkit.cli.common import remove_created_dirs
+
     try:
-        app(args=argv, prog_name="hdrkit", standalone_mode=True)
+        build_command().main(args=argv, prog_name="hdrkit", standalone_mode=True)
     except SystemExit as exc:  # typer/click exit paths
         code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        code = code if isinstance(code, int) else (0 if code is None else 1)
+        if code:
+            remove_created_dirs()
+        return code
     except HdrkitError as exc:
+        remove_created_dirs()
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        remove_created_dirs()
         print("error: interrupted", file=sys.stderr)
         return 130
     return 0

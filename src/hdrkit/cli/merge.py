@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         Example: `hdrkit merge a.jpg b.jpg c.jpg -o out.exr --times 1/60,1/15,1/4 --crf gamma2.2 --align`
         """
         from hdrkit.cli._bracket import bracket_times_for, check_count, read_bracket
-        from hdrkit.cli.common import check_output_path, rich_progress
+        from hdrkit.cli.common import check_output_path, rich_progress, say
         from hdrkit.errors import InputError
         from hdrkit.io import Image, write_image
         from hdrkit.merge import merge as merge_bracket
@@ -48,9 +48,9 @@ def register(app: typer.Typer) -> None:
                                      progress=progress)
         img = Image(radiance, primaries="bt709", transfer="linear", nits_per_unit=nits_per_unit)
         write_image(output, img)
-        typer.echo(f"wrote {output} ({img.width}×{img.height}, relative radiance, 1.0 = {nits_per_unit:g} nits)")
+        say(f"wrote {output} ({img.width}×{img.height}, relative radiance, 1.0 = {nits_per_unit:g} nits)")
         if preview is not None:
             from hdrkit.tonemap import tonemap_image
 
             write_image(preview, tonemap_image(img, "reinhard2002"))
-            typer.echo(f"wrote {preview} (SDR preview, Reinhard 2002)")
+            say(f"wrote {preview} (SDR preview, Reinhard 2002)")

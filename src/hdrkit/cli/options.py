@@ -11,3 +11,6 @@ NITS_OPT = typer.Option(
     help="Override what 1.0 means in nits (linear: value 1.0; SDR: white; HLG: peak).",
 )
 OUT_OPT = typer.Option(..., "-o", "--output", help="Output file; its extension picks the format.")
+PARAM_OPT = typer.Option(None, "--param", "-p", help="Operator parameter NAME=VALUE (repeatable); an unknown "
+                         "name is an error that lists the valid ones.")
+FORMAT_OPT = typer.Option("png", "--format", help="Output format (file extension) when -o is a folder.")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import List
 
 import typer
+
+from hdrkit.tonemap.operators import DEFAULT_OPERATOR, operator_names
 
 
 def _range(text: str, name: str) -> tuple[float, float]:
@@ -25,10 +28,11 @@ def _range(text: str, name: str) -> tuple[float, float]:
 def register(app: typer.Typer) -> None:
     @app.command("pairs")
     def pairs_cmd(
-        hdr_dir: Path = typer.Argument(..., help="Folder of HDR files (EXR, HDR, PFM, 16-bit PQ PNG/TIFF)."),
-        output: Path = typer.Option(..., "-o", "--output", help="Output folder (created if its parent exists)."),
-        tmo: str = typer.Option("youtube", "--tmo", help="Comma-separated operators: youtube, bt2446a, "
-                                "reinhard2002, ocio, clip, eilertsen2017 (virtual camera)."),
+        inputs: List[Path] = typer.Argument(..., help="HDR files (EXR, HDR, PFM, 16-bit PQ PNG/TIFF), folders of "
+                                            "them or globs."),
+        output: Path = typer.Option(..., "-o", "--output", help="Output folder (created as needed)."),
+        tmo: str = typer.Option(DEFAULT_OPERATOR, "--tmo", help="Comma-separated tone-mapping operators: "
+                                f"{operator_names(('lut',))} (default parameters: `hdrkit tonemap --list`)."),
         views: int = typer.Option(0, "--views", help="Perspective views per panorama (0 = each image whole)."),
         size: int = typer.Option(512, "--size", help="View size in pixels (square)."),
         seed: int = typer.Option(0, "--seed", help="Seed of the view draws."),
@@ -38,37 +42,37 @@ def register(app: typer.Typer) -> None:
         pitch: str = typer.Option("-30,30", "--pitch", help="Pitch range, degrees."),
         roll: str = typer.Option("-10,10", "--roll", help="Roll range, degrees."),
     ) -> None:
-        """Master every HDR file in HDR_DIR (peak --peak nits) and tone map it with each --tmo, writing
+        """Master every HDR input (peak --peak nits) and tone map it with each --tmo, writing
         NAME_hdr.png (16-bit PQ BT.2020) + NAME_sdr.png (8-bit BT.709) and pairs.jsonl (the parameters).
 
         NAME is the file stem with --views 0 and one operator (forest_hdr.png, forest_sdr.png); STEM_TMO with
         several operators (forest_youtube_sdr.png); STEM_vNNN[_TMO] for views.
         Example: `hdrkit pairs ../shared/data/hdr -o DEV --tmo youtube --views 0`.
         """
-        from hdrkit.cli.common import rich_progress
+        from hdrkit.cli.common import expand_inputs, output_exists, output_folder, rich_progress, say, warn
         from hdrkit.data import synthesize_pairs
+        from hdrkit.data.pairs import HDR_EXTENSIONS, pair_name
         from hdrkit.errors import InputError
+        from hdrkit.tonemap import get_operator
 
-        if not hdr_dir.is_dir():
-            raise InputError(f"{hdr_dir} is not a folder")
-        if output.exists() and not output.is_dir():
-            raise InputError(f"output {output} exists and is not a folder")
-        if not output.exists():
-            if not output.parent.is_dir():
-                raise InputError(f"parent folder of {output} does not exist")
-        try:
-            if output.resolve() == hdr_dir.resolve():
-                raise InputError("the output folder must differ from HDR_DIR")
-        except OSError:
-            pass
+        files, _ = expand_inputs(inputs, exts=HDR_EXTENSIONS)
+        tmos = [get_operator(t).name for t in tmo.split(",") if t.strip()]
+        for t in tmos:
+            get_operator(t).bind({})  # runs without parameters ('lut' needs a file)
+        planned = [output / "pairs.jsonl"] + [
+            output / f"{pair_name(f.stem, t, len(tmos), v)}_{kind}.png"
+            for f in files for v in (range(views) if views > 0 else [None]) for t in tmos for kind in ("hdr", "sdr")]
+        if any(p.exists() for p in planned):
+            existing = next(p for p in planned if p.exists())
+            if output_exists(existing):  # -n: pairs.jsonl describes one whole run, so there is no partial resume
+                raise InputError(f"{existing} exists; -n cannot resume a pairs run: pass -y or use a new folder")
         if size < 8 or size > 8192:
             raise InputError(f"--size must be between 8 and 8192, got {size}")
-        tmos = [t.strip() for t in tmo.split(",") if t.strip()]
         ranges = dict(fov=_range(fov, "--fov"), pitch=_range(pitch, "--pitch"), roll=_range(roll, "--roll"))
-        output.mkdir(exist_ok=True)
+        output_folder(output, sorted({f.parent for f in files}))
         with rich_progress("pairs") as progress:
-            res = synthesize_pairs(hdr_dir, output, tmos=tmos, views=views, size=size, seed=seed, peak=peak,
+            res = synthesize_pairs(files, output, tmos=tmos, views=views, size=size, seed=seed, peak=peak,
                                    mid=mid, progress=progress, **ranges)
-        typer.echo(f"wrote {len(res.pairs)} pairs to {output}")
+        say(f"wrote {len(res.pairs)} pairs to {output}")
         for name, why in res.skipped:
-            typer.echo(f"skipped {name}: {why}", err=True)
+            warn(f"skipped {name}: {why}")

@@ -1,4 +1,4 @@
-"""``hdrkit tonemap IN -o OUT --method ...``: HDR → SDR with one of the tone-mapping operators."""
+"""``hdrkit tonemap IN... -o OUT --method ...``: HDR → SDR with one of the tone-mapping operators."""
 
 from __future__ import annotations
 
@@ -7,83 +7,75 @@ from typing import List, Optional
 
 import typer
 
-from hdrkit.cli.options import NITS_OPT, OUT_OPT, PRIMARIES_OPT, TRANSFER_OPT
+from hdrkit.cli.options import FORMAT_OPT, NITS_OPT, PARAM_OPT, PRIMARIES_OPT, TRANSFER_OPT
+from hdrkit.tonemap.operators import DEFAULT_OPERATOR, operator_names
 
 
-def parse_params(items: Optional[List[str]]) -> dict:
-    """``KEY=VALUE`` strings → keyword arguments (numbers, true/false/none, inf, or text)."""
-    from hdrkit.errors import InputError
+def _list_operators(value: bool) -> None:
+    if value:
+        from hdrkit.tonemap import OPERATORS
 
-    out: dict = {}
-    for item in items or []:
-        if "=" not in item:
-            raise InputError(f"--param expects KEY=VALUE, got {item!r}")
-        key, value = (s.strip() for s in item.split("=", 1))
-        if not key.isidentifier():
-            raise InputError(f"--param name {key!r} is not a valid parameter name")
-        low = value.lower()
-        if low in ("true", "false"):
-            out[key] = low == "true"
-        elif low in ("none", "null"):
-            out[key] = None
-        else:
-            try:
-                out[key] = int(value) if value.lstrip("+-").isdigit() else float(value)
-            except ValueError:
-                out[key] = value
-    return out
+        typer.echo("Tone-mapping operators (-m NAME) and their parameters (-p NAME=VALUE):\n")
+        typer.echo("\n".join(op.describe() for op in OPERATORS.values()))
+        raise typer.Exit()
 
 
 def register(app: typer.Typer) -> None:
     @app.command("tonemap")
     def tonemap_cmd(
-        input: Path = typer.Argument(..., help="HDR image (EXR, HDR, PFM, 16-bit PQ PNG/TIFF, ...)."),
-        output: Path = OUT_OPT,
-        method: str = typer.Option("bt2446a", "--method", "-m",
-                                   help="bt2446a, youtube, lut, reinhard2002, ocio or clip."),
-        lut: Optional[Path] = typer.Option(None, "--lut", help="A .cube LUT (or a .zip holding one) for --method lut."),
-        param: Optional[List[str]] = typer.Option(None, "--param", "-p",
-                                                  help="Operator parameter KEY=VALUE (repeatable), e.g. -p key=0.18 "
-                                                       "-p local=bilateral for reinhard2002, -p l_hdr=4000 for bt2446a, "
-                                                       "-p exposure=-1 for clip/ocio."),
+        inputs: List[Path] = typer.Argument(..., help="HDR images (EXR, HDR, PFM, 16-bit PQ PNG/TIFF, ...), "
+                                            "folders or globs."),
+        output: Path = typer.Option(..., "-o", "--output", help="Output SDR image (8-bit for PNG/JPEG/TIFF); a "
+                                    "folder (created as needed) for several inputs."),
+        method: str = typer.Option(DEFAULT_OPERATOR, "--method", "-m",
+                                   help=f"Operator: {operator_names()} (`--list` shows their parameters)."),
+        list_: bool = typer.Option(False, "--list", callback=_list_operators, is_eager=True,
+                                   help="List the operators and each one's parameters, then exit."),
+        lut: Optional[Path] = typer.Option(None, "--lut", help="A .cube LUT (or a .zip holding one) for --method "
+                                           "lut (same as -p lut=FILE)."),
+        param: Optional[List[str]] = PARAM_OPT,
         master: bool = typer.Option(False, "--master/--no-master",
                                     help="Master the input first (hdrkit master with --peak/--mid): use for "
                                          "scene-referred EXR/HDR files of arbitrary exposure."),
         peak: float = typer.Option(1000.0, "--peak", help="With --master: mastering peak in nits."),
         mid: float = typer.Option(26.0, "--mid", help="With --master: nits of the log-average luminance."),
+        fmt: str = FORMAT_OPT,
         primaries: Optional[str] = PRIMARIES_OPT,
         transfer: Optional[str] = TRANSFER_OPT,
         nits_per_unit: Optional[float] = NITS_OPT,
     ) -> None:
         """Tone map IN to an SDR image OUT (BT.709, BT.1886 γ2.4; 8-bit for PNG/JPEG/TIFF).
 
-        Examples: `hdrkit tonemap in.png -o out.png --method youtube`;
+        Examples: `hdrkit tonemap in.png -o out.png --method bt2446a -p l_hdr=4000`;
         `hdrkit tonemap in.exr -o out.png --master -m reinhard2002 -p local=bilateral`;
-        `hdrkit tonemap in.png -o out.png -m lut --lut my.cube`.
+        `hdrkit tonemap shots/ -o sdr/ -m lut --lut my.cube`; `hdrkit tonemap --list`.
         """
         from hdrkit import color
-        from hdrkit.cli.common import check_output_path, resolve_input
+        from hdrkit._params import parse_assignments
+        from hdrkit.cli.common import expand_inputs, plan_outputs, run_jobs
         from hdrkit.errors import InputError
         from hdrkit.io import Image, read_image, write_image
-        from hdrkit.tonemap import TONEMAP_METHODS, master_hdr10, tonemap
+        from hdrkit.tonemap import get_operator, master_hdr10
 
-        input = resolve_input(input)
-        check_output_path(output, [input] + ([lut] if lut else []))
-        m = method.lower()
-        if m not in TONEMAP_METHODS:
-            raise InputError(f"unknown method {method!r}; choose from {', '.join(TONEMAP_METHODS)}")
-        params = parse_params(param)
+        op = get_operator(method)
+        params = dict(parse_assignments(param))
         if lut is not None:
-            if m != "lut":
+            if op.name != "lut":
                 raise InputError("--lut is only used with --method lut")
-            params["lut"] = lut
-        elif m == "lut" and "lut" not in params:
-            raise InputError("--method lut needs --lut FILE (.cube or a .zip holding one)")
-        img = read_image(input, primaries=primaries, transfer=transfer, nits_per_unit=nits_per_unit)
-        nits = color.to_nits(img, "bt2020")
-        if master:
-            nits = master_hdr10(nits, peak=peak, mid=mid)
-        sdr = tonemap(nits, m, **params)
-        out = Image(sdr, primaries="bt709", transfer="bt1886", nits_per_unit=color.SDR_WHITE_NITS)
-        write_image(output, out)
-        typer.echo(f"wrote {output} ({out.width}×{out.height}, {out.encoding()}, {m})")
+            params["lut"] = str(lut)
+        params = op.bind(params)
+        files, many = expand_inputs(inputs)
+        extra = [Path(params["lut"])] if isinstance(params.get("lut"), str) else []
+        jobs = plan_outputs(files, many, output, fmt, extra_inputs=extra)
+
+        def work(src: Path, out: Path, progress) -> str:
+            img = read_image(src, primaries=primaries, transfer=transfer, nits_per_unit=nits_per_unit)
+            nits = color.to_nits(img, "bt2020")
+            if master:
+                nits = master_hdr10(nits, peak=peak, mid=mid)
+            sdr = Image(op.fn(nits, **params), primaries="bt709", transfer="bt1886",
+                        nits_per_unit=color.SDR_WHITE_NITS)
+            write_image(out, sdr)
+            return f"wrote {out} ({sdr.width}×{sdr.height}, {sdr.encoding()}, {op.name})"
+
+        run_jobs(jobs, f"tone mapping ({op.name})", work)

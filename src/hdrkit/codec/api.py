@@ -94,21 +94,12 @@ def decode_arrays(blob: bytes, sdr: np.ndarray, *, device=None, chunk: Optional[
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-def make_sdr(hdr_nits: np.ndarray, tmo: Optional[str] = None) -> np.ndarray:
-    """SDR grade when none is given: ``tmo`` (default: the YouTube LUT when available, else bt2446a)."""
-    from hdrkit.meta.tasks import TMOS
+def make_sdr(hdr_nits: np.ndarray, tmo: Optional[str] = None, tmo_params: Optional[dict] = None) -> np.ndarray:
+    """SDR grade when none is given: the operator ``tmo`` of :data:`hdrkit.tonemap.OPERATORS` with
+    ``tmo_params`` (default: :data:`hdrkit.tonemap.DEFAULT_OPERATOR`, the bundled YouTube LUT)."""
+    from hdrkit.tonemap import DEFAULT_OPERATOR, tonemap
 
-    if tmo is None:
-        try:
-            from hdrkit.tonemap.lut import youtube_lut_path
-
-            tmo = "youtube" if youtube_lut_path().is_file() else "bt2446a"
-        except ImportError:
-            tmo = "bt2446a"
-    if tmo not in TMOS:
-        raise InputError(f"unknown --tmo {tmo!r}; choose from {sorted(TMOS)}")
-    peak = float(max(np.max(hdr_nits), 1.0))
-    return TMOS[tmo](np.asarray(hdr_nits, dtype=np.float32), np.random.default_rng(0), min(peak, 10000.0))
+    return tonemap(np.asarray(hdr_nits, dtype=np.float32), tmo or DEFAULT_OPERATOR, **(tmo_params or {}))
 
 
 def read_pair(hdr_path: str | Path, sdr_path: Optional[str | Path], tmo: Optional[str] = None

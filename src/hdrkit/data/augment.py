@@ -181,14 +181,13 @@ class RandomTMO:
 
     def __init__(self, methods: Sequence[str] = DEFAULT_TMOS, randomize: bool = True,
                  weights: Optional[Sequence[float]] = None):
-        from hdrkit.tonemap import TONEMAP_METHODS
+        from hdrkit.tonemap import get_operator
 
         methods = [m.lower() for m in methods]
         if not methods:
             raise InputError("RandomTMO needs at least one method")
         for m in methods:
-            if m not in TONEMAP_METHODS and m != "eilertsen2017":
-                raise InputError(f"unknown tone mapping method {m!r}")
+            get_operator(m)
             if m == "lut":
                 raise InputError("RandomTMO cannot draw 'lut' (it needs a file); use 'youtube' or tonemap(..., 'lut')")
         if "ocio" in methods and not ocio_available():
@@ -231,16 +230,8 @@ class RandomTMO:
 
 
 def apply_tmo(hdr_nits: np.ndarray, method: str, params: Optional[dict] = None) -> np.ndarray:
-    """:func:`hdrkit.tonemap.tonemap`, plus ``"eilertsen2017"`` (the virtual camera with CameraParams fields)."""
-    params = dict(params or {})
-    if method == "eilertsen2017":
-        from hdrkit.data.camera import CameraParams, virtual_camera
-
-        try:
-            cp = CameraParams(**params)
-        except TypeError as exc:
-            raise InputError(f"eilertsen2017: {exc}") from None
-        return virtual_camera(hdr_nits, cp)
+    """:func:`hdrkit.tonemap.tonemap` (every operator of :data:`hdrkit.tonemap.OPERATORS`, the virtual camera
+    ``"eilertsen2017"`` included) with a params dict."""
     from hdrkit.tonemap import tonemap
 
-    return tonemap(hdr_nits, method, **params)
+    return tonemap(hdr_nits, method, **dict(params or {}))

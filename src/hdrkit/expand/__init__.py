@@ -10,11 +10,11 @@ themselves with :func:`register_method`.  The classical operators and their pape
 
 from __future__ import annotations
 
-import inspect
 from typing import Callable
 
 import numpy as np
 
+from hdrkit._params import bind
 from hdrkit.errors import InputError
 from hdrkit.expand import classical
 
@@ -75,10 +75,7 @@ def expand(sdr, method: str = "unet", **params) -> np.ndarray:
         fn = METHODS[method]
     except KeyError:
         raise InputError(f"unknown expansion method {method!r}; choose one of {', '.join(METHODS)}") from None
-    try:
-        inspect.signature(fn).bind(sdr, **params)
-    except TypeError as exc:
-        raise InputError(f"bad parameter for {method}: {exc}") from None
+    params = bind(fn, method, params)  # unknown names → one-line InputError naming the valid parameters
     x = check_sdr(sdr)
     return np.asarray(fn(x, **params), dtype=np.float32)
 

@@ -1,6 +1,7 @@
 """Tone mapping: HDR (absolute linear BT.2020 cd/m²) → SDR (BT.709, BT.1886 γ2.4 code values in [0, 1]).
 
-One dispatcher, :func:`tonemap`, over the operators, each also usable alone:
+One dispatcher, :func:`tonemap`, over the operator registry :data:`OPERATORS`
+(:mod:`hdrkit.tonemap.operators`, the one vocabulary of every command), each operator also usable alone:
 
 =================  ===========================================================================================
 ``bt2446a``        ITU-R BT.2446-1 Method A (:func:`bt2446a`)
@@ -9,6 +10,7 @@ One dispatcher, :func:`tonemap`, over the operators, each also usable alone:
 ``reinhard2002``   Reinhard et al. 2002 global / local (:func:`reinhard2002`)
 ``ocio``           OpenColorIO ACES 1.0 SDR video view (optional extra ``ocio``, :func:`ocio_aces`)
 ``clip``           exposure + gamut mapping + clip + γ2.4 (:func:`clip`)
+``eilertsen2017``  the virtual camera of Eilertsen et al. 2017 (:func:`eilertsen2017`, :mod:`hdrkit.data.camera`)
 =================  ===========================================================================================
 
 Also :func:`master_hdr10` (scene-referred linear → display-referred HDR10 master) and :func:`eetf_bt2390`.
@@ -20,7 +22,6 @@ luminance-preserving desaturation (:func:`gamut_map_bt2020_to_bt709`), never pro
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable
 
 import numpy as np
@@ -47,45 +48,35 @@ from hdrkit.tonemap.lut import (
 )
 from hdrkit.tonemap.master import BT2408_GREY_NITS, auto_exposure, eetf_bt2390, master_hdr10, regrade_peak
 from hdrkit.tonemap.ocio import ocio_aces
+from hdrkit.tonemap.operators import DEFAULT_OPERATOR, OPERATORS, Operator, eilertsen2017, get_operator
 from hdrkit.tonemap.reinhard import reinhard2002, saturation_mantiuk2009, saturation_schlick1994
 
-#: The operators of :func:`tonemap`, by method name.
-TONEMAP_METHODS: dict[str, Callable[..., np.ndarray]] = {
-    "bt2446a": bt2446a,
-    "lut": tonemap_lut,
-    "youtube": youtube,
-    "reinhard2002": reinhard2002,
-    "ocio": ocio_aces,
-    "clip": clip,
-}
+#: The operators of :func:`tonemap`, by method name (the functions of :data:`OPERATORS`).
+TONEMAP_METHODS: dict[str, Callable[..., np.ndarray]] = {name: op.fn for name, op in OPERATORS.items()}
 
 
-def tonemap(hdr_nits: Any, method: str = "bt2446a", **params: Any) -> np.ndarray:
+def tonemap(hdr_nits: Any, method: str = DEFAULT_OPERATOR, **params: Any) -> np.ndarray:
     """Tone map absolute linear BT.2020 light (cd/m², float ``H×W×3``) to SDR.
 
     Parameters
     ----------
     hdr_nits : float ``H×W×3`` (or ``(..., 3)`` for the point-wise operators) in cd/m², BT.2020 primaries.
-    method : one of :data:`TONEMAP_METHODS` (``"bt2446a"``, ``"lut"``, ``"youtube"``, ``"reinhard2002"``,
-        ``"ocio"``, ``"clip"``).
+    method : one of :data:`OPERATORS` (``"youtube"`` by default, ``"bt2446a"``, ``"reinhard2002"``, ``"ocio"``,
+        ``"clip"``, ``"lut"``, ``"eilertsen2017"``).
     **params : passed to the operator, e.g. ``lut=PATH`` for ``"lut"``, ``key=0.18, local="bilateral"`` for
-        ``"reinhard2002"``, ``l_hdr=1000`` for ``"bt2446a"``, ``exposure=1`` for ``"clip"``/``"ocio"``.
+        ``"reinhard2002"``, ``l_hdr=1000`` for ``"bt2446a"``, ``exposure=1`` for ``"clip"``/``"ocio"``; text
+        values (from a command line) are converted to the parameter's type.  An unknown parameter raises
+        :class:`InputError` naming the valid ones.
 
     Returns
     -------
     float32 ``H×W×3`` BT.709 BT.1886 (γ 2.4) code values in [0, 1].
     """
-    fn = TONEMAP_METHODS.get(str(method).lower())
-    if fn is None:
-        raise InputError(f"unknown tone mapping method {method!r}; choose from {', '.join(TONEMAP_METHODS)}")
-    try:
-        inspect.signature(fn).bind(hdr_nits, **params)
-    except TypeError as exc:
-        raise InputError(f"method {method!r}: {exc}") from None
-    return fn(hdr_nits, **params)
+    op = get_operator(method)
+    return op.fn(hdr_nits, **op.bind(params))
 
 
-def tonemap_image(img: Any, method: str = "bt2446a", **params: Any):
+def tonemap_image(img: Any, method: str = DEFAULT_OPERATOR, **params: Any):
     """Image-level convenience: any :class:`hdrkit.io.Image` → 8-bit-ready SDR ``Image`` (BT.709, BT.1886).
 
     The result has ``nits_per_unit = SDR_WHITE_NITS`` (203), the convention hdrkit uses for SDR files.
@@ -101,6 +92,7 @@ def tonemap_image(img: Any, method: str = "bt2446a", **params: Any):
 
 
 __all__ = [
+    "OPERATORS", "DEFAULT_OPERATOR", "Operator", "get_operator", "eilertsen2017",
     "TONEMAP_METHODS", "tonemap", "tonemap_image", "bt2446a", "bt2446a_curve", "bt2446a_knee", "bt2446a_rho",
     "clip", "Lut3D", "cube_text", "lut_tetrahedral", "read_cube", "tonemap_lut", "youtube", "youtube_lut",
     "youtube_lut_path", "reinhard2002", "saturation_schlick1994", "saturation_mantiuk2009", "ocio_aces",
