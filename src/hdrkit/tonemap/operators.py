@@ -24,7 +24,7 @@ from hdrkit.tonemap.reinhard import reinhard2002
 
 
 def eilertsen2017(hdr_nits: Any, n: float = 0.9, sigma: float = 0.6, saturated: float = 0.10, noise: float = 0.0,
-                  jpeg_quality: Optional[int] = None, seed: int = 0) -> np.ndarray:
+                  jpeg_quality: Optional[int] = None, seed: int = 0, ev: float = 0.0) -> np.ndarray:
     """Virtual camera of Eilertsen et al. 2017 (:func:`hdrkit.data.camera.virtual_camera`) as an operator.
 
     Parameters
@@ -36,6 +36,7 @@ def eilertsen2017(hdr_nits: Any, n: float = 0.9, sigma: float = 0.6, saturated: 
     noise : std of Gaussian sensor noise relative to saturation (0 = none).
     jpeg_quality : JPEG-compress the 8-bit result at this quality (none = no JPEG).
     seed : seed of the sensor noise.
+    ev : exposure relative to the auto-exposure, in stops.
 
     Returns
     -------
@@ -43,7 +44,8 @@ def eilertsen2017(hdr_nits: Any, n: float = 0.9, sigma: float = 0.6, saturated: 
     """
     from hdrkit.data.camera import CameraParams, virtual_camera
 
-    return virtual_camera(hdr_nits, CameraParams(n, sigma, saturated, noise, jpeg_quality, seed))
+    return virtual_camera(hdr_nits, CameraParams(n=n, sigma=sigma, saturated=saturated, noise=noise,
+                                                 jpeg_quality=jpeg_quality, seed=seed, ev=ev))
 
 
 @dataclass(frozen=True)
