@@ -156,7 +156,7 @@ def test_expand_video_writes_hdr10_with_estimated_light(sdr_clip, tmp_path):
     with VideoReader(sdr_clip) as rd:
         for t, f in enumerate(rd.frames()):
             pq = np.empty_like(f)
-            K.apply_lut(f, frame_lut("masia2017", a.params[t]), pq)
+            K.apply_lut(f, frame_lut("masia2017", a.params[t], own=a.stats[t]), pq)
             light.append(frame_light(np.asarray(color.pq_eotf(pq))))
     light = np.array(light)
     assert r.content_light.max_cll == pytest.approx(light[:, 0].max(), rel=0.05)
@@ -234,3 +234,30 @@ def test_audio_and_subtitles_are_copied_untouched(tmp_path):
 
     a_in, a_out = packets(src), packets(out)
     assert a_in == a_out and sum(t == "subtitle" for t, _, _ in a_out) == 2 and sum(t == "audio" for t, _, _ in a_out) > 5
+
+
+def test_in_memory_form_runs_the_same_analysis_as_the_file_pass(sdr_clip_cut):
+    """``expand_frames`` (the benchmark's path) and ``expand_video`` see the same statistics, cuts and LUTs."""
+    from hdrkit.video.expand import _Analyser, analyse, analysis_step, expand_frames
+    from hdrkit.video.io import VideoReader
+
+    with VideoReader(sdr_clip_cut) as r:
+        frames = list(r.frames())
+    a = analyse(sdr_clip_cut, smooth=1.0)
+    an = _Analyser("masia2017", None)
+    for f in frames:
+        an.add(f[::analysis_step(64, 48), ::analysis_step(64, 48)])
+    b = an.result(a.fps, 1.0, 27.0, 15)
+    assert a.cuts == b.cuts == [0, 20]
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-6)
+    out = expand_frames(frames, a.fps, smooth=1.0)
+    assert len(out) == 40 and out[0].shape == (48, 64, 3) and 0 < out[0].max() <= 1000.5
+
+
+def test_analysis_step_leaves_enough_pixels():
+    from hdrkit.video.expand import analysis_step
+
+    assert analysis_step(64, 48) == 1 and analysis_step(1920, 1080) == 8 and analysis_step(3840, 2160) == 16
+    for w, h in ((640, 360), (1280, 720), (1920, 1080), (4096, 2160)):
+        s = analysis_step(w, h)
+        assert (w // s) * (h // s) >= 16384 and (w // (2 * s)) * (h // (2 * s)) < 16384

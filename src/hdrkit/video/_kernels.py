@@ -180,3 +180,26 @@ def apply_lut(rgb, lut, out):
             out[i, j, 0] = o[0]
             out[i, j, 1] = o[1]
             out[i, j, 2] = o[2]
+
+
+@numba.njit(**_JIT)
+def lut_light(rgb, lut, eotf):
+    """(max, mean) over pixels of the largest output channel of ``lut`` at ``rgb``, in the units of ``eotf``
+    (a table of the output transfer's EOTF on [0, 1], linearly interpolated): MaxCLL / MaxFALL of one frame."""
+    h, w = rgb.shape[0], rgb.shape[1]
+    n1 = eotf.shape[0] - 1
+    o = np.empty(3)
+    top = 0.0
+    total = 0.0
+    for i in range(h):
+        for j in range(w):
+            _lut_tetra(lut, min(max(rgb[i, j, 0], 0.0), 1.0), min(max(rgb[i, j, 1], 0.0), 1.0),
+                       min(max(rgb[i, j, 2], 0.0), 1.0), o)
+            v = min(max(max(o[0], max(o[1], o[2])), 0.0), 1.0) * n1
+            k = min(int(v), n1 - 1)
+            f = v - k
+            nits = (1.0 - f) * eotf[k] + f * eotf[k + 1]
+            total += nits
+            if nits > top:
+                top = nits
+    return top, total / max(h * w, 1)

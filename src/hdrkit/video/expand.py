@@ -14,9 +14,10 @@ Two kinds of method:
 Passes over the input (each streams; memory holds one frame plus the encoder's look-ahead, and a few numbers
 per frame):
 
-1. analysis: statistics on every 4th pixel and a 96-pixel HSV thumbnail for shot detection;
-2. (global methods) content light: each frame's final LUT on every 2nd pixel → MaxCLL / MaxFALL estimates;
-   for per-frame methods the operator on every 4th pixel (pass 1) gives the estimate.  The estimate is what the
+1. analysis: statistics on every ``step``-th pixel (:func:`analysis_step`: ≥ 16384 pixels, every 8th at
+   1080p) and a 96-pixel HSV thumbnail for shot detection;
+2. (global methods) content light: each frame's final LUT on every (step/2)-th pixel → MaxCLL / MaxFALL
+   estimates; for per-frame methods the operator on the analysis pixels (pass 1) gives the estimate.  The estimate is what the
    HDR10 metadata carries (the SEI precedes the frames, so a value measured while encoding would come too late);
 3. encoding, with the audio and subtitle streams copied through.
 """
@@ -54,47 +55,84 @@ DEFAULT_SMOOTH = 1.0
 #: Lattice size of the per-frame LUT.
 LUT_SIZE = 33
 #: Statistics of a frame (columns of ``Analysis.stats``).
-STAT_NAMES = ("log_mean", "key", "p_over", "log_lo", "log_hi")
-_STEP_STATS = 4  # analysis pass: every 4th pixel
-_STEP_LIGHT = 2  # content-light pass: every 2nd pixel
+#: Luminance quantiles of the exposure anchor (``log_q*`` statistics).  The median alone: on the dev clips
+#: (../shared/data/hdr) seven quantiles (5 … 95 %) reduced MABD-MSE no further and let a small bright object
+#: that comes and goes (a flash) move the mid-tones.
+ANCHOR_QUANTILES = (0.5,)
+STAT_NAMES = ("log_mean", "key", "p_over", "log_lo", "log_hi") + tuple(f"log_q{round(100 * q):02d}"
+                                                                        for q in ANCHOR_QUANTILES)
+#: The analysis reads every ``step``-th pixel, ``step`` the largest power of two leaving ≥ this many pixels
+#: (1080p: every 8th, 240×135); the content-light pass reads every ``step/2``-th.
+_STATS_PIXELS = 16384
+
+
+def analysis_step(width: int, height: int) -> int:
+    """Pixel step of the analysis pass for a ``width × height`` video (see :data:`_STATS_PIXELS`)."""
+    step = 1
+    while (width // (2 * step)) * (height // (2 * step)) >= _STATS_PIXELS:
+        step *= 2
+    return step
 
 
 def frame_stats(sdr: np.ndarray) -> np.ndarray:
     """The statistics of one SDR frame (BT.709 R'G'B' code values ``H×W×3``): :data:`STAT_NAMES`.
 
     ``log_mean`` = ln of the log-average luminance, ``key`` = Akyüz & Reinhard's key, ``p_over`` = % of pixels
-    with ``L ≥ 254/255``, ``log_lo``/``log_hi`` = ln of the 1 % / 99 % luminance quantiles (luminance of the
-    BT.1886-linearised frame, 1 = SDR white) — everything the global operators need.
+    with ``L ≥ 254/255``, ``log_lo``/``log_hi`` = ln of the 1 % / 99 % luminance quantiles, ``log_qNN`` = ln of
+    the :data:`ANCHOR_QUANTILES` (luminance of the BT.1886-linearised frame, 1 = SDR white) — everything the
+    global operators need, and the quantiles of the exposure anchor.
     """
     from hdrkit.expand.classical import _linearise, image_key
 
     _, L = _linearise(sdr)
     k, L_H = image_key(L)
-    lo, hi = np.quantile(L, [0.01, 0.99])
-    return np.array([np.log(L_H), k, 100.0 * float(np.mean(L >= 254.0 / 255.0)), np.log(max(lo, 1e-6)),
-                     np.log(max(hi, 1e-6))])
+    qs = np.quantile(L, (0.01, 0.99) + ANCHOR_QUANTILES)
+    lq = np.log(np.maximum(qs, 1e-6))
+    return np.concatenate([[np.log(L_H), k, 100.0 * float(np.mean(L >= 254.0 / 255.0))], lq])
 
 
-def global_curve(method: str, stats: np.ndarray, peak: float = 1000.0) -> Callable[[np.ndarray], np.ndarray]:
-    """``L → L_out`` (nits) of a global operator from (possibly smoothed) :func:`frame_stats`."""
+def global_curve(method: str, stats: np.ndarray, peak: float = 1000.0,
+                 own: Optional[np.ndarray] = None) -> Callable[[np.ndarray], np.ndarray]:
+    """``L → L_out`` (nits) of a global operator from (possibly smoothed) :func:`frame_stats`.
+
+    ``own`` (the frame's unsmoothed statistics) anchors the exposure: the frame's luminance quantiles
+    (:data:`ANCHOR_QUANTILES`: the median) are mapped onto the smoothed ones (piecewise linear in log luminance,
+    a constant gain beyond the ends; for the median alone a pure gain) before the curve, so an SDR exposure that pumps
+    within a shot (auto-exposure hunting, a camera curve that is not a pure gain) is not passed on; the output
+    is capped at ``peak``.  With the frame's own statistics (no smoothing) the map is the identity and the curve
+    is the image operator of :mod:`hdrkit.expand.classical` exactly.
+    """
     from hdrkit.expand.classical import masia2009_gamma, masia2017_gamma
 
     peak = float(peak)
-    log_mean, key, p_over, log_lo, log_hi = (float(v) for v in stats)
-    if method == "masia2017":
-        g = max(masia2017_gamma(np.exp(log_mean), key, p_over), 0.1)
-        return lambda L: peak * L**g
-    if method == "masia2009":
-        g = max(masia2009_gamma(key), 0.1)
-        return lambda L: peak * L**g
-    if method == "akyuz2007":
+    log_mean, key, p_over, log_lo, log_hi = (float(v) for v in stats[:5])
+    anchor = None
+    if own is not None and not np.allclose(own[5:], stats[5:]):
+        src = np.maximum.accumulate(np.asarray(own[5:], np.float64) + 1e-6 * np.arange(len(ANCHOR_QUANTILES)))
+        dst = np.maximum.accumulate(np.clip(np.asarray(stats[5:], np.float64), src - 3.0, src + 3.0))
+
+        def anchor(L):
+            x = np.log(np.maximum(L, 1e-7))
+            y = np.interp(x, src, dst)
+            y = np.where(x < src[0], x + dst[0] - src[0], np.where(x > src[-1], x + dst[-1] - src[-1], y))
+            return np.where(L > 0, np.exp(y), 0.0)
+    if method in ("masia2017", "masia2009"):
+        g = masia2017_gamma(np.exp(log_mean), key, p_over) if method == "masia2017" else masia2009_gamma(key)
+        g = max(g, 0.1)
+        curve = lambda L: peak * L**g  # noqa: E731
+    elif method == "akyuz2007":
         lo, hi = np.exp(log_lo), np.exp(log_hi)
         if hi <= lo * 1.0001:
-            return lambda L: peak * L
-        return lambda L: peak * np.clip((L - lo) / (hi - lo), 0.0, 1.0)
-    if method == "linear":
-        return lambda L: peak * L
-    raise InputError(f"{method!r} has no global video form; choose one of {', '.join(GLOBAL_METHODS)}")
+            curve = lambda L: peak * L  # noqa: E731
+        else:
+            curve = lambda L: peak * np.clip((L - lo) / (hi - lo), 0.0, 1.0)  # noqa: E731
+    elif method == "linear":
+        curve = lambda L: peak * L  # noqa: E731
+    else:
+        raise InputError(f"{method!r} has no global video form; choose one of {', '.join(GLOBAL_METHODS)}")
+    if anchor is None:
+        return curve
+    return lambda L: np.minimum(curve(anchor(L)), peak)
 
 
 def lattice(size: int = LUT_SIZE) -> np.ndarray:
@@ -105,10 +143,12 @@ def lattice(size: int = LUT_SIZE) -> np.ndarray:
 
 
 def frame_lut(method: str, stats: np.ndarray, peak: float = 1000.0, size: int = LUT_SIZE,
-              to_sdr: Optional[Callable[[np.ndarray], np.ndarray]] = None) -> np.ndarray:
+              to_sdr: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+              own: Optional[np.ndarray] = None) -> np.ndarray:
     """A frame's global curve baked into a float32 ``size³×3`` LUT: stream R'G'B' → PQ BT.2020 R'G'B'.
 
-    ``to_sdr`` maps the stream's R'G'B' to BT.709 code values when they differ (``VideoReader.convert``).
+    ``to_sdr`` maps the stream's R'G'B' to BT.709 code values when they differ (``VideoReader.convert``);
+    ``own``: the frame's unsmoothed statistics (exposure anchor, :func:`global_curve`).
     """
     from hdrkit import color
     from hdrkit.expand.classical import expand_luminance
@@ -116,7 +156,7 @@ def frame_lut(method: str, stats: np.ndarray, peak: float = 1000.0, size: int = 
     nodes = lattice(size)
     if to_sdr is not None:
         nodes = to_sdr(nodes.astype(np.float32))
-    nits = expand_luminance(nodes, global_curve(method, stats, peak))
+    nits = expand_luminance(nodes, global_curve(method, stats, peak, own))
     return np.asarray(color.pq_inverse_eotf(np.clip(nits, 0.0, 10000.0)), dtype=np.float32)
 
 
@@ -201,50 +241,91 @@ def _check_complete(reader: VideoReader, n: int) -> None:
         raise InputError(f"{reader.path.name} is truncated: decoded {n} of {expected} frames")
 
 
+class _Analyser:
+    """Per-frame analysis shared by the file pass and :func:`expand_frames`: statistics, shot score, light."""
+
+    def __init__(self, method: str, params: Optional[dict]):
+        self.method, self.params = method, dict(params or {})
+        self.per_frame = method not in GLOBAL_METHODS
+        self.stats, self.scores, self.light = [], [], []
+        self._prev = None
+
+    def add(self, sdr_subsampled: np.ndarray) -> None:
+        from hdrkit.expand import expand as expand_image
+
+        self.stats.append(frame_stats(sdr_subsampled))
+        hsv = S.hsv_thumbnail(sdr_subsampled)
+        self.scores.append(S.content_score(self._prev, hsv))
+        self._prev = hsv
+        if self.per_frame:
+            self.light.append(frame_light(expand_image(sdr_subsampled, method=self.method, **self.params)))
+
+    def result(self, fps: float, smooth: float, threshold: float, min_length: int) -> Analysis:
+        st = np.array(self.stats)
+        cuts = S.detect_cuts(self.scores, threshold, min_length)
+        used = st if self.per_frame else S.smooth_within_shots(st, cuts, smooth * fps)
+        return Analysis(len(st), fps, st, np.array(self.scores), cuts,
+                        np.array(self.light) if self.per_frame else None, used)
+
+
 def analyse(path: str | os.PathLike, method: str = DEFAULT_METHOD, smooth: float = DEFAULT_SMOOTH,
             threshold: float = S.DEFAULT_THRESHOLD, min_length: int = S.DEFAULT_MIN_LENGTH,
             params: Optional[dict] = None, progress: Optional[ProgressFn] = None,
             matrix: Optional[str] = None, full_range: Optional[bool] = None) -> Analysis:
     """Pass 1: statistics, shots and (per-frame methods) content light of an SDR video."""
+    an = _Analyser(method, params)
+    with _open_sdr(path, matrix, full_range) as reader:
+        rate = _Rate(progress, "analysing", reader.info.frames)
+        step = analysis_step(reader.info.width, reader.info.height)
+        for frame in reader.decoded():
+            an.add(_thumb(reader, frame, step))
+            rate(len(an.stats))
+        _check_complete(reader, len(an.stats))
+        fps = reader.info.fps or 25.0
+    return an.result(fps, smooth, threshold, min_length)
+
+
+def expand_frames(frames, fps: float = 24.0, method: str = DEFAULT_METHOD, smooth: Optional[float] = None,
+                  peak: float = 1000.0, threshold: float = S.DEFAULT_THRESHOLD,
+                  min_length: int = S.DEFAULT_MIN_LENGTH, params: Optional[dict] = None) -> list[np.ndarray]:
+    """In-memory form of :func:`expand_video` for a list of SDR frames (BT.709 code values ``H×W×3``): the same
+    analysis (every 4th pixel), shots, smoothing and per-frame LUTs, without the codecs.  Returns nits frames."""
+    from hdrkit import color
     from hdrkit.expand import expand as expand_image
 
     per_frame = method not in GLOBAL_METHODS
-    stats, scores, light = [], [], []
-    prev = None
-    with _open_sdr(path, matrix, full_range) as reader:
-        rate = _Rate(progress, "analysing", reader.info.frames)
-        for frame in reader.decoded():
-            sdr = _thumb(reader, frame, _STEP_STATS)
-            stats.append(frame_stats(sdr))
-            hsv = S.hsv_thumbnail(sdr)
-            scores.append(S.content_score(prev, hsv))
-            prev = hsv
-            if per_frame:
-                light.append(frame_light(expand_image(sdr, method=method, **(params or {}))))
-            rate(len(stats))
-        _check_complete(reader, len(stats))
-        fps = reader.info.fps or 25.0
-    st = np.array(stats)
-    cuts = S.detect_cuts(scores, threshold, min_length)
-    used = S.smooth_within_shots(st, cuts, smooth * fps) if not per_frame else st
-    return Analysis(len(stats), fps, st, np.array(scores), cuts, np.array(light) if per_frame else None, used)
+    smooth = (0.0 if per_frame else DEFAULT_SMOOTH) if smooth is None else float(smooth)
+    if per_frame:
+        return [expand_image(f, method=method, **(params or {})) for f in frames]
+    an = _Analyser(method, params)
+    for f in frames:
+        step = analysis_step(f.shape[1], f.shape[0])
+        an.add(np.asarray(f, np.float32)[::step, ::step])
+    a = an.result(fps, smooth, threshold, min_length)
+    out = []
+    for t, f in enumerate(frames):
+        f = np.ascontiguousarray(f, dtype=np.float32)
+        pq = np.empty_like(f)
+        K.apply_lut(f, frame_lut(method, a.params[t], peak, own=a.stats[t]), pq)
+        out.append(np.asarray(color.pq_eotf(pq), np.float32))
+    return out
 
 
 def _global_light(path, analysis: Analysis, method: str, peak: float, progress, matrix, full_range) -> np.ndarray:
-    """Pass 2 for the global methods: each frame's LUT on every 2nd pixel → (max, mean) of max(R,G,B) nits."""
+    """Pass 2 for the global methods: each frame's LUT on every ``step/2``-th pixel → (max, mean) of
+    max(R,G,B) in nits (:func:`hdrkit.video._kernels.lut_light`)."""
     from hdrkit import color
 
+    eotf = np.asarray(color.pq_eotf(np.linspace(0.0, 1.0, 4096)), np.float64)
     light = []
     with _open_sdr(path, matrix, full_range) as reader:
         rate = _Rate(progress, "measuring light", analysis.frames)
+        step = max(1, analysis_step(reader.info.width, reader.info.height) // 2)
         for t, frame in enumerate(reader.decoded()):
             if t >= analysis.frames:
                 break
-            sdr = _thumb(reader, frame, _STEP_LIGHT)
-            lut = frame_lut(method, analysis.params[t], peak)
-            pq = np.empty_like(sdr)
-            K.apply_lut(sdr, lut, pq)
-            light.append(frame_light(np.asarray(color.pq_eotf(pq))))
+            sdr = np.ascontiguousarray(_thumb(reader, frame, step))
+            light.append(K.lut_light(sdr, frame_lut(method, analysis.params[t], peak, own=analysis.stats[t]), eotf))
             rate(t + 1)
     return np.array(light)
 
@@ -284,8 +365,8 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
     if smooth is None:
         smooth = 0.0 if per_frame else DEFAULT_SMOOTH
     smooth = float(smooth)
-    if not np.isfinite(smooth) or smooth < 0:
-        raise InputError(f"--smooth must be ≥ 0 seconds, got {smooth}")
+    if np.isnan(smooth) or smooth < 0:
+        raise InputError(f"--smooth must be ≥ 0 seconds (inf: one exposure per shot), got {smooth}")
     if per_frame and smooth > 0:
         raise InputError(f"{method} is applied per frame; temporal smoothing is for {', '.join(GLOBAL_METHODS)}")
     peak = 1000.0 if peak is None else float(peak)
@@ -342,10 +423,10 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
                 elif reader.info.chroma == "rgb":
                     sdr = reader.to_rgb_prime(frame)
                     pq = np.empty_like(sdr)
-                    K.apply_lut(sdr, frame_lut(method, analysis.params[n], peak, to_sdr=to_sdr), pq)
+                    K.apply_lut(sdr, frame_lut(method, analysis.params[n], peak, to_sdr=to_sdr, own=analysis.stats[n]), pq)
                     writer.write_rgb_prime(pq)
                 else:
-                    lut = frame_lut(method, analysis.params[n], peak, to_sdr=to_sdr)
+                    lut = frame_lut(method, analysis.params[n], peak, to_sdr=to_sdr, own=analysis.stats[n])
                     y, cb, cr, sx, sy = reader.frame_planes(frame)
                     oy, ocb, ocr = writer.new_planes()
                     K.planes_lut_planes(y, cb, cr, sx, sy, reader.frame_quant(frame), m_in, lut,

@@ -58,7 +58,7 @@ def smooth_within_shots(values, cuts: list[int], sigma: float) -> np.ndarray:
     """Gaussian smoothing (std ``sigma`` frames) of ``values`` (``T`` or ``T×K``) along time, never across a cut.
 
     The kernel is truncated at the shot's ends and renormalised (no leakage from the neighbouring shot, no
-    darkening at the ends); ``sigma = 0`` returns the values unchanged.
+    darkening at the ends); ``sigma = 0`` returns the values unchanged, ``sigma = inf`` the shot's mean.
     """
     v = np.asarray(values, dtype=np.float64)
     if sigma <= 0 or v.shape[0] < 2:
@@ -66,6 +66,10 @@ def smooth_within_shots(values, cuts: list[int], sigma: float) -> np.ndarray:
     flat = v.reshape(v.shape[0], -1)
     out = np.empty_like(flat)
     bounds = list(cuts) + [v.shape[0]]
+    if np.isinf(sigma):
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            out[a:b] = flat[a:b].mean(axis=0)
+        return out.reshape(v.shape)
     radius = int(np.ceil(3 * sigma))
     k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     for a, b in zip(bounds[:-1], bounds[1:]):
