@@ -41,7 +41,34 @@ def image_stats(img) -> dict:
         "max_nits": float(Y.max()),
         "clipped_percent": float(100.0 * clipped.mean()),
         "clip_rule": clip_rule,
-        "negative_percent": float(100.0 * np.any(nits < 0, axis=-1).mean()),
+        "negative_percent": float(100.0 * np.any(nits < -1e-3, axis=-1).mean()),  # beyond float rounding
+        "colour_source": img.meta.get("colour_source"),
+    }
+
+
+def gainmap_info(path) -> Optional[dict]:
+    """The gain map of a gain-map JPEG (Ultra HDR / ISO 21496-1 / Adobe hdrgm / Apple), or None."""
+    from hdrkit.codec import ultrahdr as U
+
+    if not U.sniff_ultrahdr(path):
+        return None
+    f = U.parse_ultrahdr(Path(path).read_bytes())
+    m = f.metadata
+    names = {"bt709": "BT.709", "p3d65": "Display P3", "bt2020": "BT.2020"}
+    return {
+        "metadata": {"iso": "ISO 21496-1", "xmp": "Adobe hdrgm XMP", "apple": "Apple HDRGainMap"}[f.source],
+        "channels": m.channels,
+        "headroom": 2.0 ** m.capacity_max,
+        "max_boost": 2.0 ** max(m.max_log2),
+        "min_boost": 2.0 ** min(m.min_log2),
+        "base_primaries": f.base_primaries,
+        "map_primaries": f.space,
+        "colour_space": f"applied in {names[f.space]} "
+                        f"({'the base image gamut' if m.use_base_colour_space else 'its own colour space'})",
+        "map_bytes": f.gainmap_size,
+        "located_by": f.located_by,
+        "mpf_primary_size": f.mpf_primary_size,
+        "primary_size": f.primary_size,
     }
 
 
@@ -62,6 +89,8 @@ def register(app: typer.Typer) -> None:
         file = resolve_input(file)
         img = read_image(file, primaries=primaries, transfer=transfer, nits_per_unit=nits_per_unit)
         s = image_stats(img)
+        if s["format"] == "jpeg":
+            s["gainmap"] = gainmap_info(file)
         if as_json:
             typer.echo(json.dumps(s))
             return
@@ -72,3 +101,12 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"  clipped    {s['clipped_percent']:.2f} % ({s['clip_rule']})")
         if s["negative_percent"] > 0:
             typer.echo(f"  negative   {s['negative_percent']:.2f} % (out of the BT.2020 gamut)")
+        if s["colour_source"]:
+            typer.echo(f"  signalled  {s['colour_source']}")
+        g = s.get("gainmap")
+        if g:
+            typer.echo(f"  gain map   {g['channels']}-channel, {g['metadata']}, headroom {g['headroom']:.3g}x "
+                       f"(boost {g['min_boost']:.3g}..{g['max_boost']:.3g}x), {g['colour_space']}, "
+                       f"{g['map_bytes']:,} bytes")
+        elif s["format"] == "jpeg":
+            typer.echo("  gain map   none")

@@ -135,14 +135,14 @@ def sdr_to_linear(sdr: np.ndarray, space: str = "bt2020", *, base: str = "bt709"
     """
     from hdrkit import color
 
-    x = np.asarray(sdr)
-    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else np.clip(np.asarray(x, np.float32), 0, 1)
-    if transfer == "srgb":
-        lin = np.asarray(color.srgb_eotf(x), dtype=np.float32)
-    elif transfer == "bt1886":
-        lin = np.asarray(color.bt1886_eotf(x), dtype=np.float32)
-    else:
+    if transfer not in ("srgb", "bt1886"):
         raise InputError(f"SDR transfer must be srgb or bt1886, got {transfer!r}")
+    eotf = color.srgb_eotf if transfer == "srgb" else color.bt1886_eotf
+    x = np.asarray(sdr)
+    if x.dtype == np.uint8:  # 256-entry table: the same values, ~20x faster on large pictures
+        lin = np.asarray(eotf(np.arange(256, dtype=np.float32) / 255.0), np.float32)[x]
+    else:
+        lin = np.asarray(eotf(np.clip(np.asarray(x, np.float32), 0, 1)), dtype=np.float32)
     if space == base:
         return lin
     return np.asarray(color.convert_primaries(lin, base, space), dtype=np.float32)
@@ -209,7 +209,10 @@ def shepard_upscale(m: np.ndarray, height: int, width: int) -> np.ndarray:
     """``(h, w, C)`` map -> ``(height, width, C)`` the way libultrahdr samples a gain map (``gainmapmath.cpp``
     ``sampleMap``): output pixel ``(x, y)`` sits at map position ``(x / s, y / s)`` with ``s = width / w``
     (pixel *corners* aligned, not centres) and blends its 4 neighbours by Shepard's inverse-distance weights
-    ``1 / d`` (borders clamped; an exact hit takes that pixel)."""
+    ``1 / d`` (borders clamped; an exact hit takes that pixel).
+
+    The weights depend only on each axis' fractional offsets, which take few distinct values: they are computed
+    once per distinct (row offset, column offset) pair and gathered."""
     h, w, C = m.shape
     s = width / w
 
@@ -217,24 +220,27 @@ def shepard_upscale(m: np.ndarray, height: int, width: int) -> np.ndarray:
         pos = np.arange(n_out, dtype=np.float64) / s
         i0 = np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
         i1 = np.minimum(i0 + 1, n_in - 1)
-        return i0, i1, (pos - i0).astype(np.float32), (pos - i1).astype(np.float32)
+        d = np.stack([pos - i0, pos - i1], 1).astype(np.float32)  # offsets to the lower / upper neighbour
+        uniq, inv = np.unique(d, axis=0, return_inverse=True)
+        return i0, i1, uniq, inv.reshape(-1)
 
-    x0, x1, dx0, dx1 = axis(width, w)
-    y0, y1, dy0, dy1 = axis(height, h)
+    x0, x1, ux, rx = axis(width, w)
+    y0, y1, uy, ry = axis(height, h)
+    # weights of the 4 neighbours (x0y0, x0y1, x1y0, x1y1) for each distinct (row, column) offset pair
+    dy = uy[:, None, [0, 1, 0, 1]]
+    dx = ux[None, :, [0, 0, 1, 1]]
+    d = np.hypot(dy, dx)
+    exact = d[..., 0] == 0
+    wgt = np.where(d == 0, 0.0, 1.0 / np.where(d == 0, 1.0, d))
+    wgt /= np.where(exact, 1.0, wgt.sum(-1))[..., None]
+    wgt[exact] = (1.0, 0.0, 0.0, 0.0)
+    wgt = wgt.astype(np.float32)
     m = np.asarray(m, np.float32)
     out = np.zeros((height, width, C), np.float32)
-    total = np.zeros((height, width), np.float32)
-    exact = None
-    for yi, dy, xi, dx in ((y0, dy0, x0, dx0), (y1, dy1, x0, dx0), (y0, dy0, x1, dx1), (y1, dy1, x1, dx1)):
-        d = np.hypot(dy[:, None], dx[None, :])
-        if exact is None:
-            exact = d == 0
-        wgt = np.where(exact, 0.0, 1.0 / np.where(d == 0, 1.0, d)).astype(np.float32)
-        out += m[yi][:, xi] * wgt[..., None]
-        total += wgt
-    out /= np.where(exact, 1.0, total)[..., None]
-    hit = m[y0][:, x0]
-    return np.where(exact[..., None], hit, out)
+    for k, (yi, xi) in enumerate(((y0, x0), (y1, x0), (y0, x1), (y1, x1))):
+        wk = wgt[..., k][ry][:, rx]
+        out += m[yi][:, xi] * wk[..., None]
+    return out
 
 
 def log2_gain(sdr_lin: np.ndarray, hdr_lin: np.ndarray, offset_sdr: float = DEFAULT_OFFSET,
@@ -379,21 +385,27 @@ def apply_gainmap(
     lo = np.asarray(metadata.min_log2, np.float32)
     hi = np.asarray(metadata.max_log2, np.float32)
     gam = np.asarray(metadata.gamma, np.float32)
-    if rec.shape[2] == 1:
+    if rec.shape[2] == 1 and not (len(set(lo)) == len(set(hi)) == len(set(gam)) == 1):
         rec = np.repeat(rec, 3, axis=2)
+    if rec.shape[2] == 1:  # one plane, one set of parameters: compute the boost once, broadcast over RGB
+        lo, hi, gam = lo[:1], hi[:1], gam[:1]
     if curve == "apple":
-        log_boost = np.log2(1.0 + (np.exp2(hi) - 1.0) * rec ** np.float32(1.961))
+        boost = 1.0 + (np.exp2(hi) - 1.0) * rec ** np.float32(1.961)
+        if weight != 1.0:
+            boost = np.exp2(np.float32(weight) * np.log2(boost))
     else:
         if np.any(gam != 1):
             rec = rec ** (1.0 / gam)
-        log_boost = lo * (1 - rec) + hi * rec
+        boost = np.exp2(np.float32(weight) * (lo + (hi - lo) * rec))
     space = base_primaries if metadata.use_base_colour_space else map_primaries
-    base = sdr_to_linear(sdr, space, base=base_primaries)
-    out = (base + np.asarray(metadata.offset_sdr, np.float32)) * np.exp2(np.float32(weight) * log_boost) \
-        - np.asarray(metadata.offset_hdr, np.float32)
+    out = sdr_to_linear(sdr, space, base=base_primaries)
+    out += np.asarray(metadata.offset_sdr, np.float32)
+    out *= boost
+    out -= np.asarray(metadata.offset_hdr, np.float32)
     if space != "bt2020":
         out = np.asarray(color.convert_primaries(out, space, "bt2020"), np.float32)
-    return np.clip(out * SDR_WHITE_NITS, 0, 10000).astype(np.float32)
+    out *= np.float32(SDR_WHITE_NITS)
+    return np.clip(out, 0, 10000, out=out)
 
 
 # -------------------------------------------------------------------------------------- map JPEG coding

@@ -39,7 +39,7 @@ CICP_TRANSFER = {1: "bt1886", 6: "bt1886", 14: "bt1886", 15: "bt1886", 13: "srgb
 PRIMARIES_CICP = {"bt709": 1, "bt2020": 9, "p3d65": 12}
 TRANSFER_CICP = {"bt1886": 1, "srgb": 13, "pq": 16, "hlg": 18, "linear": 8}
 
-_NAMES = {"bt709": "sRGB", "p3d65": "Display P3", "bt2020": "Rec. ITU-R BT.2020"}
+_NAMES = {"bt709": "BT.709", "p3d65": "Display P3", "bt2020": "BT.2020"}
 _TRC_NAMES = {"srgb": "", "bt1886": " (gamma 2.4)", "linear": " (linear)", "pq": " PQ", "hlg": " HLG"}
 
 
@@ -96,12 +96,12 @@ def _text(tag: Optional[bytes]) -> str:
     try:
         if tag[:4] == b"desc" and len(tag) >= 12:  # v2 textDescriptionType
             (n,) = struct.unpack(">I", tag[8:12])
-            return tag[12:12 + min(n, 256)].split(b"\0")[0].decode("latin-1")
+            return tag[12:12 + min(n, 256)].split(b"\0")[0].decode("latin-1").strip()
         if tag[:4] == b"mluc" and len(tag) >= 28:
             (n, _rec) = struct.unpack(">II", tag[8:16])
             if n >= 1:
                 ln, off = struct.unpack(">II", tag[20:28])
-                return tag[off:off + min(ln, 512)].decode("utf-16-be", "replace")
+                return tag[off:off + min(ln, 512)].decode("utf-16-be", "replace").strip("\0 ")
     except (struct.error, UnicodeDecodeError):
         pass
     return ""
@@ -245,7 +245,7 @@ def make(primaries: str, transfer: str = "srgb") -> bytes:
     dst = _BRADFORD @ PCS_D50
     chad = np.linalg.inv(_BRADFORD) @ np.diag(dst / src) @ _BRADFORD
     cols = chad @ rgb_to_xyz_matrix(primaries)
-    desc = _NAMES[primaries] + _TRC_NAMES[transfer]
+    desc = "sRGB" if (primaries, transfer) == ("bt709", "srgb") else _NAMES[primaries] + _TRC_NAMES[transfer]
     xyz = lambda v: b"XYZ " + b"\0" * 4 + b"".join(_s15b(c) for c in v)  # noqa: E731
     trc = _para(transfer)
     tags = [
@@ -277,12 +277,13 @@ def make(primaries: str, transfer: str = "srgb") -> bytes:
 
 
 def describe(info: Optional[IccInfo]) -> str:
-    """One phrase for ``info``: ``"Display P3 (ICC)"``, or ``"unknown ICC profile 'X'"``."""
+    """One phrase for ``info``: ``"'Display P3' = Display P3 primaries"``."""
     if info is None:
         return "no ICC profile"
+    name = repr(info.description) if info.description else "unnamed"
     if info.primaries is None:
-        return f"unrecognised ICC profile {info.description!r}" if info.description else "unrecognised ICC profile"
-    return f"{_NAMES[info.primaries]} (ICC{', ' + info.description if info.description else ''})"
+        return f"{name}, primaries not recognised"
+    return f"{name}: {_NAMES[info.primaries]} primaries, {info.transfer or 'unrecognised'} transfer"
 
 
 __all__ = ["IccInfo", "describe", "make", "read"]

@@ -32,6 +32,10 @@ class PngInfo:
     color_type: int
     cicp: tuple[int, int, int, int] | None
     private_chunks: list[tuple[bytes, bytes]]
+    icc: bytes | None = None                 # iCCP profile, decompressed
+    srgb: bool = False                       # an sRGB chunk is present
+    gamma: float | None = None               # gAMA: the file gamma (encoding exponent, e.g. 1/2.2)
+    chrm: tuple[float, ...] | None = None    # cHRM: (xw, yw, xr, yr, xg, yg, xb, yb)
 
     @property
     def channels(self) -> int:
@@ -66,6 +70,10 @@ def read_info(data: bytes) -> PngInfo:
     """Header facts, ``cICP`` and private (lower-case, ancillary) chunks of a whole PNG file."""
     ihdr = None
     cicp = None
+    icc = None
+    srgb = False
+    gamma = None
+    chrm = None
     private: list[tuple[bytes, bytes]] = []
     for ctype, payload, _ in iter_chunks(data):
         if ctype == b"IHDR":
@@ -74,12 +82,59 @@ def read_info(data: bytes) -> PngInfo:
             ihdr = struct.unpack(">IIBBBBB", payload)
         elif ctype == b"cICP" and len(payload) == 4:
             cicp = tuple(payload)
+        elif ctype == b"iCCP" and icc is None:
+            icc = _inflate_icc(payload)
+        elif ctype == b"sRGB" and len(payload) == 1:
+            srgb = True
+        elif ctype == b"gAMA" and len(payload) == 4:
+            g = struct.unpack(">I", payload)[0] / 100000.0
+            gamma = g if g > 0 else None
+        elif ctype == b"cHRM" and len(payload) == 32:
+            chrm = tuple(v / 100000.0 for v in struct.unpack(">8I", payload))
         elif ctype[0:1].islower() and ctype[1:2].islower() and ctype not in _KNOWN_ANCILLARY:
             private.append((ctype, payload))
     if ihdr is None:
         raise FormatError("PNG has no IHDR chunk")
     w, h, depth, ctype_, *_ = ihdr
-    return PngInfo(w, h, depth, ctype_, cicp, private)  # type: ignore[arg-type]
+    return PngInfo(w, h, depth, ctype_, cicp, private, icc, srgb, gamma, chrm)  # type: ignore[arg-type]
+
+
+#: largest ICC profile accepted from an iCCP chunk (decompressed)
+MAX_ICC = 4 << 20
+
+
+def _inflate_icc(payload: bytes) -> bytes | None:
+    """Profile of an iCCP chunk (name, NUL, method 0, zlib data), inflated with a size bound; None if bad."""
+    nul = payload.find(b"\0", 0, 80)
+    if nul < 1 or nul + 2 > len(payload) or payload[nul + 1] != 0:
+        return None
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(payload[nul + 2:], MAX_ICC + 1)
+    except zlib.error:
+        return None
+    return out if len(out) <= MAX_ICC else None
+
+
+def iccp_payload(profile: bytes, name: bytes = b"ICC profile") -> bytes:
+    """``iCCP`` chunk payload for ``profile``."""
+    return name + b"\0\0" + zlib.compress(profile, 9)
+
+
+def mdcv_payload(primaries: str, max_nits: float, min_nits: float = 0.005) -> bytes:
+    """``mDCV`` (mastering display colour volume, PNG 3rd ed. §11.3.2.7): display primaries and white
+    (units of 0.00002) and max/min luminance (units of 0.0001 cd/m²)."""
+    from hdrkit.color.primaries import PRIMARIES
+
+    (rx, ry), (gx, gy), (bx, by), (wx, wy) = PRIMARIES[primaries]
+    xy = struct.pack(">8H", *(int(round(v / 0.00002)) for v in (rx, ry, gx, gy, bx, by, wx, wy)))
+    return xy + struct.pack(">II", int(round(max_nits * 10000)), int(round(min_nits * 10000)))
+
+
+def clli_payload(max_cll: float, max_fall: float) -> bytes:
+    """``cLLI`` (content light level, PNG 3rd ed. §11.3.2.8): MaxCLL and MaxFALL in units of 0.0001 cd/m²."""
+    top = 0xFFFFFFFF
+    return struct.pack(">II", min(int(round(max_cll * 10000)), top), min(int(round(max_fall * 10000)), top))
 
 
 _KNOWN_ANCILLARY = {b"tEXt", b"zTXt", b"iTXt", b"bKGD", b"pHYs", b"sBIT", b"sPLT", b"hIST", b"tIME",

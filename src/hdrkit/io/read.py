@@ -56,6 +56,54 @@ def _integer_meaning(bits: int) -> tuple[str, str]:
     return ("bt2020", "pq") if bits > 8 else ("bt709", "bt1886")
 
 
+def _untagged(bits: int) -> tuple[str, str, str]:
+    prim, tr = _integer_meaning(bits)
+    if bits > 8:
+        return prim, tr, "untagged: assumed HDR10 (PQ BT.2020, the HDRTV4K dataset convention)"
+    return prim, tr, "untagged: assumed SDR BT.709 γ2.4 (hdrkit's SDR convention)"
+
+
+def _from_icc(profile: Optional[bytes]) -> Optional[tuple[str, str, str]]:
+    """(primaries, transfer, source) named by an ICC profile, when hdrkit knows both."""
+    from hdrkit.errors import MetadataError
+    from hdrkit.io import icc
+
+    if not profile:
+        return None
+    try:
+        info = icc.read(profile)
+    except MetadataError:
+        return None
+    if info.primaries is None or info.transfer is None:
+        return None
+    return info.primaries, info.transfer, f"ICC profile ({icc.describe(info)})"
+
+
+def _from_gama_chrm(gamma: Optional[float], chrm: Optional[tuple]) -> Optional[tuple[str, str, str]]:
+    """PNG gAMA/cHRM (or similar) to the nearest hdrkit encoding; None when neither is present."""
+    from hdrkit.color.primaries import PRIMARIES
+
+    if gamma is None and chrm is None:
+        return None
+    prim, note = "bt709", []
+    if chrm is not None:
+        w, rgb = chrm[:2], chrm[2:]
+        for name, p in PRIMARIES.items():
+            if np.allclose(list(rgb) + list(w), np.ravel(p), atol=4e-3):
+                prim = name
+                break
+        else:
+            note.append("cHRM primaries unknown, read as BT.709")
+    tr = "srgb"
+    if gamma is not None:
+        display = 1.0 / gamma
+        tr = min((("linear", 1.0), ("srgb", 2.2), ("bt1886", 2.4)), key=lambda c: abs(c[1] - display))[0]
+        if min(abs(display - g) for g in (1.0, 2.2, 2.4)) > 0.05:
+            note.append(f"gamma {display:.3g} read as the nearest of 1.0/2.2/2.4")
+    src = "gAMA/cHRM" if gamma is not None and chrm is not None else ("gAMA" if gamma is not None else "cHRM")
+    return prim, tr, src + (f" ({'; '.join(note)})" if note else "")
+
+
 def _read_png(path: Path, data: bytes) -> dict[str, Any]:
     from hdrkit.io import png
     from hdrkit.io._quiet import cv2_silent, quiet_stderr
@@ -76,14 +124,22 @@ def _read_png(path: Path, data: bytes) -> dict[str, Any]:
     bits = 16 if arr.dtype == np.uint16 else 8
     rgb, alpha = _channels(path.name, arr)
     scale = float(np.iinfo(arr.dtype).max)
-    prim, tr = _integer_meaning(bits)
     meta: dict[str, Any] = {"bit_depth": bits, "png_chunks": info.private_chunks}
+    px = rgb.astype(np.float32) / scale
+    # PNG 3rd edition precedence: cICP, then iCCP, then sRGB, then gAMA/cHRM; else hdrkit's convention
+    found = None
     if info.cicp is not None:
-        p, t, m, _full = info.cicp
+        p, t, m, full = info.cicp
         if p in png.CICP_PRIMARIES and t in png.CICP_TRANSFER and m == 0:
-            prim, tr = png.CICP_PRIMARIES[p], png.CICP_TRANSFER[t]
+            found = png.CICP_PRIMARIES[p], png.CICP_TRANSFER[t], f"cICP {p}/{t}/{m}/{full}"
             meta["cicp"] = info.cicp
-    return dict(pixels=rgb.astype(np.float32) / scale, alpha=None if alpha is None else alpha / scale,
+            if full == 0:  # narrow range (H.273): black at 16·2^(n-8), white at 235·2^(n-8)
+                k = float(1 << (bits - 8))
+                px = (rgb.astype(np.float32) - 16.0 * k) / (219.0 * k)
+    found = found or _from_icc(info.icc) or (("bt709", "srgb", "sRGB chunk") if info.srgb else None) \
+        or _from_gama_chrm(info.gamma, info.chrm) or _untagged(bits)
+    prim, tr, meta["colour_source"] = found
+    return dict(pixels=px, alpha=None if alpha is None else alpha / scale,
                 primaries=prim, transfer=tr, meta=meta)
 
 
@@ -100,6 +156,7 @@ def _read_pillow(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
         meta: dict[str, Any] = {"bit_depth": 8}
         if fmt == "jpeg":
             meta["jpeg_app"] = [(m, bytes(p)) for m, p in getattr(im, "applist", [])]
+        profile = im.info.get("icc_profile")
         im = ImageOps.exif_transpose(im)
         if im.mode in ("LA", "PA"):
             raise FormatError(f"{path.name}: unsupported channels (2: grey + alpha)")
@@ -111,8 +168,31 @@ def _read_pillow(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
     except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError) as exc:
         raise FormatError(f"{path.name}: cannot decode {fmt.upper()} ({exc})") from None
     rgb, alpha = _channels(path.name, arr)
+    prim, tr, meta["colour_source"] = _from_icc(profile) or _untagged(8)
     return dict(pixels=rgb.astype(np.float32) / 255.0, alpha=None if alpha is None else alpha / 255.0,
-                primaries="bt709", transfer="bt1886", meta=meta)
+                primaries=prim, transfer=tr, meta=meta)
+
+
+def _read_avif(path: Path, data: bytes) -> dict[str, Any]:
+    from hdrkit.io import avif, png
+
+    info = avif.info(data)
+    arr = avif.decode(data)
+    _check_size(path.name, arr.shape[1], arr.shape[0])
+    bits = info.bits or (8 if arr.dtype == np.uint8 else 10)
+    rgb, alpha = _channels(path.name, arr)
+    scale = float((1 << bits) - 1)
+    meta: dict[str, Any] = {"bit_depth": bits}
+    found = None
+    if info.nclx is not None:
+        p, t, _m, _full = info.nclx
+        meta["nclx"] = info.nclx
+        if p in png.CICP_PRIMARIES and t in png.CICP_TRANSFER:
+            found = png.CICP_PRIMARIES[p], png.CICP_TRANSFER[t], "nclx {}/{}/{}/{}".format(*info.nclx)
+    found = found or _from_icc(info.icc) or _untagged(bits)
+    prim, tr, meta["colour_source"] = found
+    return dict(pixels=rgb.astype(np.float32) / scale, alpha=None if alpha is None else alpha / scale,
+                primaries=prim, transfer=tr, meta=meta)
 
 
 def _read_tiff(path: Path, data: bytes) -> dict[str, Any]:
@@ -127,8 +207,9 @@ def _read_tiff(path: Path, data: bytes) -> dict[str, Any]:
             h, w = (shape[0], shape[1]) if page.planarconfig != 2 or len(shape) < 3 else (shape[1], shape[2])
             _check_size(path.name, w, h)
             arr = page.asarray()
-            tags = {t.code: t.value for t in page.tags.values() if t.code >= 32768}
+            tags = {t.code: t.value for t in page.tags.values() if t.code >= 32768 and t.code != 34675}
             signalled = _tiff_signalling(page.description)
+            profile = page.iccprofile
     except FormatError:
         raise
     except Exception as exc:  # tifffile raises many kinds for corrupt files
@@ -146,12 +227,19 @@ def _read_tiff(path: Path, data: bytes) -> dict[str, Any]:
         meta["bit_depth"] = bits
         scale = float(np.iinfo(arr.dtype).max)
         px, a = rgb.astype(np.float32) / scale, (None if alpha is None else alpha / scale)
-        prim, tr = _integer_meaning(bits)
+        prim, tr, meta["colour_source"] = _from_icc(profile) or _untagged(bits)
     else:
         raise FormatError(f"{path.name}: unsupported TIFF sample type {arr.dtype} (use 8/16-bit or float)")
+    if arr.dtype.kind == "f":
+        from_icc = _from_icc(profile)
+        if from_icc is not None:
+            prim = from_icc[0]
+        meta["colour_source"] = f"float TIFF: linear, primaries from {from_icc[2]}" if from_icc else \
+            "untagged float TIFF: assumed linear BT.709, 1.0 = 100 nits"
     npu = None
     if signalled is not None:
         prim, tr, npu = signalled
+        meta["colour_source"] = "hdrkit ImageDescription"
     return dict(pixels=px, alpha=a, primaries=prim, transfer=tr, nits_per_unit=npu, meta=meta)
 
 
@@ -201,6 +289,7 @@ def _read_float(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
         _vars, w, h, exposure, chroma = radiance.parse_header(data)
         _check_size(path.name, w, h)
         rgb, alpha = radiance.decode(data), None
+        npu = None
         if exposure not in (0.0, 1.0):
             rgb = rgb / np.float32(exposure)
         if chroma is not None:
@@ -211,6 +300,12 @@ def _read_float(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
         _c, w, h, _o, _off = pfm.read_header(data)
         _check_size(path.name, w, h)
         rgb, alpha = _channels(path.name, pfm.decode(data))
+        chroma = None
+    said = [n for n, v in (("chromaticities", chroma), ("whiteLuminance", npu)) if v is not None]
+    meta["colour_source"] = ", ".join(said) + (" attribute" + ("s" if len(said) > 1 else "")) if said else \
+        f"untagged {fmt.upper()}: assumed linear BT.709, 1.0 = 100 nits"
+    if said and len(said) == 1:
+        meta["colour_source"] += " (" + ("1.0 = 100 nits assumed" if npu is None else "BT.709 assumed") + ")"
     return dict(pixels=rgb, alpha=alpha, primaries=prim, transfer="linear", nits_per_unit=npu, meta=meta)
 
 
@@ -263,8 +358,10 @@ def read_image(path: str | os.PathLike, *, primaries: Optional[str] = None, tran
         raise FormatError(f"{p.name}: file is empty")
     if fmt == "png":
         fields = _read_png(p, data)
-    elif fmt in ("jpeg", "avif"):
+    elif fmt == "jpeg":
         fields = _read_pillow(p, data, fmt)
+    elif fmt == "avif":
+        fields = _read_avif(p, data)
     elif fmt == "tiff":
         fields = _read_tiff(p, data)
     else:

@@ -59,8 +59,36 @@ def encode_png(img: Image, bits: int, chunks: Optional[list[tuple[bytes, bytes]]
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(q), [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
     if not ok:
         raise FormatError("OpenCV could not encode the PNG")
-    extra = [(b"cICP", png.cicp_payload(img.primaries, img.transfer))] + list(chunks or [])
+    extra = [(b"cICP", png.cicp_payload(img.primaries, img.transfer))] + colour_chunks(img) + list(chunks or [])
     return png.insert_chunks(buf.tobytes(), extra)
+
+
+def icc_profile_for(img: Image) -> bytes:
+    """The ICC profile describing ``img``'s encoding (primaries + transfer; PQ/HLG via the ``cicp`` tag)."""
+    from hdrkit.io import icc
+
+    return icc.make(img.primaries, img.transfer)
+
+
+def light_levels(img: Image) -> tuple[float, float]:
+    """(MaxCLL, MaxFALL) in cd/m² of an image (CTA-861.3: brightest pixel's max(R,G,B), and the frame mean of
+    max(R,G,B)), from its absolute BT.2020 nits."""
+    from hdrkit.color.convert import to_nits
+
+    m = np.max(np.clip(to_nits(img), 0, 10000), axis=-1)
+    return float(m.max()), float(m.mean())
+
+
+def colour_chunks(img: Image) -> list[tuple[bytes, bytes]]:
+    """PNG chunks that say what the pixels mean besides cICP: ``mDCV`` + ``cLLI`` for PQ/HLG (mastering display
+    = the container's primaries with the content's peak as its max luminance, since the real mastering display
+    is unknown), ``iCCP`` for SDR (for viewers that predate cICP)."""
+    from hdrkit.io import png
+
+    if img.transfer in ("pq", "hlg"):
+        cll, fall = light_levels(img)
+        return [(b"mDCV", png.mdcv_payload(img.primaries, max(cll, 1.0))), (b"cLLI", png.clli_payload(cll, fall))]
+    return [(b"iCCP", png.iccp_payload(icc_profile_for(img)))]
 
 
 def write_image(path: str | os.PathLike, img: Image, *, bit_depth: Optional[int] = None,
@@ -79,7 +107,10 @@ def write_image(path: str | os.PathLike, img: Image, *, bit_depth: Optional[int]
     - ``.png`` / ``.tif``: 8 or 16 bit (default 16 for PQ/HLG/linear, 8 for SDR); linear light is encoded as
       HDR10 (PQ BT.2020) at 16 bit and BT.1886 BT.709 at 8 bit; PNG gets a ``cICP`` chunk.  ``.tif`` with
       ``bit_depth=32`` stores linear float.
-    - ``.jpg`` / ``.avif``: 8-bit, quality ``quality`` (default 95).
+    - ``.jpg``: 8-bit, quality ``quality`` (default 95), with the ICC profile of its encoding.
+    - ``.avif`` (libavif): PQ/HLG/linear at 10 bits (``bit_depth`` 12 possible) as HDR10/HLG, SDR at 8 bits,
+      nclx colour signalling; ``quality`` 100 is lossless.
+    - PNG also gets ``mDCV``/``cLLI`` (PQ/HLG) or ``iCCP`` (SDR); TIFF an ICC profile (8/16-bit).
     ``png_compression``: zlib level 0–9 of PNG output (default 6; 1 is ~2.5× faster for bulk data such as
     training pairs, for files ~2–20 % larger).
     Extra metadata carriers (used by :mod:`hdrkit.codec`): ``png_chunks`` [(type, payload)], ``jpeg_segments``
@@ -88,8 +119,9 @@ def write_image(path: str | os.PathLike, img: Image, *, bit_depth: Optional[int]
     """
     path = Path(path)
     fmt = format_of(path)
-    if bit_depth is not None and bit_depth not in (8, 16, 32):
-        raise InputError(f"bit depth must be 8, 16 or 32, got {bit_depth}")
+    if bit_depth is not None and bit_depth not in ((8, 10, 12) if fmt == "avif" else (8, 16, 32)):
+        raise InputError(f"bit depth must be {'8, 10 or 12 for AVIF' if fmt == 'avif' else '8, 16 or 32'}, "
+                         f"got {bit_depth}")
     with atomic_path(path) as tmp:
         if fmt == "exr":
             from hdrkit.color.primaries import PRIMARIES
@@ -119,6 +151,8 @@ def write_image(path: str | os.PathLike, img: Image, *, bit_depth: Optional[int]
             tmp.write_bytes(encode_png(img, bits, png_chunks, compression=png_compression))
         elif fmt == "tiff":
             _write_tiff(tmp, img, bit_depth, tiff_extratags)
+        elif fmt == "avif":
+            tmp.write_bytes(encode_avif(img, bit_depth, quality))
         else:
             tmp.write_bytes(encode_pillow(img, fmt, quality, jpeg_segments))
     return path
@@ -141,13 +175,30 @@ def _write_tiff(tmp: Path, img: Image, bit_depth: Optional[int], extratags) -> N
     enc_img = lin if bits == 32 else enc
     desc = json.dumps({"hdrkit": {"primaries": enc_img.primaries, "transfer": enc_img.transfer,
                                   "nits_per_unit": enc_img.nits_per_unit}})
+    icc = None if bits == 32 else icc_profile_for(enc_img)
     tifffile.imwrite(tmp, data, photometric="rgb", compression="zlib", extrasamples=extrasamples,
-                     extratags=extratags or (), description=desc, metadata=None)
+                     extratags=extratags or (), description=desc, metadata=None, iccprofile=icc)
+
+
+def encode_avif(img: Image, bit_depth: Optional[int] = None, quality: Optional[int] = None) -> bytes:
+    """AVIF bytes: PQ/HLG (and linear light, encoded as HDR10) at 10 bits (or ``bit_depth`` 12), SDR at 8, with
+    the nclx of the encoding (libavif through :mod:`hdrkit.io.avif`)."""
+    from hdrkit.color.convert import convert
+    from hdrkit.io import avif, png
+
+    if img.transfer == "linear":
+        img = convert(img, "bt2020", "pq")
+    bits = bit_depth or (10 if img.transfer in ("pq", "hlg") else 8)
+    c = _quantise(img.pixels, bits)
+    a = None if img.alpha is None else _quantise(img.alpha, bits)
+    return avif.encode(c, bits, png.PRIMARIES_CICP[img.primaries], png.TRANSFER_CICP[img.transfer],
+                       95 if quality is None else int(quality), alpha=a)
 
 
 def encode_pillow(img: Image, fmt: str, quality: Optional[int] = None,
                   segments: Optional[list[tuple[int, bytes]]] = None) -> bytes:
-    """8-bit JPEG/AVIF bytes of an SDR (or any non-linear) image; linear light is encoded BT.1886 first."""
+    """8-bit JPEG bytes of an SDR (or any non-linear) image, with the ICC profile of its encoding; linear light
+    is encoded BT.1886 first."""
     from PIL import Image as PILImage
 
     img = _for_integer(img, 8)
@@ -157,13 +208,12 @@ def encode_pillow(img: Image, fmt: str, quality: Optional[int] = None,
     pil = PILImage.fromarray(_quantise(img.pixels, 8), "RGB")
     buf = io.BytesIO()
     if fmt == "jpeg":
+        from hdrkit.io import jpeg
+
         pil.save(buf, "JPEG", quality=q, subsampling=0 if q >= 90 else 2)
         data = buf.getvalue()
-        if segments:
-            data = insert_jpeg_segments(data, segments)
-        return data
-    pil.save(buf, "AVIF", quality=q)
-    return buf.getvalue()
+        return insert_jpeg_segments(data, jpeg.icc_segments(icc_profile_for(img)) + list(segments or []))
+    raise InputError(f"{fmt} is not written by Pillow")
 
 
 def insert_jpeg_segments(data: bytes, segments: list[tuple[int, bytes]]) -> bytes:
