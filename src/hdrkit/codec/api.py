@@ -165,5 +165,7 @@ def decode_file(path: str | Path, *, device=None, chunk: Optional[int] = None,
     if c.width and c.height and (c.width, c.height) != (w, h):
         raise MetadataError(f"{Path(path).name} is {w}x{h} but its hdrkit metadata was made for "
                             f"{c.width}x{c.height} (the picture was resized after encoding)")
-    sdr = np.clip(np.round(img.pixels * 255), 0, 255).astype(np.uint8)
+    sdr = img.pixels * np.float32(255)  # back to the 8-bit codes (in place: a 4K frame is 100 MB of floats)
+    np.rint(sdr, out=sdr)
+    sdr = np.clip(sdr, 0, 255, out=sdr).astype(np.uint8)
     return decode_arrays(blob, sdr, device=device, chunk=chunk, progress=progress, threads=threads), c
