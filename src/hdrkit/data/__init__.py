@@ -23,7 +23,6 @@ from hdrkit.data.augment import (
     apply_tmo,
 )
 from hdrkit.data.camera import CameraParams, VirtualCamera, crf_eilertsen2017, exposure_time, virtual_camera
-from hdrkit.data.dataset import PairDataset, SampleParams
 from hdrkit.data.pairs import (
     PairsResult,
     is_panorama,
@@ -55,3 +54,12 @@ __all__ = [
     "perspective_view", "rotation_matrix", "view_directions", "ProceduralScene", "SceneParams",
     "procedural_scene",
 ]
+
+
+def __getattr__(name: str):
+    """``PairDataset`` / ``SampleParams`` on first use: they import torch, which `hdrkit pairs` never needs."""
+    if name in ("PairDataset", "SampleParams"):
+        from hdrkit.data import dataset
+
+        return getattr(dataset, name)
+    raise AttributeError(f"module 'hdrkit.data' has no attribute {name!r}")
