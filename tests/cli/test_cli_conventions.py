@@ -277,3 +277,36 @@ def test_progress_has_an_eta_and_warns_once_about_a_long_run(monkeypatch, capsys
         progress(1, 100, "")
     assert capsys.readouterr().err == ""
     common.set_policy()
+
+
+# ------------------------------------------------------------------------------------------- encode/decode/info
+def test_encode_decode_info_take_folders_and_info_reports_hdrkit_metadata(tmp_path, hdr_dir, capsys):
+    import json
+
+    from hdrkit.codec.adapters import read_blob
+    from hdrkit.codec.container import unpack
+
+    enc = tmp_path / "enc"
+    code, _, err = cli(capsys, "encode", hdr_dir, "-o", enc, "--steps", "2", "--format", "png")
+    assert code == 0, err
+    assert sorted(p.name for p in enc.iterdir()) == ["a.png", "b.png"]
+    code, _, err = cli(capsys, "decode", str(enc / "*.png"), "-o", tmp_path / "dec", "--format", "exr")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "dec").iterdir()) == ["a.exr", "b.exr"]
+    code, out, err = cli(capsys, "info", enc, hdr_dir / "a.exr", "--json")
+    assert code == 0, err
+    recs = {r["file"]: r for r in json.loads(out)}
+    meta = recs[str(enc / "a.png")]["hdrkit"]
+    blob = read_blob(enc / "a.png")
+    c = unpack(blob)
+    assert meta["bytes"] == len(blob) and meta["carrier"] == "png" and meta["quant"] == c.quant
+    assert meta["parameters"] == sum(v.size for v in c.weights.values())
+    assert meta["architecture"]["model"] == type(c.cfg).__name__
+    assert meta["architecture"]["color"] == list(c.cfg.color)
+    assert recs[str(hdr_dir / "a.exr")]["hdrkit"] is None
+    code, out, _ = cli(capsys, "info", enc / "a.png")
+    assert code == 0 and f"hdrkit     {len(blob):,} bytes of metadata (png): {type(c.cfg).__name__}" in out
+    # an SDR folder must match the HDR stems
+    (tmp_path / "sdr").mkdir()
+    write_image(tmp_path / "sdr" / "zzz.png", Image(np.zeros((4, 4, 3), np.float32), "bt709", "bt1886"), bit_depth=8)
+    _error(capsys, "no SDR grade in", "encode", hdr_dir, tmp_path / "sdr", "-o", tmp_path / "e2")

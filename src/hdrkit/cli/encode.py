@@ -40,14 +40,39 @@ def encode(
                                   "gamut; ISO 21496-1 readers only)."),
     base_gamut: str = typer.Option("bt709", "--base-gamut", help="gainmap: gamut of the SDR base written "
                                    "(bt709 = sRGB, or p3d65 = Display P3 as phones write), with its ICC profile."),
+    fmt: str = typer.Option("jpg", "--format", help="Output format when HDR is a folder or glob: jpg, png or tif."),
     target_from: Optional[str] = typer.Option(None, "--target-from", help="Distillation: no HDR master -- the "
                                               "first argument is the SDR picture and the MLP learns the output "
                                               "of this `hdrkit expand` method (e.g. akyuz2007)."),
 ) -> None:
-    """Encode HDR as an SDR picture + ~18 KB of embedded MLP weights (or an Ultra HDR gain map)."""
+    """Encode HDR as an SDR picture + ~18 KB of embedded MLP weights (or an Ultra HDR gain map).
+
+    HDR may be a folder or a glob: each picture is encoded into the -o folder (created as needed) as
+    <stem>.<--format>, its SDR grade taken from the SDR folder (same stem) when one is given, else made with --tmo.
+    """
+    import glob as _glob
 
     from hdrkit.cli.common import check_output_path, replace_given, resolve_input, rich_progress, say
     from hdrkit.errors import InputError
+
+    if hdr.is_dir() or (not hdr.exists() and _glob.has_magic(str(hdr))):  # many pictures: one encode each
+        from hdrkit.cli.common import expand_inputs, plan_outputs
+
+        args = dict(locals())
+        files, _ = expand_inputs([hdr])
+        grades: dict = {}
+        if sdr is not None:
+            if not sdr.is_dir():
+                raise InputError(f"with several HDR pictures, the SDR argument must be a folder, not {sdr}")
+            grades = {f.stem: f for f in expand_inputs([sdr])[0]}
+            missing = [f.name for f in files if f.stem not in grades]
+            if missing:
+                raise InputError(f"no SDR grade in {sdr} for {missing[0]}" + (f" and {len(missing) - 1} more"
+                                                                               if len(missing) > 1 else ""))
+        for h, o in plan_outputs(files, True, out, fmt, extra_inputs=list(grades.values())):
+            encode(**{k: v for k, v in args.items() if k in _PARAMS} | {"hdr": h, "sdr": grades.get(h.stem),
+                                                                          "out": o})
+        return
 
     if threads < 1:
         raise InputError("--threads must be >= 1")
@@ -106,6 +131,11 @@ def encode(
     say(f"{out}: {res.added_bytes:,} bytes added to the SDR picture ({len(res.blob):,} of metadata + "
                f"{res.carrier} headers), adapted in {res.adapt_seconds:.1f} s "
                f"({res.info.steps_run} steps)")
+
+
+import inspect as _inspect  # noqa: E402
+
+_PARAMS = tuple(_inspect.signature(encode).parameters)
 
 
 def register(app: typer.Typer) -> None:

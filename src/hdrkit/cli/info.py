@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -72,41 +72,93 @@ def gainmap_info(path) -> Optional[dict]:
     }
 
 
+def hdrkit_metadata_info(path) -> Optional[dict]:
+    """The hdrkit metadata (embedded MLP) a picture carries — where, how many bytes, the network's architecture —
+    or None when it has none; ``{"error": ...}`` when the metadata is there but unreadable."""
+    from dataclasses import asdict
+
+    from hdrkit.codec.adapters import carrier_of, read_blob
+    from hdrkit.codec.container import unpack
+    from hdrkit.errors import HdrkitError, MetadataError
+
+    try:
+        blob = read_blob(path)
+    except MetadataError:
+        return None
+    carrier = carrier_of(path)
+    try:
+        c = unpack(blob)
+    except HdrkitError as exc:
+        return {"bytes": len(blob), "carrier": carrier, "error": str(exc)}
+    return {
+        "bytes": len(blob),
+        "carrier": carrier,
+        "architecture": {"model": type(c.cfg).__name__, **asdict(c.cfg)},
+        "parameters": int(sum(int(v.size) for v in c.weights.values())),
+        "quant": c.quant,
+        "hdr": asdict(c.hdr),
+        "sdr": asdict(c.sdr),
+        "made_for": [c.width, c.height] if c.width and c.height else None,
+    }
+
+
+def _arch_text(a: dict) -> str:
+    rest = ", ".join(f"{k} {'x'.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
+                     for k, v in a.items() if k != "model")
+    return f"{a['model']} ({rest})"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("info")
     def info(
-        file: Path = typer.Argument(..., help="Image file (EXR, HDR, PFM, PNG, TIFF, JPEG, AVIF), or sample:NAME for a shipped sample."),
+        files: List[Path] = typer.Argument(..., help="Image files (EXR, HDR, PFM, PNG, TIFF, JPEG, AVIF), folders, "
+                                           "globs, or sample:NAME for a shipped sample."),
         primaries: Optional[str] = PRIMARIES_OPT,
         transfer: Optional[str] = TRANSFER_OPT,
         nits_per_unit: Optional[float] = NITS_OPT,
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table (a list of "
+                                     "them, each with its \"file\", for several files)."),
     ) -> None:
-        """Size, encoding, min/median/max luminance in nits and % clipped pixels of FILE."""
+        """Size, encoding, min/median/max luminance in nits, % clipped pixels, gain map and hdrkit metadata (the
+        embedded MLP: bytes, architecture) of each FILE."""
+        from hdrkit.cli.common import expand_inputs
         from hdrkit.io import read_image
 
-        from hdrkit.cli.common import resolve_input
-
-        file = resolve_input(file)
-        img = read_image(file, primaries=primaries, transfer=transfer, nits_per_unit=nits_per_unit)
-        s = image_stats(img)
-        if s["format"] == "jpeg":
-            s["gainmap"] = gainmap_info(file)
+        paths, many = expand_inputs(files)
+        records = []
+        for file in paths:
+            img = read_image(file, primaries=primaries, transfer=transfer, nits_per_unit=nits_per_unit)
+            s = image_stats(img)
+            if s["format"] == "jpeg":
+                s["gainmap"] = gainmap_info(file)
+            s["hdrkit"] = hdrkit_metadata_info(file)
+            if as_json:
+                records.append({"file": str(file), **s} if many else s)
+                continue
+            depth = f", {s['bit_depth']}-bit" if s["bit_depth"] else ""
+            typer.echo(f"{file}: {s['width']}×{s['height']} {s['format'].upper()}{depth}{', alpha' if s['alpha'] else ''}")
+            typer.echo(f"  encoding   {s['encoding']}")
+            typer.echo(f"  luminance  min {s['min_nits']:.4g}  median {s['median_nits']:.4g}  max {s['max_nits']:.4g} nits")
+            typer.echo(f"  clipped    {s['clipped_percent']:.2f} % ({s['clip_rule']})")
+            if s["negative_percent"] > 0:
+                typer.echo(f"  negative   {s['negative_percent']:.2f} % (out of the BT.2020 gamut)")
+            if s["colour_source"]:
+                typer.echo(f"  signalled  {s['colour_source']}")
+            g = s.get("gainmap")
+            if g:
+                typer.echo(f"  gain map   {g['channels']}-channel, {g['metadata']}, headroom {g['headroom']:.3g}x "
+                           f"(boost {g['min_boost']:.3g}..{g['max_boost']:.3g}x), {g['colour_space']}, "
+                           f"{g['map_bytes']:,} bytes")
+            elif s["format"] == "jpeg":
+                typer.echo("  gain map   none")
+            h = s["hdrkit"]
+            if h and "error" in h:
+                typer.echo(f"  hdrkit     {h['bytes']:,} bytes of hdrkit metadata ({h['carrier']}), unreadable: {h['error']}")
+            elif h:
+                typer.echo(f"  hdrkit     {h['bytes']:,} bytes of metadata ({h['carrier']}): {_arch_text(h['architecture'])}, "
+                           f"{h['parameters']:,} parameters, {h['quant']}; decodes to {h['hdr']['primaries']} "
+                           f"{h['hdr']['transfer']} peak {h['hdr']['nits']:g} nits (`hdrkit decode`)")
+            else:
+                typer.echo("  hdrkit     no hdrkit metadata")
         if as_json:
-            typer.echo(json.dumps(s))
-            return
-        depth = f", {s['bit_depth']}-bit" if s["bit_depth"] else ""
-        typer.echo(f"{file}: {s['width']}×{s['height']} {s['format'].upper()}{depth}{', alpha' if s['alpha'] else ''}")
-        typer.echo(f"  encoding   {s['encoding']}")
-        typer.echo(f"  luminance  min {s['min_nits']:.4g}  median {s['median_nits']:.4g}  max {s['max_nits']:.4g} nits")
-        typer.echo(f"  clipped    {s['clipped_percent']:.2f} % ({s['clip_rule']})")
-        if s["negative_percent"] > 0:
-            typer.echo(f"  negative   {s['negative_percent']:.2f} % (out of the BT.2020 gamut)")
-        if s["colour_source"]:
-            typer.echo(f"  signalled  {s['colour_source']}")
-        g = s.get("gainmap")
-        if g:
-            typer.echo(f"  gain map   {g['channels']}-channel, {g['metadata']}, headroom {g['headroom']:.3g}x "
-                       f"(boost {g['min_boost']:.3g}..{g['max_boost']:.3g}x), {g['colour_space']}, "
-                       f"{g['map_bytes']:,} bytes")
-        elif s["format"] == "jpeg":
-            typer.echo("  gain map   none")
+            typer.echo(json.dumps(records if many else records[0]))
