@@ -155,7 +155,7 @@ def layout(shape: Shape, lanes: int, nv: int, mr: int) -> Layout:
 
 def pack_weights(lay: Layout, w: dict) -> np.ndarray:
     """Packed float32 weights for :func:`build`'s kernel; ``w[name] = (W (M, K), b (M,))`` with omega0 already
-    folded into the sine layers (as :func:`hdrkit.models.fast._prepare` does)."""
+    folded into the sine layers (as :func:`folded_weights` returns them)."""
     out = np.zeros(lay.n_weights, np.float32)
     wc, bc = w["color.0"]
     c0 = lay.shape.color[0]
