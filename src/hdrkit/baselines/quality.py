@@ -169,6 +169,20 @@ def _run_gamutmlp(p: Pair, kw):
     return len(blob), info.seconds, time.perf_counter() - t, _pq_to_nits(pq), {"pool": info.pool}
 
 
+def _run_gainmlp(p: Pair, kw):
+    """Gain-MLP / Gamma-MLP (Canham et al. 2025): ``gainmlp:mode=gamma|gain,steps=N,batch=B,hidden=W``."""
+    from hdrkit.baselines import gainmlp as GM
+    from hdrkit.codec.adapters import jpeg_added_bytes
+
+    w = int(kw.get("hidden", 16))
+    cfg = GM.GainMLPConfig(kw.get("mode", "gamma"), (w, w))
+    fcfg = GM.GainMLPFitConfig(steps=int(kw.get("steps", 1000)), batch=int(kw.get("batch", 1 << 16)))
+    blob, enc = GM.fit(p.sdr, _pq(p.hdr_nits), cfg, fcfg)
+    t = time.perf_counter()
+    pq = GM.decode(blob, p.sdr)
+    return jpeg_added_bytes(len(blob)), enc, time.perf_counter() - t, _pq_to_nits(pq), {}
+
+
 def _run_inf(p: Pair, kw):
     from hdrkit.baselines import inf as INF
 
@@ -202,7 +216,7 @@ def _run_distill(p: Pair, kw):
 
 
 RUNNERS: Dict[str, Runner] = {"expand": _run_expand, "distill": _run_distill, "naive": _run_naive, "blind": _run_blind, "mlp": _run_mlp, "gainmap": _run_gainmap,
-                              "gamutmlp": _run_gamutmlp, "inf": _run_inf}
+                              "gamutmlp": _run_gamutmlp, "gainmlp": _run_gainmlp, "inf": _run_inf}
 
 
 def run(pairs: Sequence[Pair], specs: Sequence[str], *, progress: Optional[ProgressFn] = None,

@@ -17,7 +17,7 @@ def quality(
     pairs: Path = typer.Option(..., "--pairs", help="Folder of NAME_hdr.png + NAME_sdr.png (`hdrkit pairs`)."),
     method: Optional[List[str]] = typer.Option(None, "--method", "-m", help="Method spec, repeatable: naive, "
                                                "blind, mlp[:quant=int8,steps=N,init=P,ef=F,resample=0], "
-                                               "gainmap[:scale=4,q=95,ch=3], gamutmlp[:steps=N], inf[:steps=N]."),
+                                               "gainmap[:scale=4,q=95,ch=3], gamutmlp[:steps=N], gainmlp[:mode=gamma|gain,steps=N,batch=B,hidden=W], inf[:steps=N]."),
     exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Skip pairs whose name matches "
                                                 "(shell pattern, repeatable)."),
     out_json: Optional[Path] = typer.Option(None, "--json", help="Write every row (per pair and method) here; "
