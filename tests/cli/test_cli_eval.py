@@ -82,8 +82,13 @@ def test_errors_exit_2(tmp_path, pair):
     _clean_error(run("eval", str(ref), str(tmp_path / "missing.exr")), "missing.exr")
     _clean_error(run("eval", str(ref), str(tmp_path)), "two files or two folders")
     # nothing half-written when the report cannot be made
-    proc = run("eval", str(ref), str(test), "--report", str(tmp_path / "no" / "such" / "dir"))
-    _clean_error(proc, "does not exist")
+    (tmp_path / "afile").write_text("x")
+    proc = run("eval", str(ref), str(test), "--report", str(tmp_path / "afile" / "dir"))
+    _clean_error(proc, "is a file")
+    # a report folder is created as needed; an existing report needs -y
+    assert run("eval", str(ref), str(test), "--report", str(tmp_path / "new" / "rep")).returncode == 0
+    assert (tmp_path / "new" / "rep" / "index.html").is_file()
+    _clean_error(run("eval", str(ref), str(test), "--report", str(tmp_path / "new" / "rep")), "pass -y")
 
 
 def test_sdr_input_warns(tmp_path, pair):

@@ -44,6 +44,11 @@ def codec(
 
     if threads < 1:
         raise InputError("--threads must be >= 1")
+    from hdrkit.cli.common import check_output_path
+
+    for p in (out_md, out_json):  # -y/-n and the output folder, before any work
+        if p is not None:
+            check_output_path(p)
     if fmt not in ("png", "jpg", "tif"):
         raise InputError(f"--format must be png, jpg or tif, got {fmt!r}")
     torch.set_num_threads(threads)

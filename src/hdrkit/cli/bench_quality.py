@@ -40,6 +40,11 @@ def quality(
 
     if threads < 1:
         raise InputError("--threads must be >= 1")
+    from hdrkit.cli.common import check_output_path
+
+    for p in (out_json, out_md):  # -y/-n and the output folder, before any work
+        if p is not None:
+            check_output_path(p)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     specs = list(method or DEFAULT_METHODS)
@@ -85,6 +90,11 @@ def quality_report(
 
     if threads < 1:
         raise InputError("--threads must be >= 1")
+    if plot is not None:
+        from hdrkit.cli.common import check_output_path
+
+        check_output_path(plot, list(results))
+        check_output_path(plot.with_name(plot.stem + "_itp" + plot.suffix), list(results))
     torch.set_num_threads(threads)
     all_rows = []
     for r in results:

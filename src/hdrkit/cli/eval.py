@@ -90,6 +90,10 @@ def register(app: typer.Typer) -> None:
 
         keys = None if metrics is None else [k.strip() for k in metrics.split(",") if k.strip()]
         pairs = _pairs(ref, test)
+        if report_dir is not None:  # -y/-n and the folder (created as needed), before any work
+            from hdrkit.cli.common import check_output_path
+
+            check_output_path(report_dir / "index.html", [ref, test])
         warnings: list[str] = []
         rows: list[tuple[str, dict[str, float]]] = []
         items: list[ReportItem] = []

@@ -122,7 +122,7 @@ def build_command():
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; hdrkit errors become ``error: ...`` on stderr and exit code 2 (folders the run created for
     its outputs are removed again when still empty)."""
-    from hdrkit.cli.common import remove_created_dirs
+    from hdrkit.cli.common import remove_created_dirs, set_policy
 
     try:
         build_command().main(args=argv, prog_name="hdrkit", standalone_mode=True)
@@ -140,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         remove_created_dirs()
         print("error: interrupted", file=sys.stderr)
         return 130
+    finally:
+        set_policy()  # back to the defaults for whatever runs next in this process
     return 0
 
 

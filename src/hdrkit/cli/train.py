@@ -41,6 +41,9 @@ def meta(
         raise InputError("--threads must be >= 1")
     torch.set_num_threads(threads)
     check_output_path(out)
+    for p in (log, curve):
+        if p is not None:
+            check_output_path(p, [out])
     mc = replace_given(RECIPES[recipe], iterations=iterations, time_budget=time_budget, seed=seed)
     sources = tasks.load_panoramas(data, exclude=mc.exclude)
     # validation on the held-out panoramas; on procedural scenes when the folder has none of them
