@@ -259,16 +259,30 @@ def test_progress_has_an_eta_and_warns_once_about_a_long_run(monkeypatch, capsys
 
     monkeypatch.setattr(rich.progress.Progress, "__init__", spy)
     common.set_policy()
+    with common.rich_progress("work", long_run_s=300.0) as progress:
+        progress(0, 100, "")
+        clock[0] += 40.0
+        progress(1, 100, "")  # a slow first step (start-up, JIT compilation) does not count
+        clock[0] += 1.0
+        progress(2, 100, "")
+        clock[0] += 9.0
+        progress(10, 100, "")  # 50 s + 90 × 10/9 s = 150 s in all (elapsed / done × total would say 500 s)
+        clock[0] += 1.0
+        progress(11, 100, "")
+    assert "warning" not in capsys.readouterr().err
+    clock[0] = 1000.0
     with common.rich_progress("work", long_run_s=60.0) as progress:
         progress(0, 100, "")
         clock[0] += 5.0
-        progress(1, 100, "")  # 5 s per step, too early to judge (< 10 s)
+        progress(1, 100, "")
+        clock[0] += 5.0
+        progress(2, 100, "")  # 5 s after the first step: too early to judge (< 10 s)
         clock[0] += 10.0
-        progress(3, 100, "")  # 15 s for 3 of 100 → about 8 min in all
-        progress(4, 100, "")
+        progress(4, 100, "")  # 5 s per step from the first one on: 20 s + 96 × 5 s = 8 min in all
+        progress(5, 100, "")
     err = capsys.readouterr().err
     assert any(isinstance(c, TimeRemainingColumn) for c in columns)
-    assert err.count("warning: this run will take about 8 min in all") == 1
+    assert err.count("warning: this run will take about 8 min in all") == 1, err
     common.set_policy(quiet=True)
     clock[0] = 1000.0
     with common.rich_progress("work", long_run_s=60.0) as progress:

@@ -70,8 +70,9 @@ def _duration(seconds: float) -> str:
 def rich_progress(description: str = "working", transient: bool = True,
                   long_run_s: float = LONG_RUN_S) -> Iterator[ProgressFn]:
     """A ``ProgressFn`` drawing a rich progress bar with elapsed time and ETA on stderr (silent when stderr is not
-    a terminal, or with ``--quiet``).  When the projected total time (after at least 10 s and one completed step)
-    exceeds ``long_run_s``, prints one ``warning: ... will take about ...`` line, terminal or not."""
+    a terminal, or with ``--quiet``).  When the projected total time exceeds ``long_run_s``, prints one
+    ``warning: ... will take about ...`` line, terminal or not.  The speed is measured from the first completed
+    step on (so start-up costs such as JIT compilation do not count), over at least 10 s and 2 steps."""
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
@@ -79,6 +80,7 @@ def rich_progress(description: str = "working", transient: bool = True,
     console = Console(stderr=True)
     start = time.monotonic()
     warned = [False]
+    first: list[tuple[float, int]] = []  # (time, done) of the first completed step
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -96,9 +98,16 @@ def rich_progress(description: str = "working", transient: bool = True,
             bar.update(task, completed=done, total=total, description=desc or description)
             if warned[0] or POLICY.quiet or not (0 < done < total):
                 return
-            elapsed = time.monotonic() - start
-            projected = elapsed * total / done
-            if elapsed >= 10.0 and projected > long_run_s:
+            now = time.monotonic()
+            if not first:
+                first.append((now, done))
+                return
+            t0, d0 = first[0]
+            if now - t0 < 10.0 or done - d0 < 2:
+                return
+            elapsed = now - start
+            projected = elapsed + (now - t0) / (done - d0) * (total - done)
+            if projected > long_run_s:
                 warned[0] = True
                 msg = (f"warning: this run will take about {_duration(projected)} in all "
                        f"({_duration(projected - elapsed)} left at the current speed)")
