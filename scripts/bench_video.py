@@ -85,13 +85,15 @@ def speed(src: str, codec: str, preset: str | None, method: str, out_dir: str, c
     return res
 
 
-def _clips(data: str, frames: int, size, seed: int):
+def _clips(data: str, frames: int, size, seed: int, limit: int = 0):
     """Held-out clips: one per hdr_extra panorama except ``sunrise``, each two shots (this scene, then the next
     scene in the list), so every clip has a cut."""
     from hdrkit.data import load_hdr_nits
     from hdrkit.video.synth import make_clip_params, render_clip
 
     files = sorted(p for p in Path(data).glob("*.exr") if p.stem != "sunrise" or "hdr_extra" not in str(data))
+    if limit:
+        files = files[:limit]
     rng = np.random.default_rng(seed)
     panos = {f: load_hdr_nits(f) for f in files}
     for i, f in enumerate(files):
@@ -136,7 +138,7 @@ def table(data: str, frames: int, size, seed: int, methods, tmp: str) -> dict:
     return {"rows": rows, "summary": summary}
 
 
-def roundtrip(data: str, frames: int, size, seed: int, tmp: str) -> dict:
+def roundtrip(data: str, frames: int, size, seed: int, tmp: str, limit: int = 0) -> dict:
     """PU-PSNR of synthetic HDR10 clips written and read back: 4:2:0 at the default CRF, 4:4:4 at the default
     CRF, and 4:2:0 chroma subsampling alone (our 4:2:0 conversion, no encoder)."""
     from hdrkit import color
@@ -147,7 +149,7 @@ def roundtrip(data: str, frames: int, size, seed: int, tmp: str) -> dict:
     out = {"420_crf_default": [], "444_crf_default": [], "420_only": [], "444_only": []}
     q = K.plane_quant(10, False)
     m_in, m_out = ycbcr_matrices("bt2020")
-    for name, hdr, _ in _clips(data, frames, size, seed):
+    for name, hdr, _ in _clips(data, frames, size, seed, limit):
         for key, chroma in (("420_crf_default", "420"), ("444_crf_default", "444")):
             p = Path(tmp) / f"rt_{name}_{chroma}.mkv"
             with VideoWriter(p, size[1], size[0], 24, codec="hevc", chroma=chroma) as w:
@@ -200,6 +202,7 @@ def main(argv=None) -> int:
         t.add_argument("--seed", type=int, default=15)
         t.add_argument("--tmp", default="/tmp")
         t.add_argument("--json")
+        t.add_argument("--limit", type=int, default=0, help="first N scenes only")
         if name == "table":
             t.add_argument("--methods", default="masia2017,akyuz2007,masia2009")
             t.add_argument("--smooths", default="1,0")
@@ -216,7 +219,7 @@ def main(argv=None) -> int:
             methods = [(m, float(s)) for m in a.methods.split(",") for s in a.smooths.split(",")]
             res = table(a.data, a.frames, (h, w), a.seed, methods, a.tmp)
         else:
-            res = roundtrip(a.data, a.frames, (h, w), a.seed, a.tmp)
+            res = roundtrip(a.data, a.frames, (h, w), a.seed, a.tmp, a.limit)
     res["command"] = " ".join(sys.argv)
     text = json.dumps(res, indent=1)
     print(text if a.cmd == "speed" else json.dumps(res.get("summary", {k: v for k, v in res.items() if k != "per_clip"}), indent=1))

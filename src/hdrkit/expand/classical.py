@@ -58,6 +58,7 @@ __all__ = [
     "masia2009_gamma",
     "masia2017_gamma",
     "expand_luminance",
+    "linearise",
 ]
 
 _BT709_Y = np.array([0.2126, 0.7152, 0.0722])
@@ -149,12 +150,18 @@ def masia2017_gamma(L_H: float, k: float, p_ov: float) -> float:
     return 2.4379 + 0.2319 * float(np.log(L_H)) - 1.1228 * float(k) + 0.0085 * float(p_ov)
 
 
-def expand_luminance(sdr: np.ndarray, curve) -> np.ndarray:
+def expand_luminance(sdr: np.ndarray, curve, linearised: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The common frame of these operators: ``L_out = curve(L)`` (nits) on the BT.1886-linearised luminance ``L``
     of SDR code values ``(..., 3)``, colour ratios kept, BT.2020 nits out (float32).  Used by the video
-    baseline (:mod:`hdrkit.video.expand`) to bake per-frame curves into 3D LUTs."""
-    lin, L = _linearise(sdr)
+    baseline (:mod:`hdrkit.video.expand`) to bake per-frame curves into 3D LUTs; ``linearised`` = the
+    ``(lin, L)`` of ``sdr`` from an earlier call of :func:`linearise` (a LUT lattice is the same every frame)."""
+    lin, L = _linearise(sdr) if linearised is None else linearised
     return _finish(lin, L, np.asarray(curve(L), dtype=np.float64))
+
+
+def linearise(sdr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """BT.1886 code values → (linear BT.709 RGB relative to white, BT.709 luminance), float64."""
+    return _linearise(sdr)
 
 
 def masia2009(sdr: np.ndarray, peak: float = 1000.0, min_gamma: float = 0.1) -> np.ndarray:

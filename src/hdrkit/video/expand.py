@@ -24,6 +24,7 @@ per frame):
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -135,11 +136,14 @@ def global_curve(method: str, stats: np.ndarray, peak: float = 1000.0,
     return lambda L: np.minimum(curve(anchor(L)), peak)
 
 
+@functools.lru_cache(maxsize=4)
 def lattice(size: int = LUT_SIZE) -> np.ndarray:
-    """The ``size³×3`` R'G'B' lattice points in [0, 1], indexed ``[r, g, b]``."""
+    """The ``size³×3`` R'G'B' lattice points in [0, 1], indexed ``[r, g, b]`` (read-only, cached)."""
     g = np.linspace(0.0, 1.0, size)
     r, gg, b = np.meshgrid(g, g, g, indexing="ij")
-    return np.stack([r, gg, b], axis=-1)
+    out = np.stack([r, gg, b], axis=-1)
+    out.setflags(write=False)
+    return out
 
 
 def frame_lut(method: str, stats: np.ndarray, peak: float = 1000.0, size: int = LUT_SIZE,
@@ -151,13 +155,25 @@ def frame_lut(method: str, stats: np.ndarray, peak: float = 1000.0, size: int = 
     ``own``: the frame's unsmoothed statistics (exposure anchor, :func:`global_curve`).
     """
     from hdrkit import color
-    from hdrkit.expand.classical import expand_luminance
+    from hdrkit.expand.classical import expand_luminance, linearise
 
-    nodes = lattice(size)
-    if to_sdr is not None:
-        nodes = to_sdr(nodes.astype(np.float32))
-    nits = expand_luminance(nodes, global_curve(method, stats, peak, own))
+    if to_sdr is None:
+        nodes, lin = lattice(size), _lattice_linear(size)
+    else:
+        nodes = to_sdr(lattice(size).astype(np.float32))
+        lin = linearise(nodes)
+    nits = expand_luminance(nodes, global_curve(method, stats, peak, own), lin)
     return np.asarray(color.pq_inverse_eotf(np.clip(nits, 0.0, 10000.0)), dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _lattice_linear(size: int) -> tuple[np.ndarray, np.ndarray]:
+    from hdrkit.expand.classical import linearise
+
+    lin, L = linearise(lattice(size))
+    lin.setflags(write=False)
+    L.setflags(write=False)
+    return lin, L
 
 
 @dataclass
