@@ -6,7 +6,9 @@
     python scripts/bench_video.py roundtrip --data ../shared/data/hdr_extra --json docs/video/roundtrip.json
 
 ``speed`` runs ``hdrkit.video.expand.expand_video`` end to end (decode, analysis, light pass, LUT, encode) in
-this process and prints frames/s and the peak RSS (``ru_maxrss``) of the process.
+this process and prints frames/s (wall clock), the CPU seconds per frame (user + system, all threads: what the
+run costs whatever the load of a shared machine; 2 / that is the rate two idle cores would reach with perfect
+parallelism, 1 / that the rate of one) and the peak RSS (``ru_maxrss``) of the process.
 """
 
 from __future__ import annotations
@@ -74,12 +76,17 @@ def speed(src: str, codec: str, preset: str | None, method: str, out_dir: str, c
 
     out = Path(out_dir) / f"bench_{codec}_{preset}_{method}.mkv"
     t0 = time.perf_counter()
+    u0 = resource.getrusage(resource.RUSAGE_SELF)
     r = expand_video(src, out, method=method, codec=codec, preset=preset, crf=crf)
     dt = time.perf_counter() - t0
+    u1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (u1.ru_utime - u0.ru_utime) + (u1.ru_stime - u0.ru_stime)
     info = probe(src, side_data=False)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     res = {"input": src, "size": f"{info.width}x{info.height}", "frames": r.frames, "codec": codec,
            "preset": preset, "method": method, "seconds": dt, "fps": r.frames / dt, "passes": r.passes,
+           "cpu_seconds": cpu, "cpu_s_per_frame": cpu / r.frames,
+           "fps_if_2_idle_cores": 2 * r.frames / cpu, "fps_if_1_idle_core": r.frames / cpu,
            "peak_rss_mb": rss, "output_bytes": out.stat().st_size, "loadavg": os.getloadavg()}
     out.unlink()
     return res
@@ -107,7 +114,7 @@ def _clips(data: str, frames: int, size, seed: int, limit: int = 0):
         yield f.stem, hdr, sdr
 
 
-def table(data: str, frames: int, size, seed: int, methods, tmp: str) -> dict:
+def table(data: str, frames: int, size, seed: int, methods, tmp: str, anchor: bool = True) -> dict:
     """MABD-MSE and PU-PSNR of the smoothed global baseline vs the same operator per frame, on the frames in
     memory (``hdrkit.video.expand.expand_frames``: the analysis, shots, smoothing and per-frame LUTs of
     ``expand_video``, without the codecs)."""
@@ -119,10 +126,10 @@ def table(data: str, frames: int, size, seed: int, methods, tmp: str) -> dict:
     for name, hdr, sdr in _clips(data, frames, size, seed):
         ref_pq = np.stack([np.asarray(color.pq_inverse_eotf(h), np.float32) for h in hdr])
         for method, smooth in methods:
-            test = expand_frames(sdr, 24.0, method=method, smooth=smooth)
+            test = expand_frames(sdr, 24.0, method=method, smooth=smooth, anchor=anchor)
             test_pq = np.stack([np.asarray(color.pq_inverse_eotf(np.clip(t, 0, 10000)), np.float32) for t in test])
             rows.append({
-                "clip": name, "method": method, "smooth": smooth,
+                "clip": name, "method": method, "smooth": smooth, "anchor": anchor,
                 "pu_psnr": float(np.mean([pu_psnr(a.astype(np.float64), b.astype(np.float64)) for a, b in zip(hdr, test)])),
                 "delta_e_itp": float(np.mean([delta_e_itp(a.astype(np.float64), b.astype(np.float64)) for a, b in zip(hdr, test)])),
                 "mabd_mse": float(mabd_jiang2019(ref_pq, test_pq)),
@@ -234,6 +241,7 @@ def main(argv=None) -> int:
         if name == "table":
             t.add_argument("--methods", default="masia2017,akyuz2007,masia2009")
             t.add_argument("--smooths", default="1,0")
+            t.add_argument("--no-anchor", action="store_true")
     a = ap.parse_args(argv)
     if a.cmd == "make":
         w, h = (int(v) for v in a.size.split("x"))
@@ -245,7 +253,7 @@ def main(argv=None) -> int:
         w, h = (int(v) for v in a.size.split("x"))
         if a.cmd == "table":
             methods = [(m, float(s)) for m in a.methods.split(",") for s in a.smooths.split(",")]
-            res = table(a.data, a.frames, (h, w), a.seed, methods, a.tmp)
+            res = table(a.data, a.frames, (h, w), a.seed, methods, a.tmp, not a.no_anchor)
         else:
             crfs = [None if c == "default" else float(c) for c in a.crfs.split(",")]
             res = roundtrip(a.data, a.frames, (h, w), a.seed, a.tmp, a.limit, crfs)

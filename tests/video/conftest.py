@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-av = pytest.importorskip("av", reason="the video extra (PyAV) is part of the test extra")  # noqa: F841
+import av  # noqa: E402,F401  the `video` extra is in the `test` extra: a missing PyAV fails these tests
 
 
 def gradient_frames(n: int = 8, h: int = 48, w: int = 64, cut: int | None = None) -> list[np.ndarray]:

@@ -45,6 +45,8 @@ def expand_cmd(
                                          "method per frame (unet, metahdr, huo2014, kovaleski2014...)."),
     smooth: Optional[float] = typer.Option(None, "--smooth", help="Global methods: std in seconds of the "
                                            "statistics' smoothing within a shot (default 1; 0 = per frame)."),
+    anchor: bool = typer.Option(True, "--anchor/--no-anchor", help="Global methods: map each frame's median "
+                                "luminance onto the smoothed one (a pumping exposure is not passed on)."),
     codec: str = typer.Option("hevc", "--codec", help="hevc (x265 Main 10) or av1 (SVT-AV1 10-bit)."),
     crf: Optional[float] = typer.Option(None, "--crf", help="Quality (default 18 for hevc, 30 for av1)."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Encoder preset (default faster for x265, 10 for SVT-AV1)."),
@@ -82,7 +84,8 @@ def expand_cmd(
     _output(output, [source])
     with rich_progress(f"video expand ({method})") as progress:
         r = expand_video(source, output, method=method, smooth=smooth, peak=peak, codec=codec, crf=crf,
-                         preset=preset, chroma=chroma, mastering=md, light=light, params=params, progress=progress)
+                         preset=preset, chroma=chroma, mastering=md, light=light, params=params, anchor=anchor,
+                         progress=progress)
     typer.echo(f"wrote {output} ({r.width}×{r.height}, {r.frames} frames, {r.codec} HDR10, {method}"
                f"{f' smoothed {r.smooth:g} s' if r.smooth else ''}, {len(r.cuts)} shot(s), MaxCLL {r.content_light.max_cll}"
                f" MaxFALL {r.content_light.max_fall}, {r.fps:.2f} fps end to end)")

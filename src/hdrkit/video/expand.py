@@ -187,6 +187,11 @@ class Analysis:
     cuts: list[int]
     light: Optional[np.ndarray] = None  # frames × 2 (max, mean of max(R,G,B)) nits; per-frame methods only
     params: Optional[np.ndarray] = None  # the statistics actually used per frame (smoothed or not)
+    anchor: bool = True  # map each frame's median onto the smoothed one (global_curve's ``own``)
+
+    def own(self, t: int) -> Optional[np.ndarray]:
+        """The exposure anchor of frame ``t`` for :func:`frame_lut` (None when anchoring is off)."""
+        return self.stats[t] if self.anchor else None
 
 
 @dataclass
@@ -276,18 +281,18 @@ class _Analyser:
         if self.per_frame:
             self.light.append(frame_light(expand_image(sdr_subsampled, method=self.method, **self.params)))
 
-    def result(self, fps: float, smooth: float, threshold: float, min_length: int) -> Analysis:
+    def result(self, fps: float, smooth: float, threshold: float, min_length: int, anchor: bool = True) -> Analysis:
         st = np.array(self.stats)
         cuts = S.detect_cuts(self.scores, threshold, min_length)
         used = st if self.per_frame else S.smooth_within_shots(st, cuts, smooth * fps)
         return Analysis(len(st), fps, st, np.array(self.scores), cuts,
-                        np.array(self.light) if self.per_frame else None, used)
+                        np.array(self.light) if self.per_frame else None, used, anchor)
 
 
 def analyse(path: str | os.PathLike, method: str = DEFAULT_METHOD, smooth: float = DEFAULT_SMOOTH,
             threshold: float = S.DEFAULT_THRESHOLD, min_length: int = S.DEFAULT_MIN_LENGTH,
             params: Optional[dict] = None, progress: Optional[ProgressFn] = None,
-            matrix: Optional[str] = None, full_range: Optional[bool] = None) -> Analysis:
+            matrix: Optional[str] = None, full_range: Optional[bool] = None, anchor: bool = True) -> Analysis:
     """Pass 1: statistics, shots and (per-frame methods) content light of an SDR video."""
     an = _Analyser(method, params)
     with _open_sdr(path, matrix, full_range) as reader:
@@ -298,12 +303,13 @@ def analyse(path: str | os.PathLike, method: str = DEFAULT_METHOD, smooth: float
             rate(len(an.stats))
         _check_complete(reader, len(an.stats))
         fps = reader.info.fps or 25.0
-    return an.result(fps, smooth, threshold, min_length)
+    return an.result(fps, smooth, threshold, min_length, anchor)
 
 
 def expand_frames(frames, fps: float = 24.0, method: str = DEFAULT_METHOD, smooth: Optional[float] = None,
                   peak: float = 1000.0, threshold: float = S.DEFAULT_THRESHOLD,
-                  min_length: int = S.DEFAULT_MIN_LENGTH, params: Optional[dict] = None) -> list[np.ndarray]:
+                  min_length: int = S.DEFAULT_MIN_LENGTH, params: Optional[dict] = None,
+                  anchor: bool = True) -> list[np.ndarray]:
     """In-memory form of :func:`expand_video` for a list of SDR frames (BT.709 code values ``H×W×3``): the same
     analysis (every 4th pixel), shots, smoothing and per-frame LUTs, without the codecs.  Returns nits frames."""
     from hdrkit import color
@@ -317,12 +323,12 @@ def expand_frames(frames, fps: float = 24.0, method: str = DEFAULT_METHOD, smoot
     for f in frames:
         step = analysis_step(f.shape[1], f.shape[0])
         an.add(np.asarray(f, np.float32)[::step, ::step])
-    a = an.result(fps, smooth, threshold, min_length)
+    a = an.result(fps, smooth, threshold, min_length, anchor)
     out = []
     for t, f in enumerate(frames):
         f = np.ascontiguousarray(f, dtype=np.float32)
         pq = np.empty_like(f)
-        K.apply_lut(f, frame_lut(method, a.params[t], peak, own=a.stats[t]), pq)
+        K.apply_lut(f, frame_lut(method, a.params[t], peak, own=a.own(t)), pq)
         out.append(np.asarray(color.pq_eotf(pq), np.float32))
     return out
 
@@ -341,7 +347,7 @@ def _global_light(path, analysis: Analysis, method: str, peak: float, progress, 
             if t >= analysis.frames:
                 break
             sdr = np.ascontiguousarray(_thumb(reader, frame, step))
-            light.append(K.lut_light(sdr, frame_lut(method, analysis.params[t], peak, own=analysis.stats[t]), eotf))
+            light.append(K.lut_light(sdr, frame_lut(method, analysis.params[t], peak, own=analysis.own(t)), eotf))
             rate(t + 1)
     return np.array(light)
 
@@ -352,7 +358,7 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
                  mastering: Optional[MasteringDisplay] = None, light: Optional[ContentLight] = None,
                  params: Optional[dict] = None, threshold: float = S.DEFAULT_THRESHOLD,
                  min_length: int = S.DEFAULT_MIN_LENGTH, copy_streams: bool = True,
-                 matrix: Optional[str] = None, full_range: Optional[bool] = None,
+                 matrix: Optional[str] = None, full_range: Optional[bool] = None, anchor: bool = True,
                  progress: Optional[ProgressFn] = None) -> ExpandResult:
     """Up-convert an SDR video file to HDR10 (HEVC Main 10 or AV1 10-bit), atomically.
 
@@ -368,6 +374,7 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
     params : extra operator parameters for per-frame methods.
     threshold, min_length : shot detection (:mod:`hdrkit.video.shots`).
     matrix, full_range : override the input's Y'CbCr matrix / range.
+    anchor : global methods: map each frame's median luminance onto the smoothed one (:func:`global_curve`).
 
     Returns an :class:`ExpandResult`; no file is left behind on any error or interrupt.
     """
@@ -409,7 +416,7 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
     check_encodable(codec, info.width, info.height, chroma, hdr=True)
     t0 = time.perf_counter()
     passes = {}
-    analysis = analyse(src, method, smooth, threshold, min_length, op_params, progress, matrix, full_range)
+    analysis = analyse(src, method, smooth, threshold, min_length, op_params, progress, matrix, full_range, anchor)
     passes["analysis_s"] = time.perf_counter() - t0
     if light is None:
         t1 = time.perf_counter()
@@ -439,10 +446,10 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
                 elif reader.info.chroma == "rgb":
                     sdr = reader.to_rgb_prime(frame)
                     pq = np.empty_like(sdr)
-                    K.apply_lut(sdr, frame_lut(method, analysis.params[n], peak, to_sdr=to_sdr, own=analysis.stats[n]), pq)
+                    K.apply_lut(sdr, frame_lut(method, analysis.params[n], peak, to_sdr=to_sdr, own=analysis.own(n)), pq)
                     writer.write_rgb_prime(pq)
                 else:
-                    lut = frame_lut(method, analysis.params[n], peak, to_sdr=to_sdr, own=analysis.stats[n])
+                    lut = frame_lut(method, analysis.params[n], peak, to_sdr=to_sdr, own=analysis.own(n))
                     y, cb, cr, sx, sy = reader.frame_planes(frame)
                     oy, ocb, ocr = writer.new_planes()
                     K.planes_lut_planes(y, cb, cr, sx, sy, reader.frame_quant(frame), m_in, lut,
