@@ -67,3 +67,14 @@ def test_fit_learns_a_spatially_varying_gamma_map():
     err, err0 = np.mean((out - hdr) ** 2), np.mean((flat - hdr) ** 2)
     assert err < err0 / 10
     assert 10 * np.log10(1 / err) > 35
+
+
+def test_quality_bench_runs_gainmlp():
+    from hdrkit.baselines import quality as Q
+
+    sdr = _sdr()
+    hdr = np.asarray(color.pq_eotf(GM.apply_map(GM.sdr_pq(sdr), np.full((24, 32, 3), 0.8), "gamma")), np.float32)
+    assert set(Q.METHODS) == set(Q.RUNNERS)
+    (row,) = Q.run([Q.Pair("p", sdr, hdr)], ["gainmlp:mode=gain,steps=5,batch=256,hidden=8"])
+    assert row["method"].startswith("gainmlp") and row["bytes"] > 13 + 10 + 2 * (120 * 8 + 64 + 24)
+    assert np.isfinite(row["pu_psnr"])

@@ -35,7 +35,7 @@ from hdrkit.progress import ProgressFn, report
 METRIC_KEYS = ("pu_psnr", "pu_psnr_y", "pu_msssim", "delta_itp", "pq_psnr", "pq_ssim")
 METRIC_NAMES = {"pu_psnr": "PU-PSNR", "pu_psnr_y": "PU-PSNR-Y", "pu_msssim": "PU-MS-SSIM", "delta_itp": "ΔE_ITP",
                 "pq_psnr": "PQ-PSNR", "pq_ssim": "PQ-SSIM"}
-METHODS = ("naive", "blind", "mlp", "gainmap", "gamutmlp", "inf", "expand", "distill")
+METHODS = ("naive", "blind", "mlp", "gainmap", "gamutmlp", "gainmlp", "inf", "expand", "distill")
 
 
 @dataclass
