@@ -62,6 +62,10 @@ def test_merge_with_exif_times(tmp_path, files, scene, capsys):
         m |= np.all((z > 25) & (z < 230), axis=-1)
     err_log2 = np.abs(np.log2(r.pixels[m]) - np.log2(e[m])).mean()
     assert err_log2 < 0.02
+    # a glob the shell did not expand names the same bracket (sorted by name)
+    code, _, err = cli(capsys, "merge", str(tmp_path / "exif*.png"), "-o", tmp_path / "glob.exr", "--crf", "gamma2.2")
+    assert code == 0, err
+    np.testing.assert_array_equal(read_image(tmp_path / "glob.exr").pixels, r.pixels)
 
 
 def test_calibrate_then_merge(tmp_path, files, capsys):

@@ -11,7 +11,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("calibrate")
     def calibrate(
-        images: List[Path] = typer.Argument(..., help="Bracket images (8- or 16-bit), darkest to brightest or any order."),
+        images: List[Path] = typer.Argument(..., help="Bracket images (8- or 16-bit; a folder or glob of them too), darkest to brightest or any order."),
         output: Path = typer.Option(..., "-o", "--output", help="CRF file to write: .json or .csv."),
         times: Optional[str] = typer.Option(None, "--times", help="Exposure times in seconds, comma-separated (1/60 allowed); default: EXIF."),
         method: str = typer.Option("debevec1997", "--method", help="debevec1997 or robertson1999."),
@@ -24,10 +24,11 @@ def register(app: typer.Typer) -> None:
         Example: `hdrkit calibrate a.jpg b.jpg c.jpg --times 1/60,1/15,1/4 -o crf.json`
         """
         from hdrkit.cli._bracket import bracket_times_for, check_count, read_bracket
-        from hdrkit.cli.common import check_output_path, rich_progress, say
+        from hdrkit.cli.common import check_output_path, expand_inputs, rich_progress, say
         from hdrkit.errors import InputError
         from hdrkit.merge import calibrate as estimate, save_crf
 
+        images = expand_inputs(images)[0]  # folders and globs: their images, sorted by name
         check_count(images)
         check_output_path(output, images)
         if output.suffix.lower() not in (".json", ".csv"):

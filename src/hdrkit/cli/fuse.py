@@ -11,7 +11,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("fuse")
     def fuse(
-        images: List[Path] = typer.Argument(..., help="Bracket images (8- or 16-bit, same size); no exposure times needed."),
+        images: List[Path] = typer.Argument(..., help="Bracket images (8- or 16-bit, same size), or a folder or glob of them; no exposure times needed."),
         output: Path = typer.Option(..., "-o", "--output", help="Output image (.png, .jpg, .tif ...)."),
         contrast: float = typer.Option(1.0, "--contrast", help="Exponent of the contrast weight."),
         saturation: float = typer.Option(1.0, "--saturation", help="Exponent of the saturation weight."),
@@ -24,12 +24,13 @@ def register(app: typer.Typer) -> None:
         Example: `hdrkit fuse a.jpg b.jpg c.jpg -o fused.png`
         """
         from hdrkit.cli._bracket import check_count, read_bracket
-        from hdrkit.cli.common import check_output_path, rich_progress, say
+        from hdrkit.cli.common import check_output_path, expand_inputs, rich_progress, say
         from hdrkit.io import Image, write_image
         from hdrkit.merge.align import align_bracket
         from hdrkit.merge.bracket import check_bracket
         from hdrkit.merge.fusion import mertens2007
 
+        images = expand_inputs(images)[0]  # folders and globs: their images, sorted by name
         check_count(images)
         check_output_path(output, images)
         codes, first = read_bracket(images)

@@ -11,7 +11,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("merge")
     def merge(
-        images: List[Path] = typer.Argument(..., help="Bracket images (8- or 16-bit, same size)."),
+        images: List[Path] = typer.Argument(..., help="Bracket images (8- or 16-bit, same size), or a folder or glob of them."),
         output: Path = typer.Option(..., "-o", "--output", help="Output HDR image (.exr recommended)."),
         times: Optional[str] = typer.Option(None, "--times", help="Exposure times in seconds, comma-separated (1/60 allowed); default: EXIF."),
         crf: str = typer.Option("auto", "--crf", help="Camera response: a .json/.csv file, linear, srgb, gammaG (e.g. gamma2.2), eilertsen2017, or auto (estimate, Debevec 1997)."),
@@ -29,11 +29,12 @@ def register(app: typer.Typer) -> None:
         Example: `hdrkit merge a.jpg b.jpg c.jpg -o out.exr --times 1/60,1/15,1/4 --crf gamma2.2 --align`
         """
         from hdrkit.cli._bracket import bracket_times_for, check_count, read_bracket
-        from hdrkit.cli.common import check_output_path, rich_progress, say
+        from hdrkit.cli.common import check_output_path, expand_inputs, rich_progress, say
         from hdrkit.errors import InputError
         from hdrkit.io import Image, write_image
         from hdrkit.merge import merge as merge_bracket
 
+        images = expand_inputs(images)[0]  # folders and globs: their images, sorted by name
         check_count(images)
         check_output_path(output, images)
         if preview is not None:
