@@ -222,3 +222,42 @@ def test_info_says_which_assumption_it_made(tmp_path):
     p = tmp_path / "s.png"
     p.write_bytes(png.insert_chunks(path.read_bytes(), [(b"sRGB", b"\x00")]))
     assert "sRGB chunk" in _run("info", str(p)).stdout
+
+
+def test_16bit_tiff_with_an_icc_profile_is_read_by_it(tmp_path):
+    import tifffile
+
+    a = (np.random.default_rng(3).uniform(0, 1, (8, 12, 3)) * 65535).astype(np.uint16)
+    lcms_srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    tifffile.imwrite(tmp_path / "icc.tif", a, photometric="rgb", iccprofile=lcms_srgb)
+    img = read_image(tmp_path / "icc.tif")
+    assert (img.primaries, img.transfer) == ("bt709", "srgb") and "ICC" in img.meta["colour_source"]
+    tifffile.imwrite(tmp_path / "plain.tif", a, photometric="rgb")
+    assert read_image(tmp_path / "plain.tif").encoding() == "BT.2020 PQ"
+
+
+@pytest.mark.parametrize("ext", ["png", "tif", "exr", "hdr", "pfm"])
+def test_decode_success_line_describes_the_written_file(tmp_path, ext):
+    """`hdrkit decode` of a gain-map JPEG (and of an MLP picture) says what it wrote, read back from it; float
+    outputs keep the map's gamut at 1.0 = 100 nits."""
+    from hdrkit.codec import ultrahdr as U
+
+    yy, xx = np.mgrid[0:32, 0:48].astype(np.float32)
+    sdr = np.stack([xx * 5, yy * 7, 128 + 0 * xx], -1).astype(np.uint8)
+    hdr = color.convert_primaries(color.srgb_eotf(sdr / 255.0), "bt709", "bt2020") * 203 * (1 + (xx > 30))[..., None]
+    U.write_ultrahdr(tmp_path / "g.jpg", sdr, hdr.astype(np.float32), base_primaries="p3d65")
+    r = _run("decode", str(tmp_path / "g.jpg"), "-o", str(tmp_path / f"o.{ext}"))
+    assert r.returncode == 0, r.stderr
+    assert describe_file(tmp_path / f"o.{ext}") in r.stdout and "gain map" in r.stdout
+    back = read_image(tmp_path / f"o.{ext}")
+    if ext in ("exr", "hdr", "pfm"):
+        assert back.transfer == "linear"
+        if ext != "pfm":  # PFM has no primaries field: BT.709 by convention
+            assert back.primaries == "p3d65"
+        if ext == "exr":
+            assert back.nits_per_unit == 100.0
+    else:
+        assert back.encoding() == "BT.2020 PQ"
+    ref, _ = U.decode_ultrahdr(tmp_path / "g.jpg")
+    tol = 0.01 * ref.max(-1, keepdims=True) + 0.05  # RGBE: 8-bit mantissa shared by the three channels
+    assert np.all(np.abs(back.nits() - ref) <= (tol if ext == "hdr" else 0.02 * ref + 0.05))

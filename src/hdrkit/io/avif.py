@@ -28,6 +28,7 @@ class AvifInfo:
     bits: Optional[int]                               # from pixi (bits per channel), when present
     nclx: Optional[Tuple[int, int, int, int]]         # (primaries, transfer, matrix, full range 0/1)
     icc: Optional[bytes]
+    size: Optional[Tuple[int, int]] = None             # (width, height) from ispe, when present
 
 
 def _boxes(data: bytes, start: int, end: int, depth: int = 0) -> List[Tuple[bytes, int, int]]:
@@ -58,8 +59,11 @@ def info(data: bytes) -> AvifInfo:
     """Colour signalling and bit depth of an AVIF file, read from its boxes."""
     if data[4:8] != b"ftyp":
         raise FormatError("not an AVIF file (no ftyp box)")
-    bits = nclx = icc = None
+    bits = nclx = icc = size = None
     for typ, a, b in _boxes(data, 0, len(data)):
+        if typ == b"ispe" and b - a >= 12:
+            w, h = struct.unpack(">II", data[a + 4:a + 12])
+            size = (w, h) if size is None else (max(size[0], w), max(size[1], h))
         if typ == b"colr" and b - a >= 4:
             kind = data[a:a + 4]
             if kind == b"nclx" and b - a >= 11 and nclx is None:
@@ -71,7 +75,7 @@ def info(data: bytes) -> AvifInfo:
             n = data[a + 4]
             if n >= 1 and b - a >= 5 + n:
                 bits = int(data[a + 5])
-    return AvifInfo(bits, nclx, icc)
+    return AvifInfo(bits, nclx, icc, size)
 
 
 def decode(data: bytes) -> np.ndarray:

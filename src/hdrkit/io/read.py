@@ -125,22 +125,30 @@ def _read_png(path: Path, data: bytes) -> dict[str, Any]:
     rgb, alpha = _channels(path.name, arr)
     scale = float(np.iinfo(arr.dtype).max)
     meta: dict[str, Any] = {"bit_depth": bits, "png_chunks": info.private_chunks}
-    px = rgb.astype(np.float32) / scale
-    # PNG 3rd edition precedence: cICP, then iCCP, then sRGB, then gAMA/cHRM; else hdrkit's convention
-    found = None
+    prim, tr, meta["colour_source"], narrow = _png_meaning(info, bits)
+    if info.cicp is not None and meta["colour_source"].startswith("cICP"):
+        meta["cicp"] = info.cicp
+    if narrow:  # narrow range (H.273): black at 16·2^(n-8), white at 235·2^(n-8)
+        k = float(1 << (bits - 8))
+        px = (rgb.astype(np.float32) - 16.0 * k) / (219.0 * k)
+    else:
+        px = rgb.astype(np.float32) / scale
+    return dict(pixels=px, alpha=None if alpha is None else alpha / scale,
+                primaries=prim, transfer=tr, meta=meta)
+
+
+def _png_meaning(info, bits: int) -> tuple[str, str, str, bool]:
+    """(primaries, transfer, where that came from, narrow range) of a PNG, in PNG 3rd edition precedence:
+    cICP, then iCCP, then sRGB, then gAMA/cHRM; else hdrkit's convention for the bit depth."""
+    from hdrkit.io import png
+
     if info.cicp is not None:
         p, t, m, full = info.cicp
         if p in png.CICP_PRIMARIES and t in png.CICP_TRANSFER and m == 0:
-            found = png.CICP_PRIMARIES[p], png.CICP_TRANSFER[t], f"cICP {p}/{t}/{m}/{full}"
-            meta["cicp"] = info.cicp
-            if full == 0:  # narrow range (H.273): black at 16·2^(n-8), white at 235·2^(n-8)
-                k = float(1 << (bits - 8))
-                px = (rgb.astype(np.float32) - 16.0 * k) / (219.0 * k)
-    found = found or _from_icc(info.icc) or (("bt709", "srgb", "sRGB chunk") if info.srgb else None) \
+            return png.CICP_PRIMARIES[p], png.CICP_TRANSFER[t], f"cICP {p}/{t}/{m}/{full}", full == 0
+    found = _from_icc(info.icc) or (("bt709", "srgb", "sRGB chunk") if info.srgb else None) \
         or _from_gama_chrm(info.gamma, info.chrm) or _untagged(bits)
-    prim, tr, meta["colour_source"] = found
-    return dict(pixels=px, alpha=None if alpha is None else alpha / scale,
-                primaries=prim, transfer=tr, meta=meta)
+    return (*found, False)
 
 
 def _read_pillow(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
@@ -177,6 +185,8 @@ def _read_avif(path: Path, data: bytes) -> dict[str, Any]:
     from hdrkit.io import avif, png
 
     info = avif.info(data)
+    if info.size is not None:  # refuse huge images before libavif allocates them
+        _check_size(path.name, *info.size)
     arr = avif.decode(data)
     _check_size(path.name, arr.shape[1], arr.shape[0])
     bits = info.bits or (8 if arr.dtype == np.uint8 else 10)
@@ -387,22 +397,22 @@ def read_image(path: str | os.PathLike, *, primaries: Optional[str] = None, tran
 def describe_file(path: str | os.PathLike) -> str:
     """One phrase saying what a written image file holds, read back from the file itself:
     ``"1024×512 PNG 16-bit, BT.2020 PQ"``, ``"... EXR 32-bit float, BT.709 linear (1.0 = 100 nits)"``.
-    PNG: from its chunks (IHDR, cICP) without decoding the pixels (a 4K 16-bit frame would take ~1 s)."""
-    if Path(path).suffix.lower() == ".png":
+    PNG: from its chunks (IHDR, cICP, iCCP, ...) without decoding the pixels (a 4K 16-bit frame would take
+    ~1 s); other formats are read back."""
+    p = Path(path)
+    fmt = format_of(p)
+    info = None
+    if fmt == "png":
         from hdrkit.io import png
 
-        info = png.read_info(Path(path).read_bytes())
-        if info.color_type in (0, 2, 6):  # grey / RGB / RGBA: what _read_png would say, from the header
-            bits = 16 if info.bit_depth == 16 else 8
-            prim, tr = _integer_meaning(bits)
-            if info.cicp is not None:
-                cp, ct, m, _full = info.cicp
-                if cp in png.CICP_PRIMARIES and ct in png.CICP_TRANSFER and m == 0:
-                    prim, tr = png.CICP_PRIMARIES[cp], png.CICP_TRANSFER[ct]
-            enc = Image(np.zeros((1, 1, 3), np.float32), primaries=prim, transfer=tr).encoding()
-            return f"{info.width}×{info.height} PNG {bits}-bit, {enc}"
-    img = read_image(path, allow_nonfinite=True)
-    bits = img.meta.get("bit_depth")
-    depth = f" {bits}-bit{' float' if img.meta['format'] in ('exr', 'hdr', 'pfm') or (bits == 32) else ''}" \
-        if bits else ""
-    return f"{img.width}×{img.height} {img.meta['format'].upper()}{depth}, {img.encoding()}"
+        info = png.read_info(p.read_bytes())
+    if info is not None and info.color_type in (0, 2, 3, 6):  # what _read_png would say, from the header
+        bits = 16 if info.bit_depth == 16 else 8
+        prim, tr, _src, _narrow = _png_meaning(info, bits)
+        w, h, meaning = info.width, info.height, Image(np.zeros((1, 1, 3), np.float32), prim, tr)
+    else:
+        meaning = read_image(p, allow_nonfinite=True)
+        w, h, bits = meaning.width, meaning.height, meaning.meta.get("bit_depth")
+    floaty = fmt in ("exr", "hdr", "pfm") or bits == 32
+    depth = f" {bits}-bit{' float' if floaty else ''}" if bits else ""
+    return f"{w}×{h} {fmt.upper()}{depth}, {meaning.encoding()}"

@@ -51,6 +51,7 @@ def encode_png(img: Image, bits: int, chunks: Optional[list[tuple[bytes, bytes]]
     cv2 = cv2_silent()
     img = _for_integer(img, bits)
     q = _quantise(img.pixels, bits)
+    colour = colour_chunks(img, q, bits)
     if img.alpha is not None:
         q = np.concatenate([q, _quantise(img.alpha, bits)[..., None]], axis=-1)
         q = q[..., [2, 1, 0, 3]]
@@ -59,7 +60,7 @@ def encode_png(img: Image, bits: int, chunks: Optional[list[tuple[bytes, bytes]]
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(q), [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
     if not ok:
         raise FormatError("OpenCV could not encode the PNG")
-    extra = [(b"cICP", png.cicp_payload(img.primaries, img.transfer))] + colour_chunks(img) + list(chunks or [])
+    extra = [(b"cICP", png.cicp_payload(img.primaries, img.transfer))] + colour + list(chunks or [])
     return png.insert_chunks(buf.tobytes(), extra)
 
 
@@ -70,23 +71,30 @@ def icc_profile_for(img: Image) -> bytes:
     return icc.make(img.primaries, img.transfer)
 
 
-def light_levels(img: Image) -> tuple[float, float]:
-    """(MaxCLL, MaxFALL) in cd/m² of an image (CTA-861.3: brightest pixel's max(R,G,B), and the frame mean of
-    max(R,G,B)), from its absolute BT.2020 nits."""
-    from hdrkit.color.convert import to_nits
+def light_levels(img: Image, codes: Optional[np.ndarray] = None, bits: int = 16) -> tuple[float, float]:
+    """(MaxCLL, MaxFALL) in cd/m² of an image (CTA-861.3: the brightest pixel's max(R,G,B), and the frame mean
+    of max(R,G,B)).  For PQ with its quantised ``codes`` given: max(R,G,B) is taken on the codes (PQ is
+    monotonic per channel) and turned into nits by a table -- the values the file holds, at little cost."""
+    if img.transfer == "pq" and codes is not None:
+        from hdrkit.color.transfer import pq_eotf
 
-    m = np.max(np.clip(to_nits(img), 0, 10000), axis=-1)
-    return float(m.max()), float(m.mean())
+        lut = np.asarray(pq_eotf(np.arange(1 << bits, dtype=np.float64) / ((1 << bits) - 1)), np.float64)
+        m = lut[codes.max(axis=-1)]
+    else:
+        from hdrkit.color.convert import to_nits
+
+        m = np.max(np.clip(to_nits(img), 0, 10000), axis=-1)
+    return float(m.max()), float(m.mean(dtype=np.float64))
 
 
-def colour_chunks(img: Image) -> list[tuple[bytes, bytes]]:
+def colour_chunks(img: Image, codes: Optional[np.ndarray] = None, bits: int = 16) -> list[tuple[bytes, bytes]]:
     """PNG chunks that say what the pixels mean besides cICP: ``mDCV`` + ``cLLI`` for PQ/HLG (mastering display
     = the container's primaries with the content's peak as its max luminance, since the real mastering display
     is unknown), ``iCCP`` for SDR (for viewers that predate cICP)."""
     from hdrkit.io import png
 
     if img.transfer in ("pq", "hlg"):
-        cll, fall = light_levels(img)
+        cll, fall = light_levels(img, codes, bits)
         return [(b"mDCV", png.mdcv_payload(img.primaries, max(cll, 1.0))), (b"cLLI", png.clli_payload(cll, fall))]
     return [(b"iCCP", png.iccp_payload(icc_profile_for(img)))]
 
