@@ -112,7 +112,9 @@ def virtual_camera(hdr_nits: Any, params: CameraParams = CameraParams()) -> np.n
     if x.ndim != 3:
         raise InputError(f"the virtual camera needs an H×W×3 image, got shape {x.shape}")
     lin = gamut_map_bt2020_to_bt709(x).astype(np.float64)
-    h = lin * (float(2.0 ** params.ev) / _level(lin.max(axis=-1), params.saturated))
+    h = lin / _level(lin.max(axis=-1), params.saturated)
+    if params.ev:
+        h = h * float(2.0 ** params.ev)
     if params.noise > 0:
         rng = np.random.default_rng(params.seed)
         h = h + rng.normal(0.0, params.noise, h.shape)
