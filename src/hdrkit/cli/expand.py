@@ -12,7 +12,7 @@ from hdrkit.cli.options import PARAM_OPT
 
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".avif", ".webp")
 #: The default method of ``hdrkit expand`` (the best blind operator by measurement, docs/EXPAND.md).
-DEFAULT_METHOD = "unet"
+DEFAULT_METHOD = "gcm"
 
 
 def _read_sdr(path: Path):

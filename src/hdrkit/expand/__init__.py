@@ -64,10 +64,10 @@ def check_sdr(sdr) -> np.ndarray:
     return np.clip(a.astype(np.float64), 0.0, 1.0)
 
 
-def expand(sdr, method: str = "unet", **params) -> np.ndarray:
+def expand(sdr, method: str = "gcm", **params) -> np.ndarray:
     """Expand an SDR image to HDR with ``method`` (see :data:`METHODS`); ``params`` go to the operator.
 
-    The default, ``"unet"``, is the best blind operator we measured (docs/EXPAND.md).
+    The default, ``"gcm"``, is the best blind operator we measured on held-out scenes (docs/EXPAND.md).
 
     Returns float32 ``H×W×3`` absolute linear light in cd/m², BT.2020 primaries.
     """

@@ -1,0 +1,109 @@
+"""The gcm blind model: LUT inference, hue-keeping highlights in clipped regions, --peak."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hdrkit.expand import METHODS, classical, expand, learned
+
+
+def _random_gcm(seed=0):
+    from hdrkit.models.gcm import GCM
+
+    torch.manual_seed(seed)
+    m = GCM()
+    with torch.no_grad():  # the zero-initialised layers get random weights so every branch matters
+        for layer in (m.l3, m.gfm, m.loc_out):
+            layer.weight.normal_(0.0, 0.3)
+            layer.bias.normal_(0.0, 0.3)
+    return m.eval()
+
+
+def _sky(h=48, w=64):
+    """A synthetic blue sky (BT.2020 cd/m²) brightening towards the horizon, and its SDR by a clipping exposure:
+    the blue channel clips first, so the SDR sky turns cyan-white where the master stays blue."""
+    from hdrkit.color import convert_primaries
+    from hdrkit.tonemap import tonemap
+
+    ramp = np.linspace(0.0, 1.0, h)[:, None, None] * np.ones((1, w, 1))
+    sky709 = np.array([0.35, 0.55, 1.0]) * (60.0 + 700.0 * ramp ** 1.5)
+    master = np.asarray(convert_primaries(sky709, "bt709", "bt2020"), np.float32)
+    sdr = (np.round(tonemap(master, "clip", exposure=0.0) * 255) / 255).astype(np.float64)
+    return master, sdr
+
+
+def test_gcm_is_small_and_its_shipped_weights_load():
+    from hdrkit.models.gcm import count_parameters
+
+    path = learned.model_path("gcm")
+    assert path.is_file() and path.stat().st_size < 2_000_000
+    net = learned._load_gcm(str(path.resolve()))
+    assert count_parameters(net) <= 2_000_000
+    assert "gcm" in METHODS and "bt2446c" in METHODS
+
+
+def test_lut_inference_matches_the_direct_network():
+    """predict() bakes the per-pixel MLP into a 33³ LUT; it must agree with the network evaluated per pixel."""
+    from hdrkit.color import pq_inverse_eotf
+    from hdrkit.models.gcm import predict
+
+    m = _random_gcm()
+    rng = np.random.default_rng(1)
+    sdr = rng.uniform(0, 1, (40, 56, 3)).astype(np.float32)
+    sdr[:10, :20] = 1.0
+    direct = m(torch.from_numpy(sdr.transpose(2, 0, 1))[None])[0].permute(1, 2, 0).detach().numpy()
+    lut = predict(m, sdr, rows=7)  # bands of 7 rows: the band split must not matter either
+    assert np.abs(pq_inverse_eotf(lut) - pq_inverse_eotf(direct)).max() < 0.01
+    assert np.allclose(predict(m, sdr, rows=1000), lut, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clipped_pixels_never_come_out_more_neutral_than_the_sdr(seed):
+    """By construction (k ≥ 1, order-keeping channel boosts), for any weights: where the SDR is clipped the
+    output's min/max channel ratio (BT.709) is at most the SDR's."""
+    from hdrkit.color import convert_primaries
+    from hdrkit.metrics import neutrality
+    from hdrkit.models.gcm import predict
+
+    _, sdr = _sky()
+    rng = np.random.default_rng(seed)
+    noisy = np.clip(sdr + rng.normal(0, 0.02, sdr.shape) * (sdr < 1), 0, 1).astype(np.float32)
+    out = predict(_random_gcm(seed), noisy)
+    clipped = noisy.max(-1) >= 254 / 255
+    assert clipped.sum() > 100
+    out709 = np.asarray(convert_primaries(out.astype(np.float64), "bt2020", "bt709"))
+    assert (neutrality(out709)[clipped] <= neutrality(noisy.astype(np.float64) ** 2.4)[clipped] + 1e-5).all()
+
+
+def test_shipped_gcm_restores_hue_in_a_clipped_sky_better_than_linearisation():
+    from hdrkit.color import convert_primaries
+    from hdrkit.metrics import ictcp_hue_error, neutrality
+
+    master, sdr = _sky()
+    clipped = sdr.max(-1) >= 254 / 255
+    out = expand(sdr, method="gcm")
+    naive = classical.linear(sdr, peak=203.0)
+    e_gcm, n = ictcp_hue_error(master, out, clipped)
+    e_naive, _ = ictcp_hue_error(master, naive, clipped)
+    assert n > 100 and e_gcm < e_naive
+    out709 = np.asarray(convert_primaries(out.astype(np.float64), "bt2020", "bt709"))
+    assert (neutrality(out709)[clipped] <= neutrality(sdr ** 2.4)[clipped] + 1e-5).all()
+
+
+def test_peak_regrades_the_highlights():
+    from hdrkit.data import procedural_scene
+    from hdrkit.tonemap import master_hdr10, tonemap
+
+    scene, _ = procedural_scene(np.random.default_rng(1), 96)  # an indoor scene with lamps
+    m4000 = master_hdr10(scene, peak=4000.0)
+    sdr = (np.round(tonemap(m4000, "bt2446a", l_hdr=4000.0) * 255) / 255).astype(np.float64)
+    out1000 = expand(sdr, method="gcm")
+    out4000 = expand(sdr, method="gcm", peak=4000.0)
+    assert out1000.max() <= 1000.0 + 1e-3 and out4000.max() <= 4000.0 + 1e-3
+    low = out1000.max(-1) < 300
+    assert np.allclose(out4000[low], out1000[low], rtol=1e-4, atol=1e-3)  # below the knee nothing moves
+    assert out4000.max() > 2.0 * out1000.max()
+    lit = m4000.max(-1) >= 3000.0  # where the 4000-nit master has highlights, most output pixels reach 3000 too
+    assert lit.sum() > 100 and (out4000.max(-1)[lit] >= 3000.0).mean() > 0.5
