@@ -42,37 +42,13 @@ def decode(
 
 
 def _decode_one(src: Path, out: Path, threads: int, device: Optional[str], progress) -> str:
-    from hdrkit.codec.api import decode_file
-    from hdrkit.codec.ultrahdr import sniff_ultrahdr
-    from hdrkit.errors import MetadataError
-    from hdrkit.io import Image, write_image
+    from hdrkit.codec.api import decode_to_file
     from hdrkit.io.read import describe_file
 
-    bits = 16 if out.suffix.lower() in (".png", ".tif", ".tiff") else None
-    if sniff_ultrahdr(src):  # gain-map JPEG: `hdrkit encode --method gainmap`, libultrahdr, a phone, Apple
-        from hdrkit import color
-        from hdrkit.codec.ultrahdr import decode_ultrahdr
-
-        nits, f = decode_ultrahdr(src)
-        if bits is None:  # float output: linear in the gamut the map was applied in, 1.0 = 100 nits
-            lin = color.convert_primaries(nits, "bt2020", f.space) / 100.0
-            img = Image(lin.astype("float32"), primaries=f.space, transfer="linear", nits_per_unit=100.0)
-        else:
-            img = Image(color.pq_inverse_eotf(nits).astype("float32"), primaries="bt2020", transfer="pq")
-        write_image(out, img, bit_depth=bits, png_compression=1)
-        kind = {"iso": "ISO 21496-1", "xmp": "Adobe hdrgm XMP", "apple": "Apple HDRGainMap"}[f.source]
-        return (f"wrote {out} ({describe_file(out)}) from a {f.metadata.channels}-channel gain map "
-                f"({kind}, headroom {2 ** f.metadata.capacity_max:.2f}x)")
-    try:
-        pq, c = decode_file(src, device=device, progress=progress, threads=threads)
-    except MetadataError as exc:
-        if src.suffix.lower() in (".jpg", ".jpeg") and "no hdrkit metadata" in str(exc):
-            raise MetadataError(f"{src.name} has no gain map and no hdrkit metadata: a plain JPEG, nothing to "
-                                f"decode") from None
-        raise
-    img = Image(pq, primaries="bt2020", transfer="pq")
-    write_image(out, img, bit_depth=bits, png_compression=1)
-    return f"wrote {out} ({describe_file(out)}; content peak {c.hdr.nits:.0f} nits)"
+    d = decode_to_file(src, out, device=device, threads=threads, progress=progress)
+    if d.source == "gainmap":
+        return f"wrote {out} ({describe_file(out)}) from a {d.detail}"
+    return f"wrote {out} ({describe_file(out)}; content peak {d.peak_nits:.0f} nits)"
 
 
 def register(app: typer.Typer) -> None:

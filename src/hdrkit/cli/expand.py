@@ -15,27 +15,6 @@ _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".avif", ".webp")
 DEFAULT_METHOD = "gcm"
 
 
-def _read_sdr(path: Path):
-    from hdrkit.color import convert
-    from hdrkit.errors import InputError
-    from hdrkit.io import read_image
-
-    img = read_image(path)
-    if img.is_hdr:
-        raise InputError(f"{path.name} is already HDR ({img.encoding()}); expand takes an SDR image")
-    return convert(img, primaries="bt709", transfer="bt1886", nits_per_unit=img.nits_per_unit).pixels
-
-
-def _write_hdr(path: Path, nits) -> object:
-    from hdrkit.color import from_nits
-    from hdrkit.io import format_of, write_image
-
-    transfer = "linear" if format_of(path) in ("exr", "hdr", "pfm") else "pq"
-    out = from_nits(nits, primaries="bt2020", transfer=transfer)
-    write_image(path, out)
-    return out
-
-
 #: Parameters of the expansion operators that ``hdrkit expand`` sets itself (not through ``-p``).
 _CLI_PARAMS = ("progress", "device", "exposures", "times", "adapt_with")
 #: ``-p`` examples shown in ``--help``: each is run for the method it names by tests/cli/test_cli_conventions.py.
@@ -92,6 +71,7 @@ def register(app: typer.Typer) -> None:
         from hdrkit.errors import InputError
         from hdrkit.expand import METHODS
         from hdrkit.expand import expand as expand_image
+        from hdrkit.expand.files import read_sdr, write_hdr
         from hdrkit.expand.learned import METHODS as LEARNED
         from hdrkit.io import format_of
 
@@ -130,14 +110,14 @@ def register(app: typer.Typer) -> None:
         for _, out in jobs[:1]:
             format_of(out)  # an unknown output extension fails before any work
         if exposures:
-            params["exposures"] = [_read_sdr(p) for p in exposures]
+            params["exposures"] = [read_sdr(p) for p in exposures]
 
         def work(src: Path, out: Path, progress) -> str:
             call = dict(params)
             if method in LEARNED and progress is not None:
                 call["progress"] = progress
-            nits = expand_image(_read_sdr(src), method=method, **call)
-            img = _write_hdr(out, nits)
+            nits = expand_image(read_sdr(src), method=method, **call)
+            img = write_hdr(out, nits)
             return (f"wrote {out} ({img.width}×{img.height}, {img.encoding()}, {method}, "
                     f"peak {float(nits.max()):.0f} nits)")
 

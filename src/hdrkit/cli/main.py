@@ -33,6 +33,7 @@ _COMMAND_MODULES = [
     "pairs",
     "view",
     "video",
+    "batch",
 ]
 
 app = typer.Typer(

@@ -50,12 +50,10 @@ def register(app: typer.Typer) -> None:
         `hdrkit tonemap in.exr -o out.png --master -m reinhard2002 -p local=bilateral`;
         `hdrkit tonemap shots/ -o sdr/ -m lut --lut my.cube`; `hdrkit tonemap --list`.
         """
-        from hdrkit import color
         from hdrkit._params import parse_assignments
         from hdrkit.cli.common import expand_inputs, plan_outputs, run_jobs
         from hdrkit.errors import InputError
-        from hdrkit.io import Image, read_image, write_image
-        from hdrkit.tonemap import get_operator, master_hdr10
+        from hdrkit.tonemap import get_operator, tonemap_file
 
         op = get_operator(method)
         params = dict(parse_assignments(param))
@@ -69,13 +67,8 @@ def register(app: typer.Typer) -> None:
         jobs = plan_outputs(files, many, output, fmt, extra_inputs=extra)
 
         def work(src: Path, out: Path, progress) -> str:
-            img = read_image(src, primaries=primaries, transfer=transfer, nits_per_unit=nits_per_unit)
-            nits = color.to_nits(img, "bt2020")
-            if master:
-                nits = master_hdr10(nits, peak=peak, mid=mid)
-            sdr = Image(op.fn(nits, **params), primaries="bt709", transfer="bt1886",
-                        nits_per_unit=color.SDR_WHITE_NITS)
-            write_image(out, sdr)
+            sdr = tonemap_file(src, out, op.name, master=master, peak=peak, mid=mid, primaries=primaries,
+                               transfer=transfer, nits_per_unit=nits_per_unit, **params)
             return f"wrote {out} ({sdr.width}×{sdr.height}, {sdr.encoding()}, {op.name})"
 
         run_jobs(jobs, f"tone mapping ({op.name})", work)

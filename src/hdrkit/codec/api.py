@@ -169,3 +169,51 @@ def decode_file(path: str | Path, *, device=None, chunk: Optional[int] = None,
     np.rint(sdr, out=sdr)
     sdr = np.clip(sdr, 0, 255, out=sdr).astype(np.uint8)
     return decode_arrays(blob, sdr, device=device, chunk=chunk, progress=progress, threads=threads), c
+
+
+@dataclass
+class DecodedFile:
+    """What :func:`decode_to_file` wrote: ``source`` is ``"mlp"`` (hdrkit metadata) or ``"gainmap"``;
+    ``detail`` describes the gain map; ``peak_nits`` is the content peak of hdrkit metadata."""
+
+    source: str
+    peak_nits: float = 0.0
+    detail: str = ""
+
+
+def decode_to_file(src: str | Path, out: str | Path, *, device=None, threads: Optional[int] = None,
+                   progress: Optional[ProgressFn] = None) -> DecodedFile:
+    """What ``hdrkit decode SRC -o OUT`` does: decode an hdrkit picture (embedded MLP) or any gain-map JPEG
+    and write ``out`` atomically: .png/.tif = 16-bit PQ BT.2020 (HDR10); float formats (.exr/.hdr/.pfm) = PQ
+    for hdrkit metadata, linear (1.0 = 100 nits, in the map's gamut) for a gain map."""
+    from hdrkit.codec.ultrahdr import sniff_ultrahdr
+    from hdrkit.errors import MetadataError
+    from hdrkit.io import Image, write_image
+
+    src, out = Path(src), Path(out)
+    if out.suffix.lower() not in (".png", ".tif", ".tiff", ".exr", ".hdr", ".pfm"):
+        raise InputError(f"cannot write HDR as {out.suffix or 'an extension-less file'}; use .png, .tif or .exr")
+    bits = 16 if out.suffix.lower() in (".png", ".tif", ".tiff") else None
+    if sniff_ultrahdr(src):  # gain-map JPEG: `hdrkit encode --method gainmap`, libultrahdr, a phone, Apple
+        from hdrkit import color
+        from hdrkit.codec.ultrahdr import decode_ultrahdr
+
+        nits, f = decode_ultrahdr(src)
+        if bits is None:  # float output: linear in the gamut the map was applied in, 1.0 = 100 nits
+            lin = color.convert_primaries(nits, "bt2020", f.space) / 100.0
+            img = Image(lin.astype("float32"), primaries=f.space, transfer="linear", nits_per_unit=100.0)
+        else:
+            img = Image(color.pq_inverse_eotf(nits).astype("float32"), primaries="bt2020", transfer="pq")
+        write_image(out, img, bit_depth=bits, png_compression=1)
+        kind = {"iso": "ISO 21496-1", "xmp": "Adobe hdrgm XMP", "apple": "Apple HDRGainMap"}[f.source]
+        return DecodedFile("gainmap", detail=f"{f.metadata.channels}-channel gain map ({kind}, headroom "
+                                              f"{2 ** f.metadata.capacity_max:.2f}x)")
+    try:
+        pq, c = decode_file(src, device=device, progress=progress, threads=threads)
+    except MetadataError as exc:
+        if src.suffix.lower() in (".jpg", ".jpeg") and "no hdrkit metadata" in str(exc):
+            raise MetadataError(f"{src.name} has no gain map and no hdrkit metadata: a plain JPEG, nothing to "
+                                f"decode") from None
+        raise
+    write_image(out, Image(pq, primaries="bt2020", transfer="pq"), bit_depth=bits, png_compression=1)
+    return DecodedFile("mlp", peak_nits=float(c.hdr.nits))

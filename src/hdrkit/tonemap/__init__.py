@@ -91,9 +91,29 @@ def tonemap_image(img: Any, method: str = DEFAULT_OPERATOR, **params: Any):
                  meta={"tonemap": str(method)})
 
 
+def tonemap_file(src: Any, out: Any, method: str = DEFAULT_OPERATOR, *, master: bool = False,
+                 peak: float = 1000.0, mid: float = 26.0, primaries: Any = None, transfer: Any = None,
+                 nits_per_unit: Any = None, **params: Any):
+    """What ``hdrkit tonemap SRC -o OUT`` does: read the HDR file ``src`` (``primaries``/``transfer``/
+    ``nits_per_unit`` override what it says), optionally master it (:func:`master_hdr10`, ``peak``/``mid``),
+    tone map it with ``method`` and write the SDR picture ``out`` atomically (BT.709, BT.1886, white 203
+    nits).  Returns the written ``Image``."""
+    from hdrkit import color
+    from hdrkit.io import Image, read_image, write_image
+
+    img = read_image(src, primaries=primaries, transfer=transfer, nits_per_unit=nits_per_unit)
+    nits = color.to_nits(img, "bt2020")
+    if master:
+        nits = master_hdr10(nits, peak=peak, mid=mid)
+    sdr = Image(tonemap(nits, method, **params), primaries="bt709", transfer="bt1886",
+                nits_per_unit=color.SDR_WHITE_NITS)
+    write_image(out, sdr)
+    return sdr
+
+
 __all__ = [
     "OPERATORS", "DEFAULT_OPERATOR", "Operator", "get_operator", "eilertsen2017",
-    "TONEMAP_METHODS", "tonemap", "tonemap_image", "bt2446a", "bt2446a_curve", "bt2446a_knee", "bt2446a_rho",
+    "TONEMAP_METHODS", "tonemap", "tonemap_image", "tonemap_file", "bt2446a", "bt2446a_curve", "bt2446a_knee", "bt2446a_rho",
     "clip", "Lut3D", "cube_text", "lut_tetrahedral", "read_cube", "tonemap_lut", "youtube", "youtube_lut",
     "youtube_lut_path", "reinhard2002", "saturation_schlick1994", "saturation_mantiuk2009", "ocio_aces",
     "master_hdr10", "regrade_peak", "auto_exposure", "eetf_bt2390", "BT2408_GREY_NITS", "SDR_GAMMA", "check_hdr",
