@@ -74,6 +74,8 @@ class EncodeOp(Op):
     map_scale: int = 4
     map_quality: int = 95
     map_channels: int = 3
+    map_gamut: str = "base"
+    base_gamut: str = "bt709"
     fmt: str = "jpg"
     seed: int = 0
     name = "encode"
@@ -94,14 +96,14 @@ class EncodeOp(Op):
         self.adapt_config()  # AdaptConfig checks steps / lr
 
     def adapt_config(self):
-        from hdrkit.meta.adapt import AdaptConfig
+        from hdrkit.codec.adapt import AdaptConfig
 
         changes = {k: v for k, v in (("steps", self.steps), ("lr", self.lr)) if v is not None}
         return AdaptConfig(seed=self.seed, **changes)
 
     def setup(self) -> None:
         if self.method == "mlp":
-            from hdrkit.meta.weights import load_theta
+            from hdrkit.codec.weights import load_theta
 
             load_theta(self.init)  # a missing/invalid --init fails here, once
 
@@ -111,13 +113,14 @@ class EncodeOp(Op):
             from hdrkit.codec.ultrahdr import encode_file as encode_gainmap_file
 
             r = encode_gainmap_file(hdr, sdr, out, tmo=self.tmo, quality=self.quality, scale=self.map_scale,
-                                    map_quality=self.map_quality, multichannel=self.map_channels == 3)
-            return {"metadata_bytes": len(r.data) - r.primary_size}
+                                    map_quality=self.map_quality, multichannel=self.map_channels == 3,
+                                    base_primaries=self.base_gamut, map_gamut=self.map_gamut)
+            return {"added_bytes": r.added_bytes}
         from hdrkit.codec.api import encode_file
 
         res = encode_file(hdr, sdr, out, tmo=self.tmo, adapt_cfg=self.adapt_config(), quant=self.quant,
                           quality=self.quality, theta_init=self.init)
-        return {"metadata_bytes": len(res.blob), "steps": res.info.steps_run,
+        return {"added_bytes": res.added_bytes, "steps": res.info.steps_run,
                 "adapt_seconds": round(res.adapt_seconds, 3)}
 
 

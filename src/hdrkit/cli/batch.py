@@ -169,7 +169,9 @@ def batch_encode(
     method: str = typer.Option("mlp", "--method", help="mlp (embedded MLP) or gainmap (Ultra HDR JPEG)."),
     map_scale: int = typer.Option(4, "--map-scale", help="gainmap: map downscale per axis (1, 2, 4, 8)."),
     map_quality: int = typer.Option(95, "--map-quality", help="gainmap: JPEG quality of the gain map."),
-    map_channels: int = typer.Option(3, "--map-channels", help="gainmap: 3 (per channel, BT.2020) or 1."),
+    map_channels: int = typer.Option(3, "--map-channels", help="gainmap: 3 (per channel) or 1."),
+    map_gamut: str = typer.Option("base", "--map-gamut", help="gainmap: base or bt2020 (see hdrkit encode)."),
+    base_gamut: str = typer.Option("bt709", "--base-gamut", help="gainmap: bt709 or p3d65 SDR base."),
     fmt: str = typer.Option("jpg", "--format", help="Output format: jpg, png or tif (MLP embedded)."),
     address: Optional[str] = ADDRESS_OPT, workers: Optional[int] = WORKERS_OPT, threads: int = THREADS_OPT,
     resume: bool = RESUME_OPT, dry_run: bool = DRY_OPT, manifest: Optional[Path] = MANIFEST_OPT,
@@ -180,7 +182,8 @@ def batch_encode(
 
     op = EncodeOp(tmo=tmo, steps=steps, lr=lr, quant=quant, quality=quality,
                   init=str(init) if init is not None else None, method=method, map_scale=map_scale,
-                  map_quality=map_quality, map_channels=map_channels, fmt=fmt)
+                  map_quality=map_quality, map_channels=map_channels, map_gamut=map_gamut,
+                  base_gamut=base_gamut, fmt=fmt)
     _run(op, source, out, address=address, workers=workers, threads=threads, resume=resume, dry_run=dry_run,
          manifest=manifest)
 
