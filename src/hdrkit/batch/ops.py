@@ -197,10 +197,9 @@ class TonemapOp(Op):
 
     def check(self) -> None:
         super().check()
-        from hdrkit.tonemap import TONEMAP_METHODS
+        from hdrkit.tonemap import get_operator
 
-        if self.method not in TONEMAP_METHODS:
-            raise InputError(f"unknown method {self.method!r}; choose from {', '.join(TONEMAP_METHODS)}")
+        get_operator(self.method).bind(self.params)
 
     def setup(self) -> None:
         if self.method == "lut":

@@ -181,13 +181,15 @@ def _execute(ray, op: Op, entries: list[PlanEntry], workers: int, threads: int):
 
 
 def run_batch(op: Op, items: list[Item], out_dir: str | Path, *, address: Optional[str] = None,
-              workers: Optional[int] = None, threads: int = 1, resume: bool = False, dry_run: bool = False,
+              workers: Optional[int] = None, threads: int = 1, resume: bool = False, overwrite: bool = False,
+              dry_run: bool = False,
               manifest_path: str | Path | None = None, command: str = "", backend: str = "ray",
               progress: Optional[ProgressFn] = None,
               on_start: Optional[Callable[[BatchReport], None]] = None) -> BatchReport:
     """Process ``items`` with ``op`` into ``out_dir``; see the module docstring.
 
-    ``backend="loop"`` runs the same per-item code in this process, one item after the other (the baseline
+    ``resume``: continue a batch in ``out_dir`` (without it, a folder holding a manifest or any of the outputs
+    is refused); ``overwrite``: redo every item, done or not.  ``backend="loop"`` runs the same per-item code in this process, one item after the other (the baseline
     of ``hdrkit bench batch``).  ``progress(done, total, description)`` is called after each item.
     Raises ``InputError`` for a bad setup; a bad item is a failed entry of the report, never an exception.
     """
@@ -205,12 +207,14 @@ def run_batch(op: Op, items: list[Item], out_dir: str | Path, *, address: Option
         mpath = Path(":memory:")
     with Manifest(mpath) as manifest:
         entries = plan(op, items, out_dir, manifest)
+        if overwrite:
+            entries = [PlanEntry(e.item, e.output, "run", "overwrite") if e.action == "skip" else e for e in entries]
         rep = BatchReport(planned=entries, threads=threads, address=address or "local")
         rep.skipped = sum(e.action == "skip" for e in entries)
         todo = [e for e in entries if e.action == "run"]
         if dry_run:
             return rep
-        if not resume:
+        if not resume and not overwrite:
             earlier = manifest.count()
             existing = [e.output.name for e in entries if e.output.exists()]
             if earlier or existing:

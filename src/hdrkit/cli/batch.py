@@ -15,6 +15,9 @@ from typing import List, Optional
 
 import typer
 
+from hdrkit.cli.options import PARAM_OPT
+from hdrkit.tonemap.operators import DEFAULT_OPERATOR, operator_names
+
 batch_app = typer.Typer(
     name="batch", no_args_is_help=True, add_completion=False,
     help="Run encode/decode/expand/eval/tonemap over a folder or a list of files, locally or on a Ray cluster "
@@ -29,7 +32,7 @@ WORKERS_OPT = typer.Option(None, "--workers", help="Worker processes (default: c
                            "cluster's CPUs // threads).")
 THREADS_OPT = typer.Option(1, "--threads", help="Threads per worker (torch/OpenMP).")
 RESUME_OPT = typer.Option(False, "--resume", help="Continue a batch in OUT_DIR: skip items done with the "
-                          "same input content and options, redo the rest.")
+                          "same input content and options, redo the rest (also -n; -y redoes everything).")
 DRY_OPT = typer.Option(False, "--dry-run", help="List what would run and why, then stop.")
 MANIFEST_OPT = typer.Option(None, "--manifest", help="Where the SQLite manifest lives "
                             "(default: OUT_DIR/.hdrkit-batch.sqlite).")
@@ -86,6 +89,7 @@ def _run(op, source: Path, out: Path, *, address, workers, threads, resume, dry_
          test_dir: Optional[Path] = None) -> None:
     from hdrkit.batch import discover, run_batch
     from hdrkit.batch.run import import_ray
+    from hdrkit.cli.common import POLICY
     from hdrkit.errors import InputError
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # this process is the driver: no usage reporting
@@ -102,8 +106,8 @@ def _run(op, source: Path, out: Path, *, address, workers, threads, resume, dry_
     op.check()
     items = discover(op.name, source, test_dir)
     command = " ".join(["hdrkit", *sys.argv[1:]]) if sys.argv else "hdrkit batch"
-    kwargs = dict(address=address, workers=workers, threads=threads, resume=resume, manifest_path=manifest,
-                  command=command)
+    kwargs = dict(address=address, workers=workers, threads=threads, manifest_path=manifest, command=command,
+                  resume=resume or POLICY.overwrite == "skip", overwrite=POLICY.overwrite == "yes")  # -n / -y
     if dry_run:
         _print_plan(run_batch(op, items, out, dry_run=True, **kwargs))
         return
@@ -112,12 +116,12 @@ def _run(op, source: Path, out: Path, *, address, workers, threads, resume, dry_
     log = Path(f"{manifest}.log") if manifest is not None else out / ".hdrkit-batch.log"
     try:
         with _native_stderr_to(log):
-            rep = run_batch(op, items, out, progress=_progress_printer(), **kwargs)
+            rep = run_batch(op, items, out, progress=None if POLICY.quiet else _progress_printer(), **kwargs)
     except KeyboardInterrupt:
         print("error: interrupted; what finished is in the manifest: rerun with --resume to do the rest",
               file=sys.stderr)
         raise typer.Exit(130) from None
-    _print_summary(rep, op.name)
+    _print_summary(rep, op.name, quiet=POLICY.quiet)
     if rep.failed:
         raise typer.Exit(1)
 
@@ -138,7 +142,14 @@ def _print_plan(rep) -> None:
                f"{sum(e.action == 'fail' for e in rep.planned)} cannot run")
 
 
-def _print_summary(rep, name: str) -> None:
+def _print_summary(rep, name: str, quiet: bool = False) -> None:
+    """The summary table on stdout (not with -q) and the failed items with their errors on stderr."""
+    if rep.failures:
+        print(f"{len(rep.failures)} failed:", file=sys.stderr)
+        for n, err in rep.failures:
+            print(f"  {n}: {err}", file=sys.stderr)
+    if quiet:
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -151,10 +162,6 @@ def _print_summary(rep, name: str) -> None:
                   rep.address)
     console = Console(width=160) if not sys.stdout.isatty() else Console()
     console.print(table)
-    if rep.failures:
-        print(f"{len(rep.failures)} failed:", file=sys.stderr)
-        for n, err in rep.failures:
-            print(f"  {n}: {err}", file=sys.stderr)
 
 
 @batch_app.command("encode")
@@ -208,17 +215,22 @@ def batch_expand(
     method: str = typer.Option("unet", "--method", help="unet, metahdr, linear, akyuz2007, masia2009, masia2017, "
                                "huo2014, kovaleski2014."),
     peak: Optional[float] = typer.Option(None, "--peak", help="Peak luminance in nits."),
-    param: Optional[List[str]] = typer.Option(None, "--param", help="Operator parameter NAME=VALUE (repeatable)."),
+    param: Optional[List[str]] = PARAM_OPT,
     fmt: str = typer.Option("png", "--format", help="png/tif (HDR10) or exr (linear nits)."),
     address: Optional[str] = ADDRESS_OPT, workers: Optional[int] = WORKERS_OPT, threads: int = THREADS_OPT,
     resume: bool = RESUME_OPT, dry_run: bool = DRY_OPT, manifest: Optional[Path] = MANIFEST_OPT,
 ) -> None:
     """`hdrkit expand` on every SDR picture: OUT_DIR/NAME.png."""
+    from hdrkit._params import bind, parse_assignments
     from hdrkit.batch import ExpandOp
-    from hdrkit.cli.expand import _parse_params
+    from hdrkit.cli.expand import _CLI_PARAMS
+    from hdrkit.errors import InputError
+    from hdrkit.expand import METHODS
     from hdrkit.expand.learned import METHODS as LEARNED
 
-    params = _parse_params(param)
+    if method not in METHODS:  # the checks and parameter binding of `hdrkit expand`
+        raise InputError(f"unknown expansion method {method!r}; choose one of {', '.join(METHODS)}")
+    params = bind(METHODS[method], method, parse_assignments(param), hidden=_CLI_PARAMS)
     if peak is not None:
         params["peak"] = peak
     if method in LEARNED:
@@ -230,9 +242,10 @@ def batch_expand(
 @batch_app.command("tonemap")
 def batch_tonemap(
     source: Path = SOURCE_ARG, out: Path = OUT_OPT,
-    method: str = typer.Option("bt2446a", "--method", "-m", help="bt2446a, youtube, lut, reinhard2002, ocio, clip."),
+    method: str = typer.Option(DEFAULT_OPERATOR, "--method", "-m",
+                               help=f"Operator: {operator_names()} (`hdrkit tonemap --list`)."),
     lut: Optional[Path] = typer.Option(None, "--lut", help="A .cube LUT for --method lut."),
-    param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Operator parameter KEY=VALUE."),
+    param: Optional[List[str]] = PARAM_OPT,
     master: bool = typer.Option(False, "--master/--no-master", help="Master each input first (--peak/--mid)."),
     peak: float = typer.Option(1000.0, "--peak", help="With --master: mastering peak in nits."),
     mid: float = typer.Option(26.0, "--mid", help="With --master: nits of the log-average luminance."),
@@ -242,12 +255,10 @@ def batch_tonemap(
 ) -> None:
     """`hdrkit tonemap` on every HDR picture: OUT_DIR/NAME.png."""
     from hdrkit.batch import TonemapOp
-    from hdrkit.cli.tonemap import method_params
+    from hdrkit.cli.tonemap import operator_params
 
-    m, params = method_params(method, lut, param)
-    if "lut" in params:
-        params["lut"] = str(params["lut"])
-    _run(TonemapOp(method=m, params=params, master=master, peak=peak, mid=mid, fmt=fmt), source, out,
+    tmo, params = operator_params(method, lut, param)  # the registry and parameter binding of `hdrkit tonemap`
+    _run(TonemapOp(method=tmo.name, params=params, master=master, peak=peak, mid=mid, fmt=fmt), source, out,
          address=address, workers=workers, threads=threads, resume=resume, dry_run=dry_run, manifest=manifest)
 
 

@@ -20,6 +20,21 @@ def _list_operators(value: bool) -> None:
         raise typer.Exit()
 
 
+def operator_params(method: str, lut: Optional[Path], param: Optional[List[str]]):
+    """``(operator, bound parameters)`` from ``--method``, ``--lut`` and ``-p`` (also used by ``hdrkit batch``)."""
+    from hdrkit._params import parse_assignments
+    from hdrkit.errors import InputError
+    from hdrkit.tonemap import get_operator
+
+    op = get_operator(method)
+    params = dict(parse_assignments(param))
+    if lut is not None:
+        if op.name != "lut":
+            raise InputError("--lut is only used with --method lut")
+        params["lut"] = str(lut)
+    return op, op.bind(params)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("tonemap")
     def tonemap_cmd(
@@ -50,18 +65,10 @@ def register(app: typer.Typer) -> None:
         `hdrkit tonemap in.exr -o out.png --master -m reinhard2002 -p local=bilateral`;
         `hdrkit tonemap shots/ -o sdr/ -m lut --lut my.cube`; `hdrkit tonemap --list`.
         """
-        from hdrkit._params import parse_assignments
         from hdrkit.cli.common import expand_inputs, plan_outputs, run_jobs
-        from hdrkit.errors import InputError
-        from hdrkit.tonemap import get_operator, tonemap_file
+        from hdrkit.tonemap import tonemap_file
 
-        op = get_operator(method)
-        params = dict(parse_assignments(param))
-        if lut is not None:
-            if op.name != "lut":
-                raise InputError("--lut is only used with --method lut")
-            params["lut"] = str(lut)
-        params = op.bind(params)
+        op, params = operator_params(method, lut, param)
         files, many = expand_inputs(inputs)
         extra = [Path(params["lut"])] if isinstance(params.get("lut"), str) else []
         jobs = plan_outputs(files, many, output, fmt, extra_inputs=extra)
