@@ -163,6 +163,25 @@ def test_bad_items_are_listed_and_do_not_stop_the_job(tmp_path):
         assert rec.status == "failed" and rec.error == err
 
 
+def test_uri_folders_through_pyarrow_filesystems(tmp_path):
+    """file:// URIs take the remote path (pyarrow filesystem: list, stat, fetch, upload) that s3:// / gs:// use."""
+    src, local_out, remote_out = _hdr_only(tmp_path), tmp_path / "local", tmp_path / "remote"
+    op = TonemapOp(method="bt2446a")
+    run_batch(op, discover("tonemap", src), local_out, backend="loop")
+    uri_items = discover("tonemap", src.as_uri())
+    assert [it.inputs[0] for it in uri_items] == [f"{src.as_uri()}/h{i}.png" for i in range(3)]
+    with pytest.raises(InputError, match="--manifest"):
+        run_batch(op, uri_items, remote_out.as_uri(), backend="loop")
+    db = tmp_path / "remote.sqlite"
+    rep = run_batch(op, uri_items, remote_out.as_uri(), backend="loop", manifest_path=db)
+    assert (rep.done, rep.failed) == (3, 0)
+    assert sorted(p.name for p in remote_out.iterdir()) == ["h0.png", "h1.png", "h2.png"]  # no temporary left
+    for i in range(3):
+        assert (remote_out / f"h{i}.png").read_bytes() == (local_out / f"h{i}.png").read_bytes()
+    rep = run_batch(op, uri_items, remote_out.as_uri(), backend="loop", manifest_path=db, resume=True)
+    assert (rep.ran, rep.skipped) == (0, 3)
+
+
 def test_options_hash_follows_option_file_content(tmp_path):
     from hdrkit.batch.run import options_hash
 

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from hdrkit.batch import storage
 from hdrkit.batch.items import Item
 from hdrkit.batch.manifest import MANIFEST_NAME, Manifest
-from hdrkit.batch.ops import Op, file_digest
+from hdrkit.batch.ops import Op
 from hdrkit.batch.worker import input_hash, process
-from hdrkit.errors import InputError
+from hdrkit.errors import HdrkitError, InputError
 from hdrkit.progress import ProgressFn, report
 
 #: Attempts of one item whose worker process dies (a crash, SIGKILL, the OOM killer) before it is failed.
@@ -34,7 +35,7 @@ RAY_INSTALL_HINT = "hdrkit batch needs Ray: pip install 'hdrkit[ray]'"
 @dataclass
 class PlanEntry:
     item: Item
-    output: Path
+    output: str
     action: str  # "run", "skip" (done with the same inputs and options) or "fail" (cannot run)
     reason: str
 
@@ -70,24 +71,23 @@ def options_hash(op: Op) -> str:
 def _current_input_hash(manifest: Manifest, inputs: tuple[str, ...]) -> Optional[str]:
     digests = []
     for p in inputs:
-        try:
-            st = os.stat(p)
-        except OSError:
+        st = storage.stat(p)
+        if st is None:
             return None
-        d = manifest.known_digest(str(p), st.st_size, st.st_mtime_ns)
+        d = manifest.known_digest(str(p), st[0], st[1])
         if d is None:  # size or mtime changed: hash the content (a `touch` alone does not redo the item)
-            d = file_digest(p)
-            manifest.remember_file(str(p), st.st_size, st.st_mtime_ns, d)
+            d = storage.digest(p)
+            manifest.remember_file(str(p), st[0], st[1], d)
         digests.append(d)
     return input_hash(digests)
 
 
-def plan(op: Op, items: list[Item], out_dir: Path, manifest: Manifest) -> list[PlanEntry]:
+def plan(op: Op, items: list[Item], out_dir: str | Path, manifest: Manifest) -> list[PlanEntry]:
     """What a run would do with each item, given the manifest and the files on disk."""
     records, opt = manifest.items(), options_hash(op)
     entries = []
     for it in items:
-        out = out_dir / op.output_name(it.name)
+        out = storage.join(out_dir, op.output_name(it.name))
         rec = records.get(it.name)
         if it.error is not None:
             entries.append(PlanEntry(it, out, "fail", it.error))
@@ -97,7 +97,7 @@ def plan(op: Op, items: list[Item], out_dir: Path, manifest: Manifest) -> list[P
             entries.append(PlanEntry(it, out, "run", "failed before" if rec.status == "failed" else rec.status))
         elif rec.options_hash != opt:
             entries.append(PlanEntry(it, out, "run", "options changed"))
-        elif not out.is_file() or out.stat().st_size != rec.output_size:
+        elif (storage.stat(out) or (None,))[0] != rec.output_size:
             entries.append(PlanEntry(it, out, "run", "output missing or changed"))
         elif _current_input_hash(manifest, it.inputs) != rec.input_hash:
             entries.append(PlanEntry(it, out, "run", "input changed"))
@@ -106,11 +106,12 @@ def plan(op: Op, items: list[Item], out_dir: Path, manifest: Manifest) -> list[P
     return entries
 
 
-def remove_partial_outputs(outputs: list[Path]) -> int:
-    """Delete temporary files that ``hdrkit.io.atomic`` left for these outputs when a process was killed."""
+def remove_partial_outputs(outputs: list[str]) -> int:
+    """Delete temporary files that ``hdrkit.io.atomic`` left for these (local) outputs when a process was
+    killed.  (Remote outputs are uploaded whole or under a temporary name: nothing partial to clean.)"""
     removed = 0
     by_folder: dict[Path, list[Path]] = {}
-    for o in outputs:
+    for o in map(Path, (o for o in outputs if not storage.is_uri(o))):
         by_folder.setdefault(o.parent, []).append(o)
     for folder, outs in by_folder.items():
         if not folder.is_dir():
@@ -144,6 +145,19 @@ def import_ray():
 
 
 def _start_ray(ray, address: Optional[str], cpus: int) -> None:
+    """``ray.init`` (a private local instance, or joining ``address``); a failure is one line."""
+    from hdrkit.batch.worker import one_line
+
+    try:
+        _init_ray(ray, address, cpus)
+    except (KeyboardInterrupt, InputError):
+        raise
+    except Exception as exc:  # no cluster at the address, a node that timed out starting, ...
+        where = f"at {address}" if address else "locally"
+        raise HdrkitError(f"Ray could not start {where}: {one_line(exc)}") from None
+
+
+def _init_ray(ray, address: Optional[str], cpus: int) -> None:
     kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
                   configure_logging=True, ignore_reinit_error=False)
     if address is None:
@@ -194,14 +208,17 @@ def run_batch(op: Op, items: list[Item], out_dir: str | Path, *, address: Option
     Raises ``InputError`` for a bad setup; a bad item is a failed entry of the report, never an exception.
     """
     op.check()
-    out_dir = Path(out_dir)
     if threads < 1:
         raise InputError("--threads must be >= 1")
-    if not out_dir.is_dir():
-        if out_dir.exists() or not out_dir.parent.is_dir():
+    remote = storage.is_uri(out_dir)
+    out_dir = str(out_dir) if remote else Path(out_dir)
+    if remote and manifest_path is None:
+        raise InputError(f"a remote output folder ({out_dir}) needs --manifest PATH (a local file)")
+    if not storage.is_folder(out_dir):
+        if not remote and (out_dir.exists() or not out_dir.parent.is_dir()):
             raise InputError(f"output folder {out_dir} cannot be created (is its parent a folder?)")
         if not dry_run:
-            out_dir.mkdir()
+            storage.make_folder(out_dir)
     mpath = Path(manifest_path) if manifest_path is not None else out_dir / MANIFEST_NAME
     if dry_run and not mpath.exists():
         mpath = Path(":memory:")
@@ -216,7 +233,7 @@ def run_batch(op: Op, items: list[Item], out_dir: str | Path, *, address: Option
             return rep
         if not resume and not overwrite:
             earlier = manifest.count()
-            existing = [e.output.name for e in entries if e.output.exists()]
+            existing = [storage.name(e.output) for e in entries if storage.stat(e.output) is not None]
             if earlier or existing:
                 what = (f"a batch manifest with {earlier} items" if earlier
                         else f"{len(existing)} of the outputs (e.g. {existing[0]})")
@@ -258,9 +275,7 @@ def run_batch(op: Op, items: list[Item], out_dir: str | Path, *, address: Option
                     rep.failed += 1
                     rep.failures.append((e.item.name, e.reason))
             if todo and backend == "loop":
-                from hdrkit.batch.worker import limit_threads  # noqa: F401  (the caller owns this process)
-
-                op.setup()
+                op.setup()  # threads: whatever the calling process set
                 rep.workers, rep.address = 1, "loop"
                 rep.startup_seconds = time.perf_counter() - t0
                 report(progress, rep.skipped + rep.failed, total, "started")

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
-from hdrkit.batch.ops import Op, file_digest
-from hdrkit.errors import HdrkitError
+from hdrkit.batch import storage
+from hdrkit.batch.ops import Op
+from hdrkit.errors import HdrkitError, InputError
 
 
 def one_line(exc: BaseException) -> str:
@@ -26,20 +28,28 @@ def input_hash(digests: list[str]) -> str:
 
 
 def process(op: Op, name: str, inputs: list[str], output: str, setup_error: str | None = None) -> dict:
-    """Run ``op`` on one item; never raises for a bad item (the error is in the returned row)."""
+    """Run ``op`` on one item; never raises for a bad item (the error is in the returned row).  Remote inputs
+    and outputs (URIs) go through a local temporary folder (:mod:`hdrkit.batch.storage`)."""
     t0 = time.perf_counter()
     files: list = []
     row = {"name": name, "inputs": inputs, "output": output, "status": "failed", "error": None, "input_hash": "",
            "output_size": None, "result": {}, "worker": f"{os.uname().nodename}:{os.getpid()}"}
     try:
-        for p in inputs:
-            st = os.stat(p)
-            files.append([str(p), st.st_size, st.st_mtime_ns, file_digest(p)])
-        row["input_hash"] = input_hash([f[3] for f in files])
-        if setup_error is not None:
-            raise HdrkitError(setup_error)
-        row["result"] = op.run([Path(p) for p in inputs], Path(output)) or {}
-        row["output_size"] = os.stat(output).st_size
+        with tempfile.TemporaryDirectory(prefix="hdrkit-batch-") as tmp:
+            local = []
+            for p in inputs:
+                st = storage.stat(p)
+                if st is None:
+                    raise InputError(f"no such file: {p}")
+                path, sha = storage.fetch(p, Path(tmp))
+                local.append(path)
+                files.append([str(p), st[0], st[1], sha])
+            row["input_hash"] = input_hash([f[3] for f in files])
+            if setup_error is not None:
+                raise HdrkitError(setup_error)
+            with storage.local_output(output, Path(tmp)) as out:
+                row["result"] = op.run(local, out) or {}
+                row["output_size"] = out.stat().st_size
         row["status"] = "done"
     except (Exception, MemoryError) as exc:  # a bad item never stops the job
         row["error"] = one_line(exc)

@@ -24,8 +24,9 @@ batch_app = typer.Typer(
          "(resumable; see docs/BATCH.md). Needs `pip install 'hdrkit\\[ray]'`.")
 
 SOURCE_ARG = typer.Argument(..., help="Folder of inputs, or a text file listing one item per line "
-                            "(comma/tab-separated paths relative to it).")
-OUT_OPT = typer.Option(..., "-o", "--output", help="Output folder (created if its parent exists).")
+                            "(comma/tab-separated paths relative to it); folders may be s3://, gs://, file:// URIs.")
+OUT_OPT = typer.Option(..., "-o", "--output", help="Output folder (created if its parent exists; may be a URI, "
+                       "then with --manifest).")
 ADDRESS_OPT = typer.Option(None, "--address", help="Join a Ray cluster: auto, or ray://HOST:PORT "
                            "(default: a private local Ray sized to this machine).")
 WORKERS_OPT = typer.Option(None, "--workers", help="Worker processes (default: cores // threads, or the "
@@ -85,10 +86,11 @@ def _native_stderr_to(log_path: Path):
         ours.close()
 
 
-def _run(op, source: Path, out: Path, *, address, workers, threads, resume, dry_run, manifest,
-         test_dir: Optional[Path] = None) -> None:
+def _run(op, source: str, out: str, *, address, workers, threads, resume, dry_run, manifest,
+         test_dir: Optional[str] = None) -> None:
     from hdrkit.batch import discover, run_batch
     from hdrkit.batch.run import import_ray
+    from hdrkit.batch.storage import is_uri
     from hdrkit.cli.common import POLICY
     from hdrkit.errors import InputError
 
@@ -98,11 +100,13 @@ def _run(op, source: Path, out: Path, *, address, workers, threads, resume, dry_
         import_ray()  # one line saying how to install Ray, before any work
     if workers is not None and workers < 1:
         raise InputError("--workers must be >= 1")
-    try:
-        if out.resolve() == source.resolve() or (test_dir is not None and out.resolve() == test_dir.resolve()):
-            raise InputError("the output folder must differ from the input folder")
-    except OSError:
-        pass
+    for other in (source, test_dir):
+        if other is not None and not is_uri(out) and not is_uri(other):
+            try:
+                if Path(out).resolve() == Path(other).resolve():
+                    raise InputError("the output folder must differ from the input folder")
+            except OSError:
+                pass
     op.check()
     items = discover(op.name, source, test_dir)
     command = " ".join(["hdrkit", *sys.argv[1:]]) if sys.argv else "hdrkit batch"
@@ -111,9 +115,11 @@ def _run(op, source: Path, out: Path, *, address, workers, threads, resume, dry_
     if dry_run:
         _print_plan(run_batch(op, items, out, dry_run=True, **kwargs))
         return
-    if not out.exists() and out.parent.is_dir():
-        out.mkdir()
-    log = Path(f"{manifest}.log") if manifest is not None else out / ".hdrkit-batch.log"
+    if is_uri(out) and manifest is None:
+        raise InputError(f"a remote output folder ({out}) needs --manifest PATH (a local file)")
+    if not is_uri(out) and not Path(out).exists() and Path(out).parent.is_dir():
+        Path(out).mkdir()
+    log = Path(f"{manifest}.log") if manifest is not None else Path(out) / ".hdrkit-batch.log"
     try:
         with _native_stderr_to(log):
             rep = run_batch(op, items, out, progress=None if POLICY.quiet else _progress_printer(), **kwargs)
@@ -128,13 +134,15 @@ def _run(op, source: Path, out: Path, *, address, workers, threads, resume, dry_
 
 def _print_plan(rep) -> None:
     from rich.console import Console
+
+    from hdrkit.batch.storage import name as name_of
     from rich.table import Table
 
     table = Table(show_header=True, header_style="bold", title="hdrkit batch --dry-run")
     for col in ("item", "action", "why", "output", "inputs"):
         table.add_column(col, overflow="fold")
     for e in rep.planned:
-        table.add_row(e.item.name, e.action, e.reason, e.output.name, ", ".join(Path(p).name for p in e.item.inputs))
+        table.add_row(e.item.name, e.action, e.reason, name_of(e.output), ", ".join(name_of(p) for p in e.item.inputs))
     console = Console(width=160) if not sys.stdout.isatty() else Console()
     console.print(table)
     n_run = sum(e.action == "run" for e in rep.planned)
@@ -166,7 +174,7 @@ def _print_summary(rep, name: str, quiet: bool = False) -> None:
 
 @batch_app.command("encode")
 def batch_encode(
-    source: Path = SOURCE_ARG, out: Path = OUT_OPT,
+    source: str = SOURCE_ARG, out: str = OUT_OPT,
     tmo: Optional[str] = typer.Option(None, "--tmo", help="Tone mapping for items without an SDR grade."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Adaptation steps."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Adaptation learning rate (Adam)."),
@@ -197,7 +205,7 @@ def batch_encode(
 
 @batch_app.command("decode")
 def batch_decode(
-    source: Path = SOURCE_ARG, out: Path = OUT_OPT,
+    source: str = SOURCE_ARG, out: str = OUT_OPT,
     fmt: str = typer.Option("png", "--format", help="png/tif (16-bit PQ BT.2020) or exr."),
     address: Optional[str] = ADDRESS_OPT, workers: Optional[int] = WORKERS_OPT, threads: int = THREADS_OPT,
     resume: bool = RESUME_OPT, dry_run: bool = DRY_OPT, manifest: Optional[Path] = MANIFEST_OPT,
@@ -211,7 +219,7 @@ def batch_decode(
 
 @batch_app.command("expand")
 def batch_expand(
-    source: Path = SOURCE_ARG, out: Path = OUT_OPT,
+    source: str = SOURCE_ARG, out: str = OUT_OPT,
     method: str = typer.Option("unet", "--method", help="unet, metahdr, linear, akyuz2007, masia2009, masia2017, "
                                "huo2014, kovaleski2014."),
     peak: Optional[float] = typer.Option(None, "--peak", help="Peak luminance in nits."),
@@ -241,7 +249,7 @@ def batch_expand(
 
 @batch_app.command("tonemap")
 def batch_tonemap(
-    source: Path = SOURCE_ARG, out: Path = OUT_OPT,
+    source: str = SOURCE_ARG, out: str = OUT_OPT,
     method: str = typer.Option(DEFAULT_OPERATOR, "--method", "-m",
                                help=f"Operator: {operator_names()} (`hdrkit tonemap --list`)."),
     lut: Optional[Path] = typer.Option(None, "--lut", help="A .cube LUT for --method lut."),
@@ -264,14 +272,14 @@ def batch_tonemap(
 
 @batch_app.command("eval")
 def batch_eval(
-    source: Path = SOURCE_ARG, out: Path = OUT_OPT,
-    test: Optional[Path] = typer.Option(None, "--test", help="Folder of test images named like the references "
+    source: str = SOURCE_ARG, out: str = OUT_OPT,
+    test: Optional[str] = typer.Option(None, "--test", help="Folder of test images named like the references "
                                         "in SOURCE (not needed with a list of REF,TEST lines)."),
     metrics: Optional[str] = typer.Option(None, "--metrics", help="Comma-separated subset (default: all but cvvdp)."),
     address: Optional[str] = ADDRESS_OPT, workers: Optional[int] = WORKERS_OPT, threads: int = THREADS_OPT,
     resume: bool = RESUME_OPT, dry_run: bool = DRY_OPT, manifest: Optional[Path] = MANIFEST_OPT,
 ) -> None:
-    """`hdrkit eval --json` on every (reference, test) pair: OUT_DIR/NAME.json, and the mean in the summary."""
+    """`hdrkit eval --json` on every (reference, test) pair: OUT_DIR/NAME.json (the metrics, one file per pair)."""
     from hdrkit.batch import EvalOp
 
     keys = None if metrics is None else tuple(k.strip() for k in metrics.split(",") if k.strip())
