@@ -149,7 +149,9 @@ def _start_ray(ray, address: Optional[str], cpus: int) -> None:
     from hdrkit.batch.worker import one_line
 
     try:
-        _init_ray(ray, address, cpus)
+        with warnings.catch_warnings():  # e.g. Ray Client's connection warning: the error below says it
+            warnings.simplefilter("ignore")
+            _init_ray(ray, address, cpus)
     except (KeyboardInterrupt, InputError):
         raise
     except Exception as exc:  # no cluster at the address, a node that timed out starting, ...
@@ -306,6 +308,11 @@ def run_batch(op: Op, items: list[Item], out_dir: str | Path, *, address: Option
                     on_start(rep)
                 _run_on_ray(ray, op, todo, rep.workers, threads, record)
             status = "finished"
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            status = "error"
+            raise
         finally:
             rep.seconds = time.perf_counter() - t0
             if ray is not None and ray.is_initialized():
