@@ -252,6 +252,13 @@ def test_gainmap_matches_python(browser, served, pictures, name):
     print(f"\n{name} ({u}): max |PQ - hdrkit| = {err:.2e}")
     assert err <= PQ_TOL
     assert browser.evaluate("hdrkitViewer.state.current.hdrSource") == "gain map"
+    # a display with less headroom than the map's capacity gets a partial boost (ISO 21496-1 weight)
+    for stops in (0.0, 0.7, 1.6):
+        ref = color.pq_inverse_eotf(decode_ultrahdr(pictures[name], sampling="bilinear",
+                                                    display_peak_nits=203 * 2 ** stops)[0])
+        got = np.frombuffer(base64.b64decode(browser.evaluate(f"hdrkitViewer.gainmapAt({stops})")),
+                            np.float32).reshape(H, W, 4)[..., :3]
+        assert np.abs(got - ref).max() <= PQ_TOL, stops
     _assert_clean(browser)
 
 

@@ -91,7 +91,7 @@
     if (c && c.width && c.height && (c.width !== img.width || c.height !== img.height))
       throw new H.HdrkitFormatError(`${name} is ${img.width}x${img.height} but its hdrkit metadata was made for ` +
         `${c.width}x${c.height} (the picture was resized after encoding)`);
-    let netPQ = null, gmPQ = null, plan = null;
+    let netPQ = null, gmPQ = null, plan = null, map = null;
     const t0 = performance.now();
     if (c) {
       plan = H.networkPlan(c);
@@ -99,12 +99,12 @@
     }
     const t1 = performance.now();
     if (info.ultrahdr) {
-      const map = await decodePicture(info.ultrahdr.gainmap, `${name} (gain map)`);
-      gmPQ = await decoder.decodeGainmap(img, map, info.ultrahdr);
+      map = await decodePicture(info.ultrahdr.gainmap, `${name} (gain map)`);
+      gmPQ = await decoder.decodeGainmap(img, map, info.ultrahdr, gmWeight(info.ultrahdr));
     }
     const t2 = performance.now();
     state.timings = { network_ms: c ? t1 - t0 : null, gainmap_ms: info.ultrahdr ? t2 - t1 : null };
-    state.current = { name, img, netPQ: netPQ || gmPQ, gmPQ, info, plan, hdrSource: c ? "network" : "gain map" };
+    state.current = { name, img, map, netPQ: netPQ || gmPQ, gmPQ, info, plan, hdrSource: c ? "network" : "gain map" };
     display.setImages(img, state.current.netPQ, gmPQ);
     $("drop").hidden = true;
     $("stage").hidden = false;
@@ -135,6 +135,24 @@
     } finally {
       document.querySelectorAll("#files button").forEach((b) => b.classList.toggle("current", b.dataset.name === name));
     }
+  }
+
+  // the gain map's weight: full boost on the tone-mapped display, the headroom slider's on an extended one
+  const gmWeight = (u) => (state.extended ? H.gainmapWeight(u.metadata, state.headroom) : 1);
+  let reweigh = null;
+  function reweighGainmap() {  // headroom changed on an extended display: re-apply the map (debounced)
+    clearTimeout(reweigh);
+    reweigh = setTimeout(async () => {
+      const cur = state.current;
+      if (!cur || !cur.map || !state.extended) return;
+      try {
+        const { decoder, display } = await backend();
+        cur.gmPQ = await decoder.decodeGainmap(cur.img, cur.map, cur.info.ultrahdr, gmWeight(cur.info.ultrahdr));
+        if (!cur.info.container) cur.netPQ = cur.gmPQ;
+        display.setImages(cur.img, cur.netPQ, cur.gmPQ);
+        redraw();
+      } catch (e) { showError(e); }
+    }, 150);
   }
 
   function describe() {
@@ -217,6 +235,7 @@
     state.headroom = Number(e.target.value);
     $("headroom-v").textContent = `${state.headroom} stops (${Math.round(203 * 2 ** state.headroom)} cd/m2 peak)`;
     redraw();
+    reweighGainmap();
   };
   $("headroom").oninput({ target: $("headroom") });
   $("open").onchange = (e) => { if (e.target.files.length) load(e.target.files[0]); };
@@ -250,6 +269,11 @@
   window.hdrkitViewer = {
     state, load, redraw, backends: backend,
     setView(v, split) { state.view = v; if (split !== undefined) state.split = split; redraw(); },
+    // base64 float32 RGBA PQ of the current gain map applied for a display with `stops` of headroom
+    async gainmapAt(stops) {
+      const cur = state.current, u = cur.info.ultrahdr;
+      return b64(await (await backend()).decoder.decodeGainmap(cur.img, cur.map, u, H.gainmapWeight(u.metadata, stops)));
+    },
     // base64 of the current picture's pixels: "net"/"gm" (float32 RGBA PQ code values), "sdr" (uint8 RGBA)
     pixels(which) {
       const cur = state.current;

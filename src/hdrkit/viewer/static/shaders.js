@@ -7,7 +7,8 @@
 // log2 boost = lerp(min, max, recovery), HDR = (base + offset_sdr) 2^(weight boost) - offset_hdr, in BT.2020
 // the application space: the base image's primaries (ICC, else BT.709) when the metadata says
 // use_base_colour_space, else the gain-map image's ICC primaries (else BT.2020); converted to BT.2020, 1.0 = 203 cd/m2,
-// clipped to [0, 10000] cd/m2 and stored as PQ code values like the network's output.
+// clipped to [0, 10000] cd/m2 and stored as PQ code values like the network's output.  Full boost (weight 1)
+// except on the extended-range display, where the weight follows the headroom slider as ISO 21496-1 says.
 //
 // Display views: 0 SDR, 1 HDR, 2 split (SDR left | HDR right), 3 false-colour nits, 4 network | gain map.
 // HDR pixels: PQ -> cd/m2 -> relative to 203 cd/m2 -> BT.709 -> x gain (exposure) -> highlight roll-off to
@@ -44,7 +45,14 @@
       "}"].join("\n");
   }
 
-  function gainmapUniforms(img, map, uhdr, set) {
+  // ISO 21496-1 / Ultra HDR weight of the map for a display with `stops` of headroom above SDR white
+  // (src/hdrkit/codec/gainmap.py display_weight): clamp((stops - capacity_min) / (capacity_max - capacity_min), 0, 1)
+  function gainmapWeight(meta, stops) {
+    const h = Math.max(stops, 0);
+    return Math.min(Math.max((h - meta.capacityMin) / (meta.capacityMax - meta.capacityMin), 0), 1);
+  }
+
+  function gainmapUniforms(img, map, uhdr, set, weight = 1) {
     const meta = uhdr.metadata;
     const W = img.width, Hh = img.height, w = map.width, h = map.height;
     if (w > W || h > Hh || w < 1 || h < 1) throw new H.HdrkitFormatError(`gain map ${w}x${h} does not fit the ${W}x${Hh} image`);
@@ -56,7 +64,7 @@
     set("u_osdr", "3f", meta.offsetSdr); set("u_ohdr", "3f", meta.offsetHdr);
     set("u_to_app", "m3", H.convertMatrix(uhdr.basePrimaries, uhdr.space));
     set("u_app_to_2020", "m3", H.convertMatrix(uhdr.space, "bt2020"));
-    set("u_weight", "1f", 1.0);
+    set("u_weight", "1f", weight);
     set("u_apple", "1i", meta.source === "apple" ? 1 : 0);
   }
 
@@ -126,5 +134,5 @@
       "}"].join("\n");
   }
 
-  Object.assign(H, { gainmapGLSL, gainmapUniforms, displayGLSL, displayWGSL, FALSE_COLOUR_RAMP: RAMP });
+  Object.assign(H, { gainmapGLSL, gainmapUniforms, gainmapWeight, displayGLSL, displayWGSL, FALSE_COLOUR_RAMP: RAMP });
 })(typeof window !== "undefined" ? window : globalThis);

@@ -98,7 +98,7 @@
     }
 
     // PQ code values of the gain-map HDR rendition (src/hdrkit/codec/gainmap.py apply_gainmap, full boost).
-    async decodeGainmap(img, map, uhdr) {
+    async decodeGainmap(img, map, uhdr, weight = 1) {
       const gl = this.gl;
       const stex = this.sdrTexture(img), mtex = this.sdrTexture(map);
       try {
@@ -112,7 +112,7 @@
             else if (kind === "1i") gl.uniform1i(loc, v);
             else if (kind === "m3") gl.uniformMatrix3fv(loc, true, v.flat());
             else gl.uniform1f(loc, v);
-          });
+          }, weight);
         });
       } finally { gl.deleteTexture(stex); gl.deleteTexture(mtex); }
     }

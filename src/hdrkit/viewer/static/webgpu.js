@@ -86,9 +86,9 @@
       });
     }
 
-    async decodeGainmap(img, map, uhdr) {
+    async decodeGainmap(img, map, uhdr, weight = 1) {
       if (!this.gl2) this.gl2 = new H.WebGL2Backend(null);
-      return this.gl2.decodeGainmap(img, map, uhdr);
+      return this.gl2.decodeGainmap(img, map, uhdr, weight);
     }
 
     // ------------------------------------------------------------------------------- HDR display
