@@ -10,8 +10,8 @@ items three times with the same per-item code (:func:`hdrkit.batch.worker.proces
 - ``ray ×1`` and ``ray ×2``: ``run_batch`` on a private local Ray (1 thread per worker).
 
 Reported per run: wall seconds, Ray start-up (``ray.init``), time to the first finished item (worker processes
-start and import torch), steady-state seconds per item (between the first and the last finished item), and
-items/s.  Ray's per-item overhead = steady-state s/item of ``ray ×1`` / s/item of ``loop`` - 1; scaling = items/s
+start and import torch), steady-state seconds per item (between the first and the last item finished, by the
+workers' clocks), the mean seconds of work per item inside the worker, and items/s.  Ray's per-item overhead = steady-state s/item of ``ray ×1`` / s/item of ``loop`` - 1; scaling = items/s
 of ``ray ×2`` / ``ray ×1`` (steady state, and whole runs).  The machine load (``uptime``) is recorded before and
 after each run: on a shared machine these numbers are only as good as the load says.
 """
@@ -63,24 +63,21 @@ def make_pairs(folder: Path, n: int, h: int, w: int) -> None:
 def run_once(label: str, op, items, out: Path, backend: str, workers: int) -> dict:
     from hdrkit.batch import run_batch
 
-    stamps: list[float] = []
     started: list[float] = []
     load_before = uptime()
-    t0 = time.perf_counter()
+    t0, w0 = time.perf_counter(), time.time()
     rep = run_batch(op, items, out, backend=backend, workers=workers, threads=1,
-                    progress=lambda d, t, s: stamps.append(time.perf_counter()) if s != "started" else None,
                     on_start=lambda r: started.append(time.perf_counter()))
     wall = time.perf_counter() - t0
     assert rep.failed == 0, rep.failures
-    done = sorted(stamps)
+    done = sorted(t - w0 for t, _ in rep.finished)  # when each item finished on its worker
     n = len(done)
     steady = (done[-1] - done[0]) / (n - 1) if n > 1 else float("nan")
     row = {"run": label, "items": n, "wall_s": wall, "startup_s": (started[0] - t0) if started else 0.0,
-           "first_item_s": done[0] - t0, "steady_s_per_item": steady,
+           "first_item_s": done[0], "steady_s_per_item": steady,
            "steady_items_per_s": 1 / steady if steady > 0 else float("nan"), "items_per_s": n / wall,
+           "work_s_per_item": sum(s for _, s in rep.finished) / n,
            "load_before": load_before, "load_after": uptime()}
-    if backend == "loop":  # in a loop every item follows the previous one: steady = all but the first
-        row["steady_s_per_item"] = (done[-1] - done[0]) / (n - 1) if n > 1 else wall
     print(json.dumps(row), flush=True)
     return row
 
@@ -133,13 +130,13 @@ def main(argv=None) -> int:
     if a.md:
         lines = [f"\n### `{cmd}`\n", f"{machine}. {a.note}\n",
                  "| run | items | wall s | Ray start-up s | first item s | steady s/item | steady items/s | "
-                 "items/s (whole run) | load before → after |", "|---|---|---|---|---|---|---|---|---|"]
+                 "items/s (whole run) | work s/item | load before → after |", "|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             lb = r["load_before"].split("load average:")[-1].split(",")[0].strip()
             la = r["load_after"].split("load average:")[-1].split(",")[0].strip()
             lines.append(f"| {r['run']} | {r['items']} | {r['wall_s']:.1f} | {r['startup_s']:.1f} | "
                          f"{r['first_item_s']:.1f} | {r['steady_s_per_item']:.2f} | {r['steady_items_per_s']:.3f} | "
-                         f"{r['items_per_s']:.3f} | {lb} → {la} |")
+                         f"{r['items_per_s']:.3f} | {r['work_s_per_item']:.2f} | {lb} → {la} |")
         for k, v in summary.items():
             lines.append(f"\n{k.replace('_', ' ')}: **{v:+.1%}**" if "overhead" in k else f"\n{k.replace('_', ' ')}: "
                          f"**{v:.2f}×**")

@@ -134,7 +134,7 @@ class DecodeOp(Op):
 class ExpandOp(Op):
     """``hdrkit expand IN -o OUT --method M`` (``hdrkit.expand.expand``)."""
 
-    method: str = "unet"
+    method: str = "gcm"
     params: dict = field(default_factory=dict)
     fmt: str = "png"
     name = "expand"

@@ -55,6 +55,8 @@ class BatchReport:
     address: str = "local"
     failures: list[tuple[str, str]] = field(default_factory=list)
     results: dict[str, dict] = field(default_factory=dict)
+    #: (wall-clock time an item finished on its worker, its seconds of work), in arrival order
+    finished: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def items_per_second(self) -> float:
@@ -257,6 +259,7 @@ def run_batch(op: Op, items: list[Item], out_dir: str | Path, *, address: Option
                             run_id=rep.run_id, worker=row.get("worker", ""), result=row.get("result", {}),
                             files=row.get("files", []))
             rep.ran += 1
+            rep.finished.append((row.get("finished", time.time()), row.get("seconds", 0.0)))
             if row["status"] == "done":
                 rep.done += 1
                 rep.results[row["name"]] = row.get("result", {})

@@ -55,6 +55,7 @@ def process(op: Op, name: str, inputs: list[str], output: str, setup_error: str 
         row["error"] = one_line(exc)
     row["files"] = files
     row["seconds"] = time.perf_counter() - t0
+    row["finished"] = time.time()  # wall clock of the worker (benchmarks: when items finish, not when seen)
     return row
 
 

@@ -15,6 +15,7 @@ from typing import List, Optional
 
 import typer
 
+from hdrkit.cli.expand import DEFAULT_METHOD as EXPAND_DEFAULT
 from hdrkit.cli.options import PARAM_OPT
 from hdrkit.tonemap.operators import DEFAULT_OPERATOR, operator_names
 
@@ -220,8 +221,7 @@ def batch_decode(
 @batch_app.command("expand")
 def batch_expand(
     source: str = SOURCE_ARG, out: str = OUT_OPT,
-    method: str = typer.Option("unet", "--method", help="unet, metahdr, linear, akyuz2007, masia2009, masia2017, "
-                               "huo2014, kovaleski2014."),
+    method: str = typer.Option(EXPAND_DEFAULT, "--method", "-m", help="As `hdrkit expand` (`hdrkit expand --list`)."),
     peak: Optional[float] = typer.Option(None, "--peak", help="Peak luminance in nits."),
     param: Optional[List[str]] = PARAM_OPT,
     fmt: str = typer.Option("png", "--format", help="png/tif (HDR10) or exr (linear nits)."),
