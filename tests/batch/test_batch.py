@@ -182,6 +182,32 @@ def test_uri_folders_through_pyarrow_filesystems(tmp_path):
     assert (rep.ran, rep.skipped) == (0, 3)
 
 
+def test_each_op_writes_what_its_command_writes(tmp_path, capsys):
+    """decode / expand / eval / encode (gain map) items: the same bytes (or metrics) as the single-file commands."""
+    from hdrkit.batch import DecodeOp, EvalOp, ExpandOp
+    from hdrkit.cli.main import main
+
+    src = _hdr_only(tmp_path, 2)
+    enc, dec, exp, ev, single = (tmp_path / n for n in ("enc", "dec", "exp", "ev", "single"))
+    single.mkdir()
+    assert run_batch(EncodeOp(method="gainmap"), discover("encode", src), enc, backend="loop").done == 2
+    assert run_batch(DecodeOp(), discover("decode", enc), dec, backend="loop").done == 2
+    assert run_batch(ExpandOp(method="akyuz2007"), discover("expand", enc), exp, backend="loop").done == 2
+    rep = run_batch(EvalOp(metrics=("pq_psnr",)), discover("eval", src, dec), ev, backend="loop")
+    assert rep.done == 2
+    for i in range(2):
+        for args, batch_out in (
+                (["encode", src / f"h{i}.png", "--method", "gainmap", "-o", single / f"h{i}.jpg"], enc / f"h{i}.jpg"),
+                (["decode", enc / f"h{i}.jpg", "-o", single / f"d{i}.png"], dec / f"h{i}.png"),
+                (["expand", enc / f"h{i}.jpg", "-m", "akyuz2007", "-o", single / f"e{i}.png"], exp / f"h{i}.png")):
+            assert main([str(a) for a in args]) == 0
+            assert Path(args[-1]).read_bytes() == batch_out.read_bytes(), args
+        assert main(["eval", str(src / f"h{i}.png"), str(dec / f"h{i}.png"), "--json", "--metrics", "pq_psnr"]) == 0
+        expected = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["pq_psnr"]
+        got = json.loads((ev / f"h{i}.json").read_text())["pq_psnr"]
+        assert got == pytest.approx(expected, rel=1e-9) and rep.results[f"h{i}"]["pq_psnr"] == got
+
+
 def test_options_hash_follows_option_file_content(tmp_path):
     from hdrkit.batch.run import options_hash
 
