@@ -135,7 +135,12 @@ def test_hdr_avif_is_10_bit_pq_with_nclx_and_reads_back(tmp_path):
 
     pq = _pq_image()
     write_image(tmp_path / "lossless.avif", pq, quality=100)
-    write_image(tmp_path / "q95.avif", pq)
+    write_image(tmp_path / "q95.avif", pq, quality=95)
+    write_image(tmp_path / "default.avif", pq)
+    default = avif.info((tmp_path / "default.avif").read_bytes())
+    assert default.bits == 10 and default.nclx[:3] == (9, 16, 9)  # the acceptance: 10-bit, nclx 9/16/9 ...
+    d = np.abs(np.round(read_image(tmp_path / "default.avif").pixels * 1023) - np.round(pq.pixels * 1023))
+    assert d.max() <= 1  # ... and within 1 ten-bit code
     for name in ("lossless", "q95"):
         data = (tmp_path / f"{name}.avif").read_bytes()
         info = avif.info(data)

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         in_transfer: Optional[str] = typer.Option(None, "--in-transfer", help="Override the input's transfer."),
         in_nits_per_unit: Optional[float] = typer.Option(None, "--in-nits-per-unit", help="Override the input's 1.0 in nits."),
         bit_depth: Optional[int] = typer.Option(None, "--bit-depth", help="8, 16 (PNG/TIFF) or 32 (float TIFF)."),
-        quality: Optional[int] = typer.Option(None, "--quality", help="JPEG/AVIF quality 1..100 (default 95)."),
+        quality: Optional[int] = typer.Option(None, "--quality", help="JPEG/AVIF quality 1..100 (default 95; HDR AVIF: lossless 4:4:4 Y'CbCr, within 1 code)."),
         half: bool = typer.Option(False, "--half", help="EXR: store float16 instead of float32."),
         fmt: str = FORMAT_OPT,
     ) -> None:

@@ -89,9 +89,11 @@ def decode(data: bytes) -> np.ndarray:
 
 
 def encode(codes: np.ndarray, bits: int, primaries: int, transfer: int, quality: int = 95,
-           alpha: Optional[np.ndarray] = None) -> bytes:
+           alpha: Optional[np.ndarray] = None, ycbcr: bool = False) -> bytes:
     """AVIF bytes of integer code values ``(H, W, 3)`` (``bits`` = 8, 10 or 12) with nclx (``primaries``,
-    ``transfer``) and full range; ``quality`` 1..100 (100: lossless, identity matrix)."""
+    ``transfer``) and full range; ``quality`` 1..100 (100: lossless, identity matrix).  ``ycbcr=True`` with
+    ``quality=100`` codes 4:4:4 Y'CbCr (matrix of the primaries, e.g. nclx 9/16/9) losslessly: the only loss is
+    the Y'CbCr rounding, at most 1 code per channel."""
     import imagecodecs
 
     if bits not in (8, 10, 12):
@@ -100,7 +102,7 @@ def encode(codes: np.ndarray, bits: int, primaries: int, transfer: int, quality:
         raise InputError(f"quality must be in 1..100, got {quality}")
     arr = codes if alpha is None else np.concatenate([codes, alpha[..., None]], axis=-1)
     lossless = int(quality) == 100
-    matrix = 0 if lossless else (9 if primaries == 9 else 1)
+    matrix = 0 if lossless and not ycbcr else (9 if primaries == 9 else 1)
     return bytes(imagecodecs.avif_encode(
         np.ascontiguousarray(arr, np.uint8 if bits == 8 else np.uint16), level=int(quality), bitspersample=bits,
         primaries=primaries, transfer=transfer, matrix=matrix, pixelformat=imagecodecs.AVIF.PIXEL_FORMAT.YUV444,

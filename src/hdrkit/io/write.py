@@ -190,7 +190,9 @@ def _write_tiff(tmp: Path, img: Image, bit_depth: Optional[int], extratags) -> N
 
 def encode_avif(img: Image, bit_depth: Optional[int] = None, quality: Optional[int] = None) -> bytes:
     """AVIF bytes: PQ/HLG (and linear light, encoded as HDR10) at 10 bits (or ``bit_depth`` 12), SDR at 8, with
-    the nclx of the encoding (libavif through :mod:`hdrkit.io.avif`)."""
+    the nclx of the encoding (libavif through :mod:`hdrkit.io.avif`).  Without ``quality``, HDR is coded
+    losslessly as 4:4:4 Y'CbCr (within 1 code of the input) and SDR at quality 95; ``quality=100`` is lossless
+    RGB (identity matrix)."""
     from hdrkit.color.convert import convert
     from hdrkit.io import avif, png
 
@@ -199,8 +201,11 @@ def encode_avif(img: Image, bit_depth: Optional[int] = None, quality: Optional[i
     bits = bit_depth or (10 if img.transfer in ("pq", "hlg") else 8)
     c = _quantise(img.pixels, bits)
     a = None if img.alpha is None else _quantise(img.alpha, bits)
-    return avif.encode(c, bits, png.PRIMARIES_CICP[img.primaries], png.TRANSFER_CICP[img.transfer],
-                       95 if quality is None else int(quality), alpha=a)
+    # HDR by default: lossless 4:4:4 Y'CbCr (nclx e.g. 9/16/9, within 1 code; q95 moves PQ codes by up to ~25)
+    hdr_default = quality is None and bits > 8
+    q = 100 if hdr_default else (95 if quality is None else int(quality))
+    return avif.encode(c, bits, png.PRIMARIES_CICP[img.primaries], png.TRANSFER_CICP[img.transfer], q, alpha=a,
+                       ycbcr=hdr_default)
 
 
 def encode_pillow(img: Image, fmt: str, quality: Optional[int] = None,
