@@ -92,7 +92,7 @@ def timing(data: str, method: str = "gcm", repeats: int = 3) -> list:
 
 
 def peak_check(data: str, size: int, seed: int, peak: float = 4000.0, level: float = 3000.0,
-               methods=("gcm", "unet")) -> dict:
+               methods=("gcm",)) -> dict:
     """``--peak 4000``: held-out views mastered at ``peak``; SDR by each operator; for every method expanded with
     ``peak``: the views whose master reaches ``level``, how many of them the output reaches ``level`` in, and the
     share of the master's pixels ≥ ``level`` where the output is ≥ ``level`` too."""

@@ -73,6 +73,19 @@ def _smoothstep(x: Tensor) -> Tensor:
     return x * x * (3.0 - 2.0 * x)
 
 
+def _soft_histogram(x: Tensor, bins: int) -> Tensor:
+    """Triangular-kernel histogram of ``x`` (``B×N`` in [0, 1]) on ``bins`` centres ``(j + ½)/bins``, normalised by
+    ``N``: each value splits between its two nearest centres (linear interpolation), ``B×bins``."""
+    pos = x * bins - 0.5
+    i0 = torch.floor(pos)
+    w1 = pos - i0
+    i0 = i0.long()
+    out = x.new_zeros(x.shape[0], bins + 2)  # one spare bin each side for the values beyond the end centres
+    out.scatter_add_(1, (i0 + 1).clamp(0, bins + 1), 1.0 - w1)
+    out.scatter_add_(1, (i0 + 2).clamp(0, bins + 1), w1)
+    return out[:, 1:-1] / x.shape[1]
+
+
 class GCM(nn.Module):
     """The network (see the module docstring).  ``forward(v)`` trains; :func:`predict` is the LUT inference."""
 
@@ -107,8 +120,7 @@ class GCM(nn.Module):
             x = F.leaky_relu(conv(x), 0.1)
         feat = x.mean(dim=(2, 3))
         luma = (v * _Y709.to(v).view(1, 3, 1, 1)).sum(1).flatten(1)
-        centres = (torch.arange(cfg.hist_bins, dtype=v.dtype, device=v.device) + 0.5) / cfg.hist_bins
-        hist = torch.relu(1.0 - (luma[..., None] - centres).abs() * cfg.hist_bins).mean(1)
+        hist = _soft_histogram(luma, cfg.hist_bins)
         clipped = (v > 0.98).to(v.dtype).flatten(2).mean(-1)
         mean = v.flatten(2).mean(-1)
         return self.head(torch.cat([feat, hist, clipped, mean], 1))
@@ -159,6 +171,22 @@ class GCM(nn.Module):
         out = torch.einsum("ij,bjhw->bihw", _M709_TO_2020.to(v), out)
         return out.clamp(0.0, 1e4)
 
+    def combine_sparse(self, v: Tensor, logF: Tensor, boost: Tensor, k: Tensor) -> Tensor:
+        """:meth:`combine` computing the highlight branch only where ``α > 0`` (inference; same values)."""
+        cfg = self.cfg
+        Fm = torch.exp(logF.clamp(max=float(np.log(1e4))))
+        a = _smoothstep((v.amax(1) - cfg.tau[0]) / (cfg.tau[1] - cfg.tau[0]))[0]
+        sel = a > 0
+        if bool(sel.any()):
+            idx = sel.flatten().nonzero()[:, 0]
+            pick = lambda t: t[0].flatten(1)[:, idx][None, :, :, None]  # noqa: E731  (1×C×n×1)
+            part = self.combine(pick(v), torch.log(pick(Fm)), pick(boost), pick(k))
+            out = torch.einsum("ij,bjhw->bihw", _M709_TO_2020.to(v), Fm).clamp(0.0, 1e4)
+            flat = out[0].flatten(1)
+            flat[:, idx] = part[0, :, :, 0]
+            return out
+        return torch.einsum("ij,bjhw->bihw", _M709_TO_2020.to(v), Fm).clamp(0.0, 1e4)
+
     def forward(self, v: Tensor) -> Tensor:
         """``B×3×H×W`` code values → BT.2020 cd/m² (the per-pixel MLP evaluated directly; for training)."""
         z = self.condition(v)
@@ -205,7 +233,7 @@ def predict(model: GCM, sdr: np.ndarray, rows: int = 512, device: str = "cpu") -
     for r0 in range(0, H, step):
         sl = slice(r0, min(H, r0 + step))
         vb = v[:, :, sl]
-        o = model.combine(vb, apply_lut(lut, vb), boost[:, :, sl], k[:, :, sl])
+        o = model.combine_sparse(vb, apply_lut(lut, vb), boost[:, :, sl], k[:, :, sl])
         out[sl] = o[0].permute(1, 2, 0).cpu().numpy()
     return out
 
