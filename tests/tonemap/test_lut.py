@@ -154,7 +154,7 @@ def test_zip_and_path_errors(tmp_path):
     notzip.write_bytes(b"not a zip")
     with pytest.raises(FormatError, match="zip"):
         read_cube(notzip)
-    with pytest.raises(InputError, match="does not exist"):
+    with pytest.raises(InputError, match="no such file"):
         read_cube(tmp_path / "missing.cube")
     other = tmp_path / "lut.txt"
     other.write_text("LUT_3D_SIZE 2\n")

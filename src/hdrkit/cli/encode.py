@@ -32,7 +32,7 @@ def encode(
     device: Optional[str] = typer.Option(None, "--device", help="torch device (cpu, cuda)."),
     method: str = typer.Option("mlp", "--method", help="mlp (embedded MLP) or gainmap (Ultra HDR JPEG, "
                                "ISO 21496-1 gain map; output must be .jpg)."),
-    map_scale: int = typer.Option(4, "--map-scale", help="gainmap: map downscale per axis (1, 2, 4, 8)."),
+    map_scale: int = typer.Option(4, "--map-scale", help="gainmap: map downscale per axis, an integer 1..128 (usual: 1, 2, 4, 8)."),
     map_quality: int = typer.Option(95, "--map-quality", help="gainmap: JPEG quality of the gain map."),
     map_channels: int = typer.Option(3, "--map-channels", help="gainmap: 3 (per channel) or 1."),
     map_gamut: str = typer.Option("base", "--map-gamut", help="gainmap: where the map applies: base (the base "
@@ -83,6 +83,9 @@ def encode(
     for p in inputs:  # before any heavy import: a typo answers at once
         if not p.exists():
             raise InputError(f"no such file: {p}")
+    from hdrkit.io import format_of
+
+    format_of(out)  # so does an output extension no writer knows
     if method not in ("mlp", "gainmap"):
         raise InputError(f"--method must be mlp or gainmap, got {method!r}")
     if tmo is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Optional
 
 import typer
 
@@ -57,8 +58,18 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
     ),
+    max_pixels: Optional[int] = typer.Option(
+        None, "--max-pixels", metavar="N",
+        help="Pixel budget per decoded image (default 134,217,728 = 16384×8192; about 12 bytes per pixel as "
+             "float32). Files over it, or whose header claims far more pixels than their size can hold, are "
+             "refused before decoding; N also accepts any compression ratio up to N pixels.",
+    ),
 ) -> None:
     """HDR imaging toolkit."""
+    if max_pixels is not None:
+        from hdrkit.io.limits import set_budget
+
+        set_budget(max_pixels)
 
 
 for _name in _COMMAND_MODULES:
@@ -125,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     its outputs are removed again when still empty)."""
     from hdrkit.cli.common import remove_created_dirs, set_policy
 
+    _quiet_libraries()
     try:
         build_command().main(args=argv, prog_name="hdrkit", standalone_mode=True)
     except SystemExit as exc:  # typer/click exit paths
@@ -144,6 +156,20 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         set_policy()  # back to the defaults for whatever runs next in this process
     return 0
+
+
+def _quiet_libraries() -> None:
+    """The one line ``error: ...`` is all a user sees: library warnings (Pillow, numpy, tifffile's log records)
+    are not printed by the command (``python -W ...`` or ``PYTHONWARNINGS`` still show them).  Process-wide, so
+    done here, by the program, never by library code."""
+    import logging
+    import warnings
+
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore")
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,8 @@ import numpy as np
 
 from hdrkit.errors import FormatError, InputError, MetadataError
 from hdrkit.io.atomic import atomic_path, atomic_write_bytes
+from hdrkit.io.limits import check_input_file, read_input
+from hdrkit.io.read import TIFF_DECODE_ERRORS
 
 PNG_CHUNK = b"hdRK"
 JPEG_MARKER = 0xEF  # APP15
@@ -138,7 +140,7 @@ def tiff_extract(data: bytes) -> Optional[bytes]:
         with tifffile.TiffFile(io.BytesIO(data)) as tf:
             tag = tf.pages[0].tags.get(TIFF_TAG)
             return None if tag is None else bytes(tag.value)
-    except Exception as exc:  # tifffile raises many kinds on corrupt input
+    except TIFF_DECODE_ERRORS as exc:  # tifffile raises many kinds on corrupt input
         raise MetadataError(f"cannot read TIFF metadata ({type(exc).__name__})") from None
 
 
@@ -147,11 +149,16 @@ def exr_embed(src: Path, dst: Path, blob: bytes) -> None:
     """Copy an OpenEXR file adding the blob as a base64 string attribute."""
     import OpenEXR
 
+    from hdrkit.io.exr import parse_header
+    from hdrkit.io.limits import read_input
+
+    data = read_input(src)
+    parse_header(data, Path(src).name)  # structure checked before the C++ library sees it
     try:
-        f = OpenEXR.File(str(src), separate_channels=True)
+        f = OpenEXR.File(io.BytesIO(data), separate_channels=True)
         header = dict(f.header())
         channels = {k: np.asarray(v.pixels) for k, v in f.channels().items()}
-    except Exception as exc:
+    except (RuntimeError, ValueError, TypeError, OSError) as exc:  # what the binding raises on a bad file
         raise FormatError(f"{Path(src).name}: not a readable OpenEXR file ({type(exc).__name__})") from None
     header[EXR_ATTRIBUTE] = base64.b64encode(blob).decode("ascii")
     with atomic_path(dst) as tmp:
@@ -220,10 +227,14 @@ class SdrWriter:
             import os
             import tempfile
 
-            from hdrkit.io import read_image, write_image
+            from hdrkit.io import format_of, read_image, write_image
 
-            fd, tmp = tempfile.mkstemp(prefix=".hdrkit-sdr.", suffix=self.path.suffix,
-                                       dir=str(self.path.parent) if str(self.path.parent) else ".")
+            format_of(self.path)  # an unsupported extension is named as the user wrote it
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".hdrkit-sdr.", suffix=self.path.suffix.lower(),
+                                           dir=str(self.path.parent) if str(self.path.parent) else ".")
+            except OSError as exc:
+                raise InputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
             os.close(fd)
             try:
                 write_image(tmp, self.image, quality=self.quality)
@@ -275,7 +286,7 @@ def embed_file(src: str | Path, dst: str | Path, blob: bytes) -> str:
     kind = carrier_of(dst)
     if carrier_of(src) != kind:
         raise InputError(f"{src.name} and {dst.name} must have the same format")
-    data = src.read_bytes()
+    data = read_input(src)
     if kind == "png":
         atomic_write_bytes(dst, png_embed(data, blob))
     elif kind == "jpeg":
@@ -286,8 +297,8 @@ def embed_file(src: str | Path, dst: str | Path, blob: bytes) -> str:
         import tifffile
 
         try:
-            arr = tifffile.imread(io.BytesIO(data))
-        except Exception as exc:
+            arr = tifffile.imread(io.BytesIO(data), maxworkers=1)
+        except TIFF_DECODE_ERRORS as exc:
             raise FormatError(f"{src.name}: cannot read TIFF ({type(exc).__name__})") from None
         with atomic_path(dst) as tmp:
             tifffile.imwrite(tmp, arr, photometric="rgb" if arr.ndim == 3 else None, compression="zlib",
@@ -300,20 +311,18 @@ def embed_file(src: str | Path, dst: str | Path, blob: bytes) -> str:
 
 def read_blob(path: str | Path) -> bytes:
     """The metadata blob carried by ``path`` (embedded, else its sidecar); ``MetadataError`` when there is none."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"no such file: {path}")
+    path = check_input_file(path)
     kind = carrier_of(path)
     blob = None
     if kind == "exr":
         blob = exr_extract(path)
     elif kind != "sidecar":
-        data = path.read_bytes()
+        data = read_input(path)
         blob = {"png": png_extract, "jpeg": jpeg_extract, "tiff": tiff_extract}[kind](data)
     if blob is None:
         side = sidecar_path(path)
         if side.is_file():
-            blob = side.read_bytes()
+            blob = read_input(side)
     if blob is None:
         raise MetadataError(
             f"{path.name} has no hdrkit metadata (it was never encoded by hdrkit, or another program re-saved "

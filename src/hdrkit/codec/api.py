@@ -86,10 +86,14 @@ def encode_arrays(
 def decode_arrays(blob: bytes, sdr: np.ndarray, *, device=None, chunk: Optional[int] = None,
                   progress: Optional[ProgressFn] = None, threads: Optional[int] = None) -> np.ndarray:
     """PQ code values (H x W x 3, clipped to [0, 1]) from a blob and the SDR pixels it travelled with (on the
-    CPU through the fused kernel, without importing torch; ``threads`` worker threads)."""
+    CPU through the fused kernel, without importing torch; ``threads`` worker threads).  Metadata asking for
+    more than the budget's ``max_decode_cost`` (parameters × pixels, :mod:`hdrkit.io.limits`) is refused first."""
+    from hdrkit.io.limits import check_decode_cost
     from hdrkit.models.fast import decode_pq
 
     c = unpack(blob)
+    check_decode_cost("hdrkit metadata", sum(int(v.size) for v in c.weights.values()),
+                      int(np.prod(np.shape(sdr)[:2])))
     out = decode_pq(c.weights, sdr, c.cfg, chunk=chunk, device=device, progress=progress, threads=threads)
     return np.clip(out, 0.0, 1.0, out=out)
 
@@ -102,6 +106,14 @@ def make_sdr(hdr_nits: np.ndarray, tmo: Optional[str] = None, tmo_params: Option
     return tonemap(np.asarray(hdr_nits, dtype=np.float32), tmo or DEFAULT_OPERATOR, **(tmo_params or {}))
 
 
+def check_tmo(tmo: Optional[str]) -> None:
+    """Refuse an unknown ``--tmo`` name (also when an SDR grade is given and it would not be used)."""
+    from hdrkit.tonemap import get_operator
+
+    if tmo is not None:
+        get_operator(tmo)
+
+
 def read_pair(hdr_path: str | Path, sdr_path: Optional[str | Path], tmo: Optional[str] = None
               ) -> tuple[np.ndarray, np.ndarray]:
     """The HDR master as absolute BT.2020 nits (clipped to [0, 10000]) and its 8-bit SDR grade (read from
@@ -109,6 +121,7 @@ def read_pair(hdr_path: str | Path, sdr_path: Optional[str | Path], tmo: Optiona
     from hdrkit import color
     from hdrkit.io import read_image
 
+    check_tmo(tmo)
     hdr_img = read_image(hdr_path)
     hdr_nits = np.clip(color.to_nits(hdr_img), 0, 10000).astype(np.float32)
     if sdr_path is not None:
@@ -139,7 +152,9 @@ def encode_file(
 ) -> EncodeResult:
     """Read the HDR master (and SDR grade), adapt, write ``out`` = SDR picture + embedded MLP."""
     from hdrkit.codec.adapters import SdrWriter
+    from hdrkit.io import format_of
 
+    format_of(out)  # an unsupported output extension is refused before any work
     hdr_nits, sdr_u8 = read_pair(hdr_path, sdr_path, tmo)
     writer = SdrWriter(out, sdr_u8, quality)
     seen = writer.pixels()
@@ -162,7 +177,7 @@ def decode_file(path: str | Path, *, device=None, chunk: Optional[int] = None,
     c = unpack(blob)
     img = read_image(path)
     h, w = img.pixels.shape[:2]
-    if c.width and c.height and (c.width, c.height) != (w, h):
+    if (c.width, c.height) != (w, h):
         raise MetadataError(f"{Path(path).name} is {w}x{h} but its hdrkit metadata was made for "
                             f"{c.width}x{c.height} (the picture was resized after encoding)")
     sdr = img.pixels * np.float32(255)  # back to the 8-bit codes (in place: a 4K frame is 100 MB of floats)

@@ -35,7 +35,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from hdrkit.errors import InputError, MetadataError
+from hdrkit.errors import FormatError, InputError, MetadataError
 
 #: Linear 1.0 = SDR reference white (ITU-R BT.2408; libultrahdr ``kSdrWhiteNits``).
 SDR_WHITE_NITS = 203.0
@@ -425,18 +425,24 @@ def encode_map_jpeg(pixels: np.ndarray, quality: int = 95) -> bytes:
     return buf.getvalue()
 
 
-def decode_map_jpeg(data: bytes) -> np.ndarray:
-    """JPEG bytes of a gain map -> uint8 ``(h, w, C)``; :class:`MetadataError` when it is not a readable JPEG."""
-    from PIL import Image as PILImage, UnidentifiedImageError
+def decode_map_jpeg(data: bytes, max_size: Optional[Tuple[int, int]] = None) -> np.ndarray:
+    """JPEG bytes of a gain map -> uint8 ``(h, w, C)``; :class:`MetadataError` when it is not a readable JPEG,
+    is over the pixel budget, or (``max_size`` = the primary's ``(H, W)``) is larger than the image it maps."""
+    from hdrkit.io.read import PIL_DECODE_ERRORS, open_pillow
 
     try:
-        with PILImage.open(io.BytesIO(data)) as img:
-            if img.format != "JPEG":
-                raise MetadataError("the gain map is not a JPEG image")
+        img = open_pillow(data, "jpeg", "gain map")
+    except FormatError as exc:
+        raise MetadataError(str(exc)) from None
+    w, h = img.size
+    if max_size is not None and (h > max_size[0] or w > max_size[1]):
+        raise MetadataError(f"the gain map ({w}×{h}) is larger than the image it maps ({max_size[1]}×{max_size[0]})")
+    try:
+        with img:
             if img.mode not in ("L", "RGB"):
                 img = img.convert("RGB")
             arr = np.asarray(img)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except PIL_DECODE_ERRORS as exc:
         raise MetadataError(f"the gain map JPEG cannot be decoded ({exc})") from None
     return arr[..., None] if arr.ndim == 2 else arr
 

@@ -174,9 +174,10 @@ _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
 
 def _float(text: str, name: str) -> float:
-    if not re.fullmatch(_NUM, str(text).strip()):
-        raise MetadataError(f"XMP gain map field {name} is not a number: {str(text)[:20]!r}")
-    v = float(text)
+    text = str(text)
+    if not re.fullmatch(_NUM, text.strip(" \t\r\n")):
+        raise MetadataError(f"XMP gain map field {name} is not a number: {text[:20]!r}")
+    v = float(text.strip(" \t\r\n"))  # str.strip() also drops control characters float() refuses
     if not math.isfinite(v):
         raise MetadataError(f"XMP gain map field {name} is not finite")
     return v
@@ -319,15 +320,17 @@ def encode_sdr_jpeg(sdr_u8: np.ndarray, quality: int = 95) -> bytes:
     return buf.getvalue()
 
 
-def decode_jpeg_rgb(data: bytes) -> np.ndarray:
-    """uint8 ``(H, W, 3)`` pixels of a JPEG (the first image in the stream)."""
-    from PIL import Image as PILImage, UnidentifiedImageError
+def decode_jpeg_rgb(data: bytes, name: str = "JPEG") -> np.ndarray:
+    """uint8 ``(H, W, 3)`` pixels of a JPEG (the first image in the stream), size checked against the pixel
+    budget (:mod:`hdrkit.io.limits`) before decoding."""
+    from hdrkit.io.read import PIL_DECODE_ERRORS, open_pillow
 
+    img = open_pillow(data, "jpeg", name)
     try:
-        with PILImage.open(io.BytesIO(data)) as img:
+        with img:
             return np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise FormatError(f"cannot decode the JPEG ({exc})") from None
+    except PIL_DECODE_ERRORS as exc:
+        raise FormatError(f"{name}: cannot decode the JPEG ({exc})") from None
 
 
 @dataclass
@@ -582,13 +585,13 @@ def parse_ultrahdr(data: bytes) -> UltraHdrFile:
 
 def read_ultrahdr(path: str | Path) -> Tuple[np.ndarray, GainMap, UltraHdrFile]:
     """``(SDR uint8 (H, W, 3), GainMap, parsed file)`` of a gain-map JPEG on disk."""
+    from hdrkit.io.limits import read_input
+
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"no such file: {p}")
-    data = p.read_bytes()
+    data = read_input(p)
     f = parse_ultrahdr(data)
-    sdr = decode_jpeg_rgb(f.primary)
-    pixels = decode_map_jpeg(f.gainmap_jpeg)
+    sdr = decode_jpeg_rgb(f.primary, p.name)
+    pixels = decode_map_jpeg(f.gainmap_jpeg, max_size=sdr.shape[:2])
     H, W = sdr.shape[:2]
     if pixels.shape[2] != f.metadata.channels:
         raise MetadataError("gain-map image channels disagree with its metadata")
@@ -633,7 +636,12 @@ def encode_file(hdr_path: str | Path, sdr_path: Optional[str | Path], out: str |
 
 
 def sniff_ultrahdr(path: str | Path) -> bool:
-    """True when the file at ``path`` is a JPEG whose header announces a gain map (reads at most 256 KB)."""
+    """True when the file at ``path`` is a JPEG whose header announces a gain map (reads at most 256 KB).
+
+    Raises :class:`InputError` for a missing path, a folder, a FIFO or a device (nothing is opened then)."""
+    from hdrkit.io.limits import check_input_file
+
+    check_input_file(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(1 << 18)

@@ -12,12 +12,28 @@ from hdrkit.color.transfer import check_transfer, default_nits_per_unit, eotf, i
 if TYPE_CHECKING:  # pragma: no cover
     from hdrkit.io.image import Image
 
+#: Pixels converted per float64 block: the float64 temporaries stay ~ tens of MB whatever the image size, so a
+#: conversion peaks at the float32 input + output (see the memory model in ``hdrkit.io.limits``).
+_BLOCK_PIXELS = 1 << 18
+
+
+def _blockwise(fn, x: np.ndarray) -> np.ndarray:
+    """``fn(float64 block) -> (..., 3)`` applied to row blocks of ``x`` (``H×W×3`` or any ``(..., 3)``) into a
+    float32 result; identical to ``fn(x.astype(float64)).astype(float32)`` (the ops are per pixel)."""
+    x = np.asarray(x)
+    flat = x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
+    if flat.shape[0] <= _BLOCK_PIXELS:
+        return np.asarray(fn(x.astype(np.float64)), dtype=np.float32)
+    out = np.empty(flat.shape, np.float32)
+    for i in range(0, flat.shape[0], _BLOCK_PIXELS):
+        out[i:i + _BLOCK_PIXELS] = fn(flat[i:i + _BLOCK_PIXELS].astype(np.float64))
+    return out.reshape(x.shape)
+
 
 def to_nits(img: "Image", primaries: str = "bt2020") -> np.ndarray:
     """Absolute linear light in cd/m² (float32 ``H×W×3``) in ``primaries`` from any :class:`Image`."""
-    nits = eotf(img.pixels.astype(np.float64), img.transfer, img.nits_per_unit)
-    nits = convert_primaries(nits, img.primaries, primaries)
-    return nits.astype(np.float32)
+    return _blockwise(lambda x: convert_primaries(eotf(x, img.transfer, img.nits_per_unit), img.primaries,
+                                                  primaries), img.pixels)
 
 
 def from_nits(nits: Any, primaries: str = "bt2020", transfer: str = "pq",
@@ -31,8 +47,8 @@ def from_nits(nits: Any, primaries: str = "bt2020", transfer: str = "pq",
     t = check_transfer(transfer)
     if nits_per_unit is None:
         nits_per_unit = 1.0 if t == "linear" else default_nits_per_unit(t)
-    enc = inverse_eotf(np.asarray(nits, dtype=np.float64), t, nits_per_unit)
-    return Image(enc.astype(np.float32), primaries=check_primaries(primaries), transfer=t,
+    enc = _blockwise(lambda x: inverse_eotf(x, t, nits_per_unit), np.asarray(nits))
+    return Image(enc, primaries=check_primaries(primaries), transfer=t,
                  nits_per_unit=nits_per_unit, **image_fields)
 
 
@@ -61,7 +77,6 @@ def convert(img: "Image", primaries: Optional[str] = None, transfer: Optional[st
     same_scale = t == "pq" or nits_per_unit == img.nits_per_unit
     if p == img.primaries and t == img.transfer and same_scale:
         return img.with_pixels(img.pixels.copy(), nits_per_unit=nits_per_unit)
-    nits = eotf(img.pixels.astype(np.float64), img.transfer, img.nits_per_unit)
-    nits = convert_primaries(nits, img.primaries, p)
-    enc = inverse_eotf(nits, t, nits_per_unit).astype(np.float32)
+    enc = _blockwise(lambda x: inverse_eotf(convert_primaries(eotf(x, img.transfer, img.nits_per_unit),
+                                                              img.primaries, p), t, nits_per_unit), img.pixels)
     return img.with_pixels(enc, primaries=p, transfer=t, nits_per_unit=nits_per_unit)

@@ -84,7 +84,7 @@ def decode(data: bytes) -> np.ndarray:
 
     try:
         return np.asarray(imagecodecs.avif_decode(data, numthreads=1))
-    except Exception as exc:  # noqa: BLE001 - imagecodecs raises its own error types
+    except (imagecodecs.AvifError, ValueError, RuntimeError) as exc:  # libavif's errors, raised by imagecodecs
         raise FormatError(f"cannot decode AVIF ({str(exc).splitlines()[0] if str(exc) else exc})") from None
 
 

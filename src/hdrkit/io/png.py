@@ -36,6 +36,8 @@ class PngInfo:
     srgb: bool = False                       # an sRGB chunk is present
     gamma: float | None = None               # gAMA: the file gamma (encoding exponent, e.g. 1/2.2)
     chrm: tuple[float, ...] | None = None    # cHRM: (xw, yw, xr, yr, xg, yg, xb, yb)
+    interlace: int = 0
+    idat_bytes: int = 0
 
     @property
     def channels(self) -> int:
@@ -75,8 +77,11 @@ def read_info(data: bytes) -> PngInfo:
     gamma = None
     chrm = None
     private: list[tuple[bytes, bytes]] = []
+    idat = 0
     for ctype, payload, _ in iter_chunks(data):
-        if ctype == b"IHDR":
+        if ctype == b"IDAT":
+            idat += len(payload)
+        elif ctype == b"IHDR":
             if len(payload) != 13:
                 raise FormatError("PNG IHDR chunk is malformed")
             ihdr = struct.unpack(">IIBBBBB", payload)
@@ -95,8 +100,8 @@ def read_info(data: bytes) -> PngInfo:
             private.append((ctype, payload))
     if ihdr is None:
         raise FormatError("PNG has no IHDR chunk")
-    w, h, depth, ctype_, *_ = ihdr
-    return PngInfo(w, h, depth, ctype_, cicp, private, icc, srgb, gamma, chrm)  # type: ignore[arg-type]
+    w, h, depth, ctype_, _comp, _filt, interlace = ihdr
+    return PngInfo(w, h, depth, ctype_, cicp, private, icc, srgb, gamma, chrm, interlace, idat)  # type: ignore[arg-type]
 
 
 #: largest ICC profile accepted from an iCCP chunk (decompressed)
@@ -135,6 +140,25 @@ def clli_payload(max_cll: float, max_fall: float) -> bytes:
     """``cLLI`` (content light level, PNG 3rd ed. §11.3.2.8): MaxCLL and MaxFALL in units of 0.0001 cd/m²."""
     top = 0xFFFFFFFF
     return struct.pack(">II", min(int(round(max_cll * 10000)), top), min(int(round(max_fall * 10000)), top))
+
+
+#: A deflate stream expands at most 1032:1 (258-byte matches coded in 2 bits); zlib adds a few header bytes.
+DEFLATE_MAX_RATIO = 1032
+
+
+def raw_size(info: PngInfo) -> int:
+    """Bytes of filtered scanlines the declared header needs (non-interlaced; Adam7 needs slightly more)."""
+    bits_per_pixel = info.channels * info.bit_depth
+    return info.height * (1 + (info.width * bits_per_pixel + 7) // 8)
+
+
+def check_capacity(info: PngInfo) -> None:
+    """Refuse a PNG whose IDAT bytes cannot hold the declared picture even at deflate's best ratio."""
+    if info.idat_bytes == 0:
+        raise FormatError("PNG has no image data (no IDAT chunk)")
+    if raw_size(info) > DEFLATE_MAX_RATIO * info.idat_bytes + 64:
+        raise FormatError(f"PNG is truncated: {info.idat_bytes:,} bytes of image data cannot hold "
+                          f"{info.width}×{info.height} pixels")
 
 
 _KNOWN_ANCILLARY = {b"tEXt", b"zTXt", b"iTXt", b"bKGD", b"pHYs", b"sBIT", b"sPLT", b"hIST", b"tIME",

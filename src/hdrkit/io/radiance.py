@@ -7,15 +7,26 @@ from __future__ import annotations
 
 import numpy as np
 
+import math
+
 from hdrkit.errors import FormatError
-from hdrkit.io._quiet import cv2_silent, quiet_stderr
+
+#: Longest text header read (real ones are a few hundred bytes).
+MAX_HEADER = 1 << 16
 
 
-def parse_header(data: bytes) -> tuple[dict[str, str], int, int, float, tuple[float, ...] | None]:
+def parse_header(data: bytes, name: str = "HDR") -> tuple[dict[str, str], int, int, float, tuple[float, ...] | None]:
     """``(variables, width, height, exposure, primaries)`` from the text header."""
+    try:
+        return _parse_header(data)
+    except FormatError as exc:
+        raise FormatError(f"{name}: {exc}") from None
+
+
+def _parse_header(data: bytes) -> tuple[dict[str, str], int, int, float, tuple[float, ...] | None]:
     if not (data.startswith(b"#?RADIANCE") or data.startswith(b"#?RGBE")):
         raise FormatError("not a Radiance HDR file (missing #?RADIANCE)")
-    end = data.find(b"\n\n")
+    end = data.find(b"\n\n", 0, MAX_HEADER)
     if end < 0:
         raise FormatError("Radiance HDR header is truncated")
     variables: dict[str, str] = {}
@@ -28,13 +39,18 @@ def parse_header(data: bytes) -> tuple[dict[str, str], int, int, float, tuple[fl
             variables[k] = v
             try:
                 if k == "EXPOSURE":
-                    exposure *= float(v)
+                    e = float(v)
+                    if not (math.isfinite(e) and e > 0):
+                        raise FormatError(f"Radiance HDR header has EXPOSURE={v[:20]} (must be a positive number)")
+                    exposure *= e
                 elif k == "PRIMARIES":
                     vals = tuple(float(t) for t in v.split())
                     primaries = vals if len(vals) == 8 else None
             except ValueError:
                 raise FormatError(f"Radiance HDR header has a malformed {k} line") from None
-    res_end = data.find(b"\n", end + 2)
+    if not (math.isfinite(exposure) and exposure > 0):
+        raise FormatError("Radiance HDR header's EXPOSURE lines multiply to 0 or infinity")
+    res_end = data.find(b"\n", end + 2, end + 2 + 64)
     res = data[end + 2:res_end].decode("latin1").split() if res_end > 0 else []
     if len(res) != 4 or res[0] not in ("-Y", "+Y") or res[2] not in ("+X", "-X"):
         raise FormatError("Radiance HDR resolution line is malformed or unsupported")
@@ -47,17 +63,22 @@ def parse_header(data: bytes) -> tuple[dict[str, str], int, int, float, tuple[fl
     return variables, width, height, exposure, primaries
 
 
-def decode(data: bytes) -> np.ndarray:
-    cv2 = cv2_silent()
-    with quiet_stderr():
-        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise FormatError("Radiance HDR pixel data is truncated or corrupt")
-    return np.ascontiguousarray(bgr[..., ::-1], dtype=np.float32)
+def decode(data: bytes, name: str = "HDR", shape: tuple[int, int] | None = None) -> np.ndarray:
+    """float32 ``H×W×3`` pixels (EXPOSURE not applied) of a file whose header passed :func:`parse_header`."""
+    import imagecodecs
+
+    try:
+        rgb = imagecodecs.rgbe_decode(data)
+    except (imagecodecs.RgbeError, ValueError) as exc:  # raised (never printed) by imagecodecs' RGBE reader
+        raise FormatError(f"{name}: Radiance HDR pixel data is truncated or corrupt ({exc})") from None
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or (shape is not None and rgb.shape[:2] != tuple(shape)):
+        raise FormatError(f"{name}: Radiance HDR decoded to an unexpected shape {rgb.shape}")
+    return np.asarray(rgb, dtype=np.float32)
 
 
 def encode(rgb: np.ndarray, primaries: tuple[float, ...] | None = None) -> bytes:
-    cv2 = cv2_silent()
+    import cv2
+
     px = np.clip(np.asarray(rgb, dtype=np.float32), 0, None)[..., ::-1]
     ok, buf = cv2.imencode(".hdr", np.ascontiguousarray(px))
     if not ok:

@@ -10,10 +10,19 @@ import numpy as np
 
 from hdrkit.errors import FormatError, InputError
 from hdrkit.io.image import Image
+from hdrkit.io.limits import Budget, check_pixels, read_input
 
-#: Refuse images above this many pixels before decoding them (≈ 3 GB as float32 RGB).
-MAX_PIXELS = 1 << 28
-MAX_SIDE = 1 << 17
+#: Default pixel budget (see :mod:`hdrkit.io.limits`; ``hdrkit --max-pixels`` changes it per run).
+MAX_PIXELS = Budget().max_pixels
+
+#: Exceptions tifffile raises for a corrupt or unsupported file (``TiffFileError`` is a ``ValueError``).
+TIFF_DECODE_ERRORS = (ValueError, OSError, KeyError, IndexError, TypeError, EOFError, ZeroDivisionError,
+                      OverflowError, NotImplementedError, RuntimeError, __import__("struct").error)
+
+#: Exceptions Pillow's decoders raise for a corrupt or unsupported file (mapped to ``FormatError`` where they arise).
+PIL_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, ZeroDivisionError,
+                     OverflowError, NotImplementedError, RuntimeError, __import__("struct").error)
+
 
 EXTENSIONS = {
     ".exr": "exr", ".hdr": "hdr", ".rgbe": "hdr", ".pic": "hdr", ".pfm": "pfm", ".png": "png",
@@ -29,22 +38,22 @@ def format_of(path: str | os.PathLike) -> str:
     return EXTENSIONS[ext]
 
 
-def _check_size(name: str, width: int, height: int) -> None:
-    if width <= 0 or height <= 0:
-        raise FormatError(f"{name}: invalid image size {width}×{height}")
-    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
-        raise FormatError(f"{name}: image size {width}×{height} is too large (limit {MAX_PIXELS:,} pixels)")
+def _to_float(arr: np.ndarray, scale: float) -> np.ndarray:
+    """``arr / scale`` as float32 without a second full-size temporary."""
+    out = np.empty(arr.shape, np.float32)
+    np.divide(arr, np.float32(scale), out=out, casting="unsafe")
+    return out
 
 
 def _channels(name: str, arr: np.ndarray) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """Split a decoded array into RGB and alpha; grey becomes RGB; 2-channel and others are refused."""
     if arr.ndim == 2:
-        return np.repeat(arr[..., None], 3, axis=-1), None
+        return np.broadcast_to(arr[..., None], arr.shape + (3,)), None
     if arr.ndim != 3:
         raise FormatError(f"{name}: unsupported pixel layout with shape {arr.shape}")
     c = arr.shape[-1]
     if c == 1:
-        return np.repeat(arr, 3, axis=-1), None
+        return np.broadcast_to(arr, arr.shape[:2] + (3,)), None
     if c == 3:
         return arr, None
     if c == 4:
@@ -105,22 +114,29 @@ def _from_gama_chrm(gamma: Optional[float], chrm: Optional[tuple]) -> Optional[t
 
 
 def _read_png(path: Path, data: bytes) -> dict[str, Any]:
-    from hdrkit.io import png
-    from hdrkit.io._quiet import cv2_silent, quiet_stderr
+    import imagecodecs
 
-    info = png.read_info(data)
-    _check_size(path.name, info.width, info.height)
+    from hdrkit.io import png
+
+    try:
+        info = png.read_info(data)
+    except FormatError as exc:
+        raise FormatError(f"{path.name}: {exc}") from None
     if info.color_type == 4:
         raise FormatError(f"{path.name}: unsupported PNG channels (2: grey + alpha); save it as grey, RGB or RGBA")
-    if info.bit_depth not in (1, 2, 4, 8, 16):
-        raise FormatError(f"{path.name}: unsupported PNG bit depth {info.bit_depth}")
-    cv2 = cv2_silent()
-    with quiet_stderr():
-        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if arr is None:
-        raise FormatError(f"{path.name}: PNG pixel data is truncated or corrupt")
-    if arr.ndim == 3 and arr.shape[-1] >= 3:
-        arr = arr[..., [2, 1, 0] + ([3] if arr.shape[-1] == 4 else [])]
+    if info.bit_depth not in (1, 2, 4, 8, 16) or info.channels == 0:
+        raise FormatError(f"{path.name}: unsupported PNG bit depth {info.bit_depth} / colour type {info.color_type}")
+    check_pixels(path.name, info.width, info.height, len(data))
+    try:
+        png.check_capacity(info)
+    except FormatError as exc:
+        raise FormatError(f"{path.name}: {exc}") from None
+    try:
+        arr = imagecodecs.png_decode(data)
+    except (imagecodecs.PngError, ValueError) as exc:  # libpng's message, raised (never printed) by imagecodecs
+        raise FormatError(f"{path.name}: PNG pixel data is truncated or corrupt ({exc})") from None
+    if arr.shape[:2] != (info.height, info.width):
+        raise FormatError(f"{path.name}: PNG decoded to {arr.shape[:2]}, not its declared size")
     bits = 16 if arr.dtype == np.uint16 else 8
     rgb, alpha = _channels(path.name, arr)
     scale = float(np.iinfo(arr.dtype).max)
@@ -128,12 +144,12 @@ def _read_png(path: Path, data: bytes) -> dict[str, Any]:
     prim, tr, meta["colour_source"], narrow = _png_meaning(info, bits)
     if info.cicp is not None and meta["colour_source"].startswith("cICP"):
         meta["cicp"] = info.cicp
+    px = _to_float(rgb, scale)
     if narrow:  # narrow range (H.273): black at 16·2^(n-8), white at 235·2^(n-8)
         k = float(1 << (bits - 8))
-        px = (rgb.astype(np.float32) - 16.0 * k) / (219.0 * k)
-    else:
-        px = rgb.astype(np.float32) / scale
-    return dict(pixels=px, alpha=None if alpha is None else alpha / scale,
+        px -= np.float32(16.0 * k / scale)
+        px *= np.float32(scale / (219.0 * k))
+    return dict(pixels=px, alpha=None if alpha is None else _to_float(alpha, scale),
                 primaries=prim, transfer=tr, meta=meta)
 
 
@@ -151,44 +167,66 @@ def _png_meaning(info, bits: int) -> tuple[str, str, str, bool]:
     return (*found, False)
 
 
-def _read_pillow(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
+def open_pillow(data: bytes, fmt: str, name: str):
+    """A lazily-decoded Pillow image of JPEG/AVIF ``data`` whose size has passed :func:`check_pixels`.
+
+    The format's plugin class is used directly, so Pillow's process-wide ``MAX_IMAGE_PIXELS`` check (and its
+    ``DecompressionBombWarning``) is replaced by hdrkit's per-thread budget, and no global setting is touched.
+    """
     import io
 
-    from PIL import Image as PILImage
+    if fmt == "jpeg":
+        from PIL.JpegImagePlugin import JpegImageFile as cls
+    else:
+        from PIL.AvifImagePlugin import AvifImageFile as cls
+    try:
+        im = cls(io.BytesIO(data))
+    except PIL_DECODE_ERRORS as exc:
+        raise FormatError(f"{name}: cannot decode {fmt.upper()} ({_first_line(exc)})") from None
+    check_pixels(name, im.size[0], im.size[1], len(data))
+    return im
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def _read_pillow(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
     from PIL import ImageOps
 
-    PILImage.MAX_IMAGE_PIXELS = MAX_PIXELS
+    im = open_pillow(data, fmt, path.name)
     try:
-        im = PILImage.open(io.BytesIO(data))
-        _check_size(path.name, *im.size)
         meta: dict[str, Any] = {"bit_depth": 8}
         if fmt == "jpeg":
             meta["jpeg_app"] = [(m, bytes(p)) for m, p in getattr(im, "applist", [])]
         profile = im.info.get("icc_profile")
+        im.load()
         im = ImageOps.exif_transpose(im)
         if im.mode in ("LA", "PA"):
             raise FormatError(f"{path.name}: unsupported channels (2: grey + alpha)")
         if im.mode not in ("RGB", "RGBA", "L"):
             im = im.convert("RGBA" if "A" in im.mode else "RGB")
         arr = np.asarray(im)
-    except FormatError:
-        raise
-    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError) as exc:
-        raise FormatError(f"{path.name}: cannot decode {fmt.upper()} ({exc})") from None
+    except PIL_DECODE_ERRORS as exc:
+        raise FormatError(f"{path.name}: cannot decode {fmt.upper()} ({_first_line(exc)})") from None
     rgb, alpha = _channels(path.name, arr)
     prim, tr, meta["colour_source"] = _from_icc(profile) or _untagged(8)
-    return dict(pixels=rgb.astype(np.float32) / 255.0, alpha=None if alpha is None else alpha / 255.0,
+    return dict(pixels=_to_float(rgb, 255.0), alpha=None if alpha is None else _to_float(alpha, 255.0),
                 primaries=prim, transfer=tr, meta=meta)
 
 
 def _read_avif(path: Path, data: bytes) -> dict[str, Any]:
     from hdrkit.io import avif, png
 
-    info = avif.info(data)
-    if info.size is not None:  # refuse huge images before libavif allocates them
-        _check_size(path.name, *info.size)
-    arr = avif.decode(data)
-    _check_size(path.name, arr.shape[1], arr.shape[0])
+    try:
+        info = avif.info(data)
+        if info.size is None:
+            raise FormatError("AVIF has no image size (ispe) property")
+        check_pixels(path.name, info.size[0], info.size[1], len(data))
+        arr = avif.decode(data)
+    except FormatError as exc:
+        raise FormatError(exc if str(exc).startswith(path.name) else f"{path.name}: {exc}") from None
     bits = info.bits or (8 if arr.dtype == np.uint8 else 10)
     rgb, alpha = _channels(path.name, arr)
     scale = float((1 << bits) - 1)
@@ -201,7 +239,7 @@ def _read_avif(path: Path, data: bytes) -> dict[str, Any]:
             found = png.CICP_PRIMARIES[p], png.CICP_TRANSFER[t], "nclx {}/{}/{}/{}".format(*info.nclx)
     found = found or _from_icc(info.icc) or _untagged(bits)
     prim, tr, meta["colour_source"] = found
-    return dict(pixels=rgb.astype(np.float32) / scale, alpha=None if alpha is None else alpha / scale,
+    return dict(pixels=_to_float(rgb, scale), alpha=None if alpha is None else _to_float(alpha, scale),
                 primaries=prim, transfer=tr, meta=meta)
 
 
@@ -215,15 +253,15 @@ def _read_tiff(path: Path, data: bytes) -> dict[str, Any]:
             page = tf.pages[0]
             shape = page.shape
             h, w = (shape[0], shape[1]) if page.planarconfig != 2 or len(shape) < 3 else (shape[1], shape[2])
-            _check_size(path.name, w, h)
-            arr = page.asarray()
+            check_pixels(path.name, w, h, len(data))
+            if int(np.prod(shape)) > 4 * w * h:
+                raise FormatError(f"{path.name}: unsupported TIFF layout with shape {tuple(shape)}")
+            arr = page.asarray(maxworkers=1)
             tags = {t.code: t.value for t in page.tags.values() if t.code >= 32768 and t.code != 34675}
             signalled = _tiff_signalling(page.description)
             profile = page.iccprofile
-    except FormatError:
-        raise
-    except Exception as exc:  # tifffile raises many kinds for corrupt files
-        raise FormatError(f"{path.name}: cannot decode TIFF ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+    except TIFF_DECODE_ERRORS as exc:
+        raise FormatError(f"{path.name}: cannot decode TIFF ({_first_line(exc)})") from None
     if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[-1] not in (3, 4):
         arr = np.moveaxis(arr, 0, -1)
     rgb, alpha = _channels(path.name, arr)
@@ -236,7 +274,7 @@ def _read_tiff(path: Path, data: bytes) -> dict[str, Any]:
         bits = 16 if arr.dtype == np.uint16 else 8
         meta["bit_depth"] = bits
         scale = float(np.iinfo(arr.dtype).max)
-        px, a = rgb.astype(np.float32) / scale, (None if alpha is None else alpha / scale)
+        px, a = _to_float(rgb, scale), (None if alpha is None else _to_float(alpha, scale))
         prim, tr, meta["colour_source"] = _from_icc(profile) or _untagged(bits)
     else:
         raise FormatError(f"{path.name}: unsupported TIFF sample type {arr.dtype} (use 8/16-bit or float)")
@@ -281,34 +319,32 @@ def _read_float(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
     if fmt == "exr":
         from hdrkit.io import exr
 
-        if not data.startswith(exr.MAGIC):
-            raise FormatError(f"{path.name}: not an OpenEXR file (bad magic number)")
-        header = exr.read_header(path)
-        _check_size(path.name, *size_from_exr(header))
-        rgb, alpha, header = exr.read_pixels(path)
+        facts = exr.parse_header(data, path.name)
+        check_pixels(path.name, facts["width"], facts["height"], len(data))
+        rgb, alpha, header = exr.read_pixels(data, path.name)
         meta["exr_header"] = {k: v for k, v in header.items() if isinstance(v, (str, int, float))}
         meta["bit_depth"] = header["pixel_bits"]
-        if "whiteLuminance" in header:
-            npu = float(header["whiteLuminance"])
-        chroma = header.get("chromaticities")
+        npu = facts["whiteLuminance"]
+        chroma = facts["chromaticities"]
         if chroma is not None:
-            rgb, prim = _adopt_chromaticities(path.name, rgb, tuple(chroma), PRIMARIES)
+            rgb, prim = _adopt_chromaticities(path.name, rgb, chroma, PRIMARIES)
     elif fmt == "hdr":
         from hdrkit.io import radiance
 
-        _vars, w, h, exposure, chroma = radiance.parse_header(data)
-        _check_size(path.name, w, h)
-        rgb, alpha = radiance.decode(data), None
+        _vars, w, h, exposure, chroma = radiance.parse_header(data, path.name)
+        check_pixels(path.name, w, h, len(data))
+        rgb, alpha = radiance.decode(data, path.name, (h, w)), None
         npu = None
-        if exposure not in (0.0, 1.0):
-            rgb = rgb / np.float32(exposure)
+        if exposure != 1.0:
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # non-finite results refused below
+                rgb /= np.float32(exposure)
         if chroma is not None:
             rgb, prim = _adopt_chromaticities(path.name, rgb, chroma, PRIMARIES)
     else:
         from hdrkit.io import pfm
 
         _c, w, h, _o, _off = pfm.read_header(data)
-        _check_size(path.name, w, h)
+        check_pixels(path.name, w, h, len(data))
         rgb, alpha = _channels(path.name, pfm.decode(data))
         chroma = None
     said = [n for n, v in (("chromaticities", chroma), ("whiteLuminance", npu)) if v is not None]
@@ -317,11 +353,6 @@ def _read_float(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
     if said and len(said) == 1:
         meta["colour_source"] += " (" + ("1.0 = 100 nits assumed" if npu is None else "BT.709 assumed") + ")"
     return dict(pixels=rgb, alpha=alpha, primaries=prim, transfer="linear", nits_per_unit=npu, meta=meta)
-
-
-def size_from_exr(header: dict[str, Any]) -> tuple[int, int]:
-    lo, hi = header["dataWindow"]
-    return int(hi[0] - lo[0] + 1), int(hi[1] - lo[1] + 1)
 
 
 def _adopt_chromaticities(name: str, rgb: np.ndarray, chroma: tuple[float, ...], known: dict) -> tuple[np.ndarray, str]:
@@ -334,11 +365,24 @@ def _adopt_chromaticities(name: str, rgb: np.ndarray, chroma: tuple[float, ...],
             return rgb, pname
     if len(c) != 8 or np.any(np.abs(c[1::2]) < 1e-9) or not np.isfinite(c).all():
         raise FormatError(f"{name}: malformed chromaticities {tuple(chroma)}")
-    npm = npm_from_chromaticities((c[0], c[1]), (c[2], c[3]), (c[4], c[5]), (c[6], c[7]))
+    # the primaries must span a triangle (collinear ones give a singular matrix) around a real white point
+    r, g, b = c[0:2], c[2:4], c[4:6]
+    area = (g[0] - r[0]) * (b[1] - r[1]) - (b[0] - r[0]) * (g[1] - r[1])
+    if abs(area) < 1e-6 or np.any(np.abs(c) > 10):
+        raise FormatError(f"{name}: chromaticities {tuple(round(float(v), 4) for v in c)} do not describe "
+                          f"a colour space (collinear or out-of-range primaries)")
     bradford = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
     src_w, dst_w = bradford @ _xy_to_XYZ((c[6], c[7])), bradford @ _xy_to_XYZ(D65)
-    cat = np.linalg.inv(bradford) @ np.diag(dst_w / src_w) @ bradford
-    m = xyz_to_rgb_matrix("bt2020") @ cat @ npm
+    try:
+        npm = npm_from_chromaticities((c[0], c[1]), (c[2], c[3]), (c[4], c[5]), (c[6], c[7]))
+        with np.errstate(divide="raise", invalid="raise", over="raise"):
+            cat = np.linalg.inv(bradford) @ np.diag(dst_w / src_w) @ bradford
+            m = xyz_to_rgb_matrix("bt2020") @ cat @ npm
+    except (np.linalg.LinAlgError, FloatingPointError):
+        raise FormatError(f"{name}: chromaticities {tuple(round(float(v), 4) for v in c)} give a singular "
+                          f"colour matrix") from None
+    if not np.isfinite(m).all():
+        raise FormatError(f"{name}: chromaticities give a non-finite colour matrix")
     return (rgb.astype(np.float64) @ m.T).astype(np.float32), "bt2020"
 
 
@@ -351,19 +395,14 @@ def read_image(path: str | os.PathLike, *, primaries: Optional[str] = None, tran
     Defaults where the file cannot say: see ``docs/ARCHITECTURE.md``.  ``primaries``, ``transfer`` and
     ``nits_per_unit`` override what the file says (they re-label, they do not convert).
 
-    Raises ``InputError`` (missing file, NaN/Inf pixels) or ``FormatError`` (unsupported, truncated, corrupt,
-    too large) with a one-line message.  The input file is only ever opened for reading.
+    Raises ``InputError`` (missing file, not a regular file, NaN/Inf pixels) or ``FormatError`` (unsupported,
+    truncated, corrupt, over the pixel budget of :mod:`hdrkit.io.limits`) with a one-line message, checked
+    from the header and the file size before any large allocation.  The input file is only ever opened for
+    reading; nothing process-wide is changed, so reads may run in several threads at once.
     """
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"no such file: {p}")
-    if p.is_dir():
-        raise InputError(f"{p} is a folder, not an image file")
     fmt = format_of(p)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {p}: {exc.strerror or exc}") from None
+    data = read_input(p, what="image file")
     if not data:
         raise FormatError(f"{p.name}: file is empty")
     if fmt == "png":
@@ -405,7 +444,7 @@ def describe_file(path: str | os.PathLike) -> str:
     if fmt == "png":
         from hdrkit.io import png
 
-        info = png.read_info(p.read_bytes())
+        info = png.read_info(read_input(p))
     if info is not None and info.color_type in (0, 2, 3, 6):  # what _read_png would say, from the header
         bits = 16 if info.bit_depth == 16 else 8
         prim, tr, _src, _narrow = _png_meaning(info, bits)

@@ -45,10 +45,10 @@ def _linear(img: Image, nits_per_unit: Optional[float] = None) -> Image:
 
 def encode_png(img: Image, bits: int, chunks: Optional[list[tuple[bytes, bytes]]] = None,
                compression: int = 6) -> bytes:
-    from hdrkit.io import png
-    from hdrkit.io._quiet import cv2_silent
+    import cv2
 
-    cv2 = cv2_silent()
+    from hdrkit.io import png
+
     img = _for_integer(img, bits)
     q = _quantise(img.pixels, bits)
     colour = colour_chunks(img, q, bits)

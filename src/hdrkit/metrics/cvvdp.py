@@ -34,7 +34,7 @@ def require_cvvdp():
     """Import and return ``pycvvdp``, or raise :class:`~hdrkit.errors.InputError` saying how to install it."""
     try:
         import pycvvdp
-    except Exception as exc:
+    except (ImportError, RuntimeError, AttributeError, OSError) as exc:  # missing, or torch/torchvision mismatch
         raise InputError(
             f"ColorVideoVDP is not available ({type(exc).__name__}: {exc}); install the cvvdp extra in an "
             "environment with a matching torchvision (see docs/METRICS.md)"

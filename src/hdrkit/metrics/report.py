@@ -242,7 +242,10 @@ def write_report_html(folder: str | Path, render) -> Path:
     if not folder.exists():
         if not folder.parent.is_dir():
             raise InputError(f"cannot create report folder {folder}: {folder.parent} does not exist")
-        folder.mkdir()
+        try:
+            folder.mkdir()
+        except OSError as exc:  # unwritable parent, read-only file system, ...
+            raise InputError(f"cannot create report folder {folder}: {exc.strerror or exc}") from None
     out = folder / "index.html"
     atomic_write_bytes(out, render().encode("utf-8"))
     return out

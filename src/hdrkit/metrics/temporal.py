@@ -39,9 +39,8 @@ def dis_flow(frame0: np.ndarray, frame1: np.ndarray, preset: str = "medium") -> 
 
     Inputs are float frames in [0, 1] (their channel mean is used).
     """
-    from hdrkit.io._quiet import cv2_silent
+    import cv2
 
-    cv2 = cv2_silent()
     presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
     if preset not in presets:

@@ -32,7 +32,7 @@ def check_hdr(hdr_nits: Any, name: str = "HDR input", clamp: bool = True) -> np.
     """
     try:
         x = np.asarray(hdr_nits)
-    except Exception as exc:  # e.g. a ragged list
+    except (ValueError, TypeError) as exc:  # e.g. a ragged list
         raise InputError(f"{name} is not an array: {exc}") from None
     if x.dtype.kind not in "fiu":
         raise InputError(f"{name} must be a numeric array, got dtype {x.dtype}")

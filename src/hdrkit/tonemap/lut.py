@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import functools
 import io
+import lzma
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -142,23 +144,56 @@ def _parse_cube_text(text: str, source: str) -> Lut3D:
     return Lut3D(np.ascontiguousarray(table, dtype=np.float32), dmin, dmax, title)
 
 
+#: Largest .cube text read (a 65³ LUT is ~8 MB; parsing peaks at ~6× the text size).
+MAX_CUBE_BYTES = 32 << 20
+
+#: Exceptions the zip reader and its decompressors raise on a corrupt, encrypted or exotic member.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError,
+               lzma.LZMAError, ValueError)
+
+
 def _read_cube_bytes(path: Path) -> bytes:
-    if not path.is_file():
-        raise InputError(f"LUT file {path} does not exist")
+    from hdrkit.io.limits import check_input_file, read_input
+
+    check_input_file(path, what="LUT file")
     if path.suffix.lower() == ".zip":
-        try:
-            with zipfile.ZipFile(path) as zf:
-                cubes = [n for n in zf.namelist() if n.lower().endswith(".cube") and not n.startswith("__MACOSX")]
-                if not cubes:
-                    raise FormatError(f"{path}: the zip holds no .cube file")
-                if len(cubes) > 1:
-                    raise FormatError(f"{path}: the zip holds {len(cubes)} .cube files; extract the one you want")
-                return zf.read(cubes[0])
-        except zipfile.BadZipFile:
-            raise FormatError(f"{path}: not a valid zip file") from None
+        return _read_zip_member(path)
     if path.suffix.lower() != ".cube":
         raise FormatError(f"{path}: expected a .cube LUT or a .zip holding one")
-    return path.read_bytes()
+    if path.stat().st_size > MAX_CUBE_BYTES:
+        raise FormatError(f"{path}: {path.stat().st_size:,} bytes is too large for a .cube LUT "
+                          f"(limit {MAX_CUBE_BYTES:,})")
+    return read_input(path, what="LUT file")
+
+
+def _read_zip_member(path: Path) -> bytes:
+    """The one ``.cube`` of a zip, refusing encrypted or unsupported members and sizes over the limit before
+    decompressing (and stopping at the limit whatever the header claims)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            cubes = [i for i in zf.infolist() if i.filename.lower().endswith(".cube")
+                     and not i.filename.startswith("__MACOSX")]
+            if not cubes:
+                raise FormatError(f"{path}: the zip holds no .cube file")
+            if len(cubes) > 1:
+                raise FormatError(f"{path}: the zip holds {len(cubes)} .cube files; extract the one you want")
+            info = cubes[0]
+            if info.flag_bits & 0x1:
+                raise FormatError(f"{path}: the .cube in the zip is encrypted; extract it first")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2,
+                                          zipfile.ZIP_LZMA):
+                raise FormatError(f"{path}: the zip uses compression method {info.compress_type}, which is not "
+                                  f"supported (stored, deflate, bzip2, lzma are)")
+            if info.file_size > MAX_CUBE_BYTES:
+                raise FormatError(f"{path}: the .cube in the zip is {info.file_size:,} bytes, too large for a LUT "
+                                  f"(limit {MAX_CUBE_BYTES:,})")
+            with zf.open(info) as fh:
+                data = fh.read(MAX_CUBE_BYTES + 1)
+    except _ZIP_ERRORS as exc:
+        raise FormatError(f"{path}: not a readable zip ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})") from None
+    if len(data) > MAX_CUBE_BYTES:
+        raise FormatError(f"{path}: the .cube in the zip is larger than its header says (corrupt zip)")
+    return data
 
 
 @functools.lru_cache(maxsize=4)
@@ -174,9 +209,9 @@ def _read_cube_cached(path: str, mtime_ns: int, size: int) -> Lut3D:
 
 def read_cube(path: PathLike) -> Lut3D:
     """Read a 3D LUT from a ``.cube`` file or a ``.zip`` containing exactly one (cached per path and mtime)."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"LUT file {p} does not exist")
+    from hdrkit.io.limits import check_input_file
+
+    p = check_input_file(Path(path), what="LUT file")
     st = p.stat()
     return _read_cube_cached(str(p.resolve()), st.st_mtime_ns, st.st_size)
 

@@ -40,11 +40,11 @@ def ocio_processor(config: str = OCIO_CONFIG, source: str = OCIO_SOURCE, display
     ocio = _ocio()
     try:
         cfg = ocio.Config.CreateFromFile(config)
-    except Exception as exc:  # OCIO raises its own Exception type
+    except ocio.Exception as exc:  # OCIO's own exception type (a config file that is missing or invalid)
         raise InputError(f"cannot open OCIO config {config!r}: {exc}") from None
     try:
         proc = cfg.getProcessor(source, display, view, ocio.TRANSFORM_DIR_FORWARD)
-    except Exception as exc:
+    except ocio.Exception as exc:
         raise InputError(f"OCIO config {config!r} cannot convert {source!r} to {display!r}/{view!r}: {exc}") from None
     return proc.getDefaultCPUProcessor()
 

@@ -537,7 +537,7 @@ class VideoWriter:
                 opts["svtav1-params"] = ":".join(params)
         elif encoder == "libx264":
             opts["x264-params"] = "log-level=error:threads=2"
-        from hdrkit.io._quiet import quiet_stderr
+        from hdrkit.video._quiet import quiet_stderr
 
         self._quiet = quiet_stderr  # SVT-AV1 prints its configuration to fd 2 when it opens
         try:

@@ -1,4 +1,8 @@
-"""Silence C libraries (libpng, OpenEXR, OpenCV) that write warnings to the process's stderr."""
+"""Silence an encoder library that writes to the process's stderr (SVT-AV1 prints its configuration to fd 2).
+
+This redirects file descriptor 2 for the duration of the block: process-wide, so it is used only around the
+video encoder's open/encode calls (the image readers and writers in :mod:`hdrkit.io` never do this).
+"""
 
 from __future__ import annotations
 
@@ -25,14 +29,3 @@ def quiet_stderr() -> Iterator[None]:
     finally:
         os.dup2(saved, fd)
         os.close(saved)
-
-
-def cv2_silent():
-    """Import OpenCV with its logging silenced."""
-    import cv2
-
-    try:
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    except AttributeError:  # pragma: no cover
-        cv2.setLogLevel(0)
-    return cv2
