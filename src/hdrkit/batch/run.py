@@ -156,7 +156,8 @@ def _start_ray(ray, address: Optional[str], cpus: int) -> None:
             _init_ray(ray, address, cpus)
     except (KeyboardInterrupt, InputError):
         raise
-    except Exception as exc:  # no cluster at the address, a node that timed out starting, ...
+    except (ray.exceptions.RayError, RuntimeError, ValueError, OSError) as exc:  # no cluster at the address, a
+        # node that timed out starting (ConnectionError/TimeoutError are OSErrors), ...
         where = f"at {address}" if address else "locally"
         raise HdrkitError(f"Ray could not start {where}: {one_line(exc)}") from None
 

@@ -25,12 +25,14 @@ def is_uri(p) -> bool:
 
 def _fs(uri: str):
     try:
+        import pyarrow
         from pyarrow import fs
     except ImportError:  # pragma: no cover - pyarrow comes with ray[data]
         raise InputError(f"{uri}: remote paths need pyarrow (pip install 'hdrkit[ray]')") from None
     try:
         return fs.FileSystem.from_uri(str(uri))
-    except Exception as exc:  # unknown scheme, no credentials, ...
+    except (pyarrow.ArrowException, ValueError, OSError, NotImplementedError) as exc:  # unknown scheme, no
+        # credentials, ... (pyarrow's ArrowInvalid is a ValueError, its I/O errors OSErrors)
         raise InputError(f"cannot open {uri}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
             from None
 
