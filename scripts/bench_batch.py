@@ -11,7 +11,8 @@ items three times with the same per-item code (:func:`hdrkit.batch.worker.proces
 
 Reported per run: wall seconds, Ray start-up (``ray.init``), time to the first finished item (worker processes
 start and import torch), steady-state seconds per item (between the first and the last item finished, by the
-workers' clocks), the mean seconds of work per item inside the worker, and items/s.  Ray's per-item overhead = steady-state s/item of ``ray ×1`` / s/item of ``loop`` - 1; scaling = items/s
+workers' clocks), the mean seconds of work per item inside the worker, and items/s.  Ray's per-item overhead = steady-state s/item of ``ray ×1`` / s/item of ``loop`` - 1 (and, immune to the load
+changing between runs, ``ray ×1``'s steady s/item / its own work s/item - 1); scaling = items/s
 of ``ray ×2`` / ``ray ×1`` (steady state, and whole runs).  The machine load (``uptime``) is recorded before and
 after each run: on a shared machine these numbers are only as good as the load says.
 """
@@ -118,6 +119,9 @@ def main(argv=None) -> int:
     summary = {}
     if "loop" in by and "ray ×1" in by:
         summary["ray_overhead_per_item"] = by["ray ×1"]["steady_s_per_item"] / by["loop"]["steady_s_per_item"] - 1
+    if "ray ×1" in by:  # time per item outside the op's own work (scheduling, transfer, manifest), same run
+        r = by["ray ×1"]
+        summary["ray_overhead_outside_work"] = r["steady_s_per_item"] / r["work_s_per_item"] - 1
     if "ray ×1" in by and "ray ×2" in by:
         summary["scaling_steady"] = by["ray ×2"]["steady_items_per_s"] / by["ray ×1"]["steady_items_per_s"]
         summary["scaling_whole_run"] = by["ray ×2"]["items_per_s"] / by["ray ×1"]["items_per_s"]

@@ -150,16 +150,26 @@ def _start_ray(ray, address: Optional[str], cpus: int) -> None:
     """``ray.init`` (a private local instance, or joining ``address``); a failure is one line."""
     from hdrkit.batch.worker import one_line
 
-    try:
-        with warnings.catch_warnings():  # e.g. Ray Client's connection warning: the error below says it
-            warnings.simplefilter("ignore")
-            _init_ray(ray, address, cpus)
-    except (KeyboardInterrupt, InputError):
-        raise
-    except (ray.exceptions.RayError, RuntimeError, ValueError, OSError) as exc:  # no cluster at the address, a
-        # node that timed out starting (ConnectionError/TimeoutError are OSErrors), ...
-        where = f"at {address}" if address else "locally"
-        raise HdrkitError(f"Ray could not start {where}: {one_line(exc)}") from None
+    where = f"at {address}" if address else "locally"
+    for attempt in (1, 2):
+        try:
+            with warnings.catch_warnings():  # e.g. Ray Client's connection warning: the error below says it
+                warnings.simplefilter("ignore")
+                _init_ray(ray, address, cpus)
+            return
+        except (KeyboardInterrupt, InputError):
+            raise
+        except (ray.exceptions.RayError, RuntimeError, ValueError, OSError) as exc:  # no cluster at the
+            # address, a client that cannot connect (ConnectionError/TimeoutError are OSErrors), ...
+            raise HdrkitError(f"Ray could not start {where}: {one_line(exc)}") from None
+        except Exception as exc:
+            # Ray raises a bare Exception when its local node does not register within 30 s (overloaded machine)
+            if type(exc) is not Exception or "timed out during startup" not in str(exc):
+                raise
+            if ray.is_initialized():
+                ray.shutdown()
+            if attempt == 2 or address is not None:
+                raise HdrkitError(f"Ray could not start {where}: {one_line(exc)}") from None
 
 
 def _init_ray(ray, address: Optional[str], cpus: int) -> None:
