@@ -7,8 +7,10 @@ exception is an *escape* (a bug).  Run them with atheris (``fuzz/run_atheris.py`
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -16,6 +18,7 @@ from typing import Callable, Dict, List
 import numpy as np
 
 _TMP = Path(tempfile.mkdtemp(prefix="hdrkit-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 
 
 def _as_file(data: bytes, ext: str) -> Path:
