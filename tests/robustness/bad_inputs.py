@@ -307,7 +307,7 @@ def case_output_under_a_file(f: Path):
 
 def case_eval_report_unwritable(f: Path):
     src = _w(f, "ok4.png", small_png(16))
-    return ["eval", src, src, "--report", "/proc/self/report"], "cannot create report folder"
+    return ["eval", src, src, "--report", "/proc/self/report"], ("cannot create report folder", "cannot create output folder")
 
 
 def case_encode_unknown_extension(f: Path):
