@@ -131,3 +131,17 @@ def test_pairs_writes_clip_pairs(capsys, tmp_path):
     assert meta["params"]["frames"] == 4 and meta["source"] == "p.exr"
     code, o, e = cli(capsys, "video", "pairs", src, "-o", tmp_path / "c2", "--size", "65x32")
     assert_one_line_error(code, e, "--size", o)
+
+
+def test_av1_output_keeps_the_terminal_free_of_encoder_logs(sdr_clip, tmp_path):
+    """SVT-AV1 prints its configuration on file descriptor 2; the CLI (not the library) turns that off with
+    SVT_LOG, so a successful `video expand --codec av1` writes only its own lines."""
+    import os
+    import subprocess
+
+    out = tmp_path / "a.mkv"
+    env = {k: v for k, v in os.environ.items() if k != "SVT_LOG"}
+    proc = subprocess.run([sys.executable, "-m", "hdrkit.cli.main", "video", "expand", str(sdr_clip), "-o", str(out),
+                           "--codec", "av1", "-q"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert out.exists() and "Svt[" not in proc.stderr + proc.stdout

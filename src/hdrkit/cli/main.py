@@ -7,6 +7,7 @@ imports (numpy, torch, OpenCV) happen inside the command functions so that ``hdr
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Optional
 
@@ -135,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; hdrkit errors become ``error: ...`` on stderr and exit code 2 (folders the run created for
     its outputs are removed again when still empty)."""
     from hdrkit.cli.common import remove_created_dirs, set_policy
+
+    # SVT-AV1 (the AV1 encoder inside PyAV) prints its configuration on file descriptor 2 unless SVT_LOG says
+    # otherwise; errors only (1).  Set here, where the CLI owns the process, never in library code.
+    os.environ.setdefault("SVT_LOG", "1")
 
     _quiet_libraries()
     try:

@@ -537,9 +537,6 @@ class VideoWriter:
                 opts["svtav1-params"] = ":".join(params)
         elif encoder == "libx264":
             opts["x264-params"] = "log-level=error:threads=2"
-        from hdrkit.video._quiet import quiet_stderr
-
-        self._quiet = quiet_stderr  # SVT-AV1 prints its configuration to fd 2 when it opens
         try:
             self._container = av.open(str(self.path), "w", format={".mkv": "matroska", ".mp4": "mp4",
                                                                     ".mov": "mov"}[ext])
@@ -628,8 +625,7 @@ class VideoWriter:
     def _encode(self, frame) -> None:
         av = _av()
         try:
-            with self._quiet():
-                packets = self._stream.encode(frame)
+            packets = self._stream.encode(frame)
         except av.FFmpegError as exc:
             raise FormatError(f"encoding failed ({_why(exc)})") from None
         self._mux(packets)
@@ -637,8 +633,7 @@ class VideoWriter:
     def _mux(self, packets) -> None:
         av = _av()
         try:
-            with self._quiet():
-                self._container.mux(packets)
+            self._container.mux(packets)
         except av.FFmpegError as exc:
             raise FormatError(f"writing {self.path.name} failed ({_why(exc)})") from None
 
@@ -653,8 +648,7 @@ class VideoWriter:
                 self._encode(None)
         finally:
             try:
-                with self._quiet():
-                    self._container.close()
+                self._container.close()
             except _av().FFmpegError as exc:
                 if flush:
                     raise FormatError(f"finishing {self.path.name} failed ({_why(exc)})") from None
