@@ -165,9 +165,10 @@ def _procedural_clips(frames: int, size, seed: int, count: int):
         yield f"procedural{i}_{p.kind}", hdr, None
 
 
-def roundtrip(data: str, frames: int, size, seed: int, tmp: str, limit: int = 0, crfs=(None,)) -> dict:
-    """PU-PSNR (and size) of synthetic HDR10 clips written with x265 and read back, 4:2:0 and 4:4:4 at each CRF,
-    and of the Y'CbCr conversion alone (4:2:0 and 4:4:4, 10-bit, no encoder)."""
+def roundtrip(data: str, frames: int, size, seed: int, tmp: str, limit: int = 0, crfs=(None,),
+              codecs=("hevc",)) -> dict:
+    """PU-PSNR (and size) of synthetic HDR10 clips written with each codec (x265: 4:2:0 and 4:4:4; SVT-AV1:
+    4:2:0) and read back at each CRF, and of the Y'CbCr conversion alone (4:2:0 and 4:4:4, 10-bit, no encoder)."""
     from hdrkit import color
     from hdrkit.metrics import pu_psnr
     from hdrkit.video import _kernels as K
@@ -179,20 +180,21 @@ def roundtrip(data: str, frames: int, size, seed: int, tmp: str, limit: int = 0,
     clips = _procedural_clips(frames, size, seed, limit or 4) if data == "procedural" else \
         _clips(data, frames, size, seed, limit)
     for name, hdr, _ in clips:
-        for crf in crfs:
-            for chroma in ("420", "444"):
-                key = f"{chroma}_crf{crf if crf is not None else '_default'}"
-                p = Path(tmp) / f"rt_{name}_{chroma}.mkv"
-                with VideoWriter(p, size[1], size[0], 24, codec="hevc", chroma=chroma, crf=crf) as w:
-                    for f in hdr:
-                        w.write_nits(f)
-                nbytes = p.stat().st_size
-                with VideoReader(p) as r:
-                    back = list(r.frames())
-                p.unlink()
-                out.setdefault(key, []).append(float(np.mean([pu_psnr(a.astype(np.float64), b.astype(np.float64))
-                                                              for a, b in zip(hdr, back)])))
-                out.setdefault(key + "_kbytes", []).append(nbytes / 1000.0)
+        for codec in codecs:
+            for crf in crfs:
+                for chroma in ("420",) if codec == "av1" else ("420", "444"):  # SVT-AV1 encodes 4:2:0 only
+                    key = f"{codec}_{chroma}_crf{crf if crf is not None else '_default'}"
+                    p = Path(tmp) / f"rt_{name}_{chroma}.mkv"
+                    with VideoWriter(p, size[1], size[0], 24, codec=codec, chroma=chroma, crf=crf) as w:
+                        for f in hdr:
+                            w.write_nits(f)
+                    nbytes = p.stat().st_size
+                    with VideoReader(p) as r:
+                        back = list(r.frames())
+                    p.unlink()
+                    out.setdefault(key, []).append(float(np.mean([pu_psnr(a.astype(np.float64), b.astype(np.float64))
+                                                                  for a, b in zip(hdr, back)])))
+                    out.setdefault(key + "_kbytes", []).append(nbytes / 1000.0)
         for key, sub in (("420_only", 1), ("444_only", 0)):
             vals = []
             for f in hdr:
@@ -237,7 +239,8 @@ def main(argv=None) -> int:
         t.add_argument("--json")
         t.add_argument("--limit", type=int, default=0, help="first N scenes only")
         if name == "roundtrip":
-            t.add_argument("--crfs", default="default", help="x265 CRFs (default = the writer's default)")
+            t.add_argument("--crfs", default="default", help="CRFs (default = the writer's default)")
+            t.add_argument("--codecs", default="hevc,av1")
         if name == "table":
             t.add_argument("--methods", default="masia2017,akyuz2007,masia2009")
             t.add_argument("--smooths", default="1,0")
@@ -256,7 +259,7 @@ def main(argv=None) -> int:
             res = table(a.data, a.frames, (h, w), a.seed, methods, a.tmp, not a.no_anchor)
         else:
             crfs = [None if c == "default" else float(c) for c in a.crfs.split(",")]
-            res = roundtrip(a.data, a.frames, (h, w), a.seed, a.tmp, a.limit, crfs)
+            res = roundtrip(a.data, a.frames, (h, w), a.seed, a.tmp, a.limit, crfs, a.codecs.split(","))
     res["command"] = " ".join(sys.argv)
     text = json.dumps(res, indent=1)
     print(text if a.cmd == "speed" else json.dumps(res.get("summary", {k: v for k, v in res.items() if k != "per_clip"}), indent=1))

@@ -261,3 +261,24 @@ def test_analysis_step_leaves_enough_pixels():
     for w, h in ((640, 360), (1280, 720), (1920, 1080), (4096, 2160)):
         s = analysis_step(w, h)
         assert (w // s) * (h // s) >= 16384 and (w // (2 * s)) * (h // (2 * s)) < 16384
+
+
+def test_expand_keeps_no_per_frame_arrays(tmp_path):
+    """Bounded memory, structurally: the Python-side peak of ``expand_video`` (tracemalloc: numpy buffers,
+    LUTs, frames, lists) grows by less than one frame's float32 array when the clip is 5× longer — nothing of
+    the size of a frame or a LUT is kept per frame (only a few numbers per frame)."""
+    import tracemalloc
+
+    from hdrkit.video.expand import expand_video
+
+    short = write_sdr(tmp_path / "short.mp4", gradient_frames(12))
+    long = write_sdr(tmp_path / "long.mp4", gradient_frames(60))
+    expand_video(short, tmp_path / "warm.mkv", codec="av1")  # imports, JIT caches, lru caches
+    peaks = {}
+    for name, src in (("short", short), ("long", long)):
+        tracemalloc.start()
+        expand_video(src, tmp_path / f"{name}.mkv", codec="av1")
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    frame_bytes = 48 * 64 * 3 * 4
+    assert peaks["long"] - peaks["short"] < frame_bytes, peaks

@@ -48,7 +48,7 @@ def expand_cmd(
     anchor: bool = typer.Option(True, "--anchor/--no-anchor", help="Global methods: map each frame's median "
                                 "luminance onto the smoothed one (a pumping exposure is not passed on)."),
     codec: str = typer.Option("hevc", "--codec", help="hevc (x265 Main 10) or av1 (SVT-AV1 10-bit)."),
-    crf: Optional[float] = typer.Option(None, "--crf", help="Quality (default 18 for hevc, 30 for av1)."),
+    crf: Optional[float] = typer.Option(None, "--crf", help="Quality (default 8 for hevc, 3 for av1: ≤ 1 dB PU-PSNR lost beyond 4:2:0; raise it for smaller files)."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Encoder preset (default faster for x265, 10 for SVT-AV1)."),
     peak: Optional[float] = typer.Option(None, "--peak", help="Nits of SDR white / mastering display peak (1000)."),
     chroma: str = typer.Option("420", "--chroma", help="420, or 444 for a 10-bit 4:4:4 mezzanine (hevc only)."),
