@@ -1,7 +1,7 @@
 """Video benchmarks of docs/VIDEO.md.
 
     python scripts/bench_video.py make  --seconds 5  -o /tmp/in5.mp4     # 1080p 8-bit H.264 test clip
-    python scripts/bench_video.py speed /tmp/in5.mp4 --codec av1 --preset 10 [--method masia2017] [--json OUT]
+    python scripts/bench_video.py speed /tmp/in5.mp4 --codec av1 --preset 10 [--method gcm] [--json OUT]
     python scripts/bench_video.py table --data ../shared/data/hdr_extra --json docs/video/mabd.json
     python scripts/bench_video.py roundtrip --data ../shared/data/hdr_extra --json docs/video/roundtrip.json
 
@@ -92,13 +92,17 @@ def speed(src: str, codec: str, preset: str | None, method: str, out_dir: str, c
     return res
 
 
-def _clips(data: str, frames: int, size, seed: int, limit: int = 0):
-    """Held-out clips: one per hdr_extra panorama except ``sunrise``, each two shots (this scene, then the next
-    scene in the list), so every clip has a cut."""
+def _clips(data: str, frames: int, size, seed: int, limit: int = 0, scenes: str = "all"):
+    """Held-out clips: one per hdr_extra panorama except ``sunrise`` (``scenes="held-out"``: only the
+    ``hdrkit.data.split.HELD_OUT`` scenes, which no shipped model was trained on), each two shots (this scene, then
+    the next scene in the list), so every clip has a cut."""
     from hdrkit.data import load_hdr_nits
+    from hdrkit.data.split import HELD_OUT
     from hdrkit.video.synth import make_clip_params, render_clip
 
     files = sorted(p for p in Path(data).glob("*.exr") if p.stem != "sunrise" or "hdr_extra" not in str(data))
+    if scenes == "held-out":
+        files = [p for p in files if p.stem in HELD_OUT]
     if limit:
         files = files[:limit]
     rng = np.random.default_rng(seed)
@@ -114,7 +118,7 @@ def _clips(data: str, frames: int, size, seed: int, limit: int = 0):
         yield f.stem, hdr, sdr
 
 
-def table(data: str, frames: int, size, seed: int, methods, tmp: str, anchor: bool = True) -> dict:
+def table(data: str, frames: int, size, seed: int, methods, tmp: str, anchor: bool = True, scenes: str = "all") -> dict:
     """MABD-MSE and PU-PSNR of the smoothed global baseline vs the same operator per frame, on the frames in
     memory (``hdrkit.video.expand.expand_frames``: the analysis, shots, smoothing and per-frame LUTs of
     ``expand_video``, without the codecs)."""
@@ -123,7 +127,7 @@ def table(data: str, frames: int, size, seed: int, methods, tmp: str, anchor: bo
     from hdrkit.video.expand import expand_frames
 
     rows = []
-    for name, hdr, sdr in _clips(data, frames, size, seed):
+    for name, hdr, sdr in _clips(data, frames, size, seed, scenes=scenes):
         ref_pq = np.stack([np.asarray(color.pq_inverse_eotf(h), np.float32) for h in hdr])
         for method, smooth in methods:
             test = expand_frames(sdr, 24.0, method=method, smooth=smooth, anchor=anchor)
@@ -142,6 +146,12 @@ def table(data: str, frames: int, size, seed: int, methods, tmp: str, anchor: bo
         sel = [r for r in rows if r["method"] == method and r["smooth"] == smooth]
         summary[f"{method}@{smooth}"] = {k: float(np.mean([r[k] for r in sel]))
                                          for k in ("pu_psnr", "delta_e_itp", "mabd_mse", "mabd_kpnmfi")}
+        per_frame = [r for r in rows if r["method"] == method and r["smooth"] == 0]
+        if smooth and per_frame:  # the acceptance ratio: smoothed / the same operator per frame, per clip
+            ratio = [a["mabd_mse"] / b["mabd_mse"] for a, b in zip(sel, per_frame)]
+            summary[f"{method}@{smooth}"]["mabd_mse_ratio_median"] = float(np.median(ratio))
+            summary[f"{method}@{smooth}"]["mabd_mse_ratio_of_means"] = float(
+                np.mean([r["mabd_mse"] for r in sel]) / np.mean([r["mabd_mse"] for r in per_frame]))
     return {"rows": rows, "summary": summary}
 
 
@@ -226,7 +236,7 @@ def main(argv=None) -> int:
     s.add_argument("--codec", default="hevc")
     s.add_argument("--preset", default=None)
     s.add_argument("--crf", type=float, default=None)
-    s.add_argument("--method", default="masia2017")
+    s.add_argument("--method", default=None, help="default: hdrkit.video.expand.DEFAULT_METHOD")
     s.add_argument("--tmp", default="/tmp")
     s.add_argument("--json")
     for name in ("table", "roundtrip"):
@@ -245,18 +255,22 @@ def main(argv=None) -> int:
             t.add_argument("--methods", default="masia2017,akyuz2007,masia2009")
             t.add_argument("--smooths", default="1,0")
             t.add_argument("--no-anchor", action="store_true")
+            t.add_argument("--scenes", default="all", choices=("all", "held-out"),
+                           help="held-out: only hdrkit.data.split.HELD_OUT (what gcm never saw)")
     a = ap.parse_args(argv)
     if a.cmd == "make":
         w, h = (int(v) for v in a.size.split("x"))
         make_clip(a.o, a.seconds, size=(w, h), pano=a.data, audio=a.audio)
         return 0
     if a.cmd == "speed":
-        res = speed(a.src, a.codec, a.preset, a.method, a.tmp, a.crf)
+        from hdrkit.video.expand import DEFAULT_METHOD
+
+        res = speed(a.src, a.codec, a.preset, a.method or DEFAULT_METHOD, a.tmp, a.crf)
     else:
         w, h = (int(v) for v in a.size.split("x"))
         if a.cmd == "table":
             methods = [(m, float(s)) for m in a.methods.split(",") for s in a.smooths.split(",")]
-            res = table(a.data, a.frames, (h, w), a.seed, methods, a.tmp, not a.no_anchor)
+            res = table(a.data, a.frames, (h, w), a.seed, methods, a.tmp, not a.no_anchor, a.scenes)
         else:
             crfs = [None if c == "default" else float(c) for c in a.crfs.split(",")]
             res = roundtrip(a.data, a.frames, (h, w), a.seed, a.tmp, a.limit, crfs, a.codecs.split(","))

@@ -40,9 +40,10 @@ def _output(out: Path, inputs: list[Path]) -> Path:
 def expand_cmd(
     source: Path = typer.Argument(..., help="SDR video (H.264/HEVC/ProRes/..., 8 or 10 bit)."),
     output: Path = typer.Option(..., "-o", "--output", help="HDR10 output .mkv, .mp4 or .mov."),
-    method: Optional[str] = typer.Option(None, "--method", help="masia2017 (default: smoothed global baseline, "
-                                         "LUT per frame), masia2009, akyuz2007, linear, or any `hdrkit expand` "
-                                         "method per frame (unet, metahdr, huo2014, kovaleski2014...)."),
+    method: Optional[str] = typer.Option(None, "--method", help="gcm (default: gcm's global mapping, its "
+                                         "condition smoothed within shots, LUT per frame), masia2017, masia2009, "
+                                         "akyuz2007, linear (smoothed statistics), or any `hdrkit expand` method per "
+                                         "frame (unet, metahdr, huo2014, kovaleski2014...)."),
     smooth: Optional[float] = typer.Option(None, "--smooth", help="Global methods: std in seconds of the "
                                            "statistics' smoothing within a shot (default 1; 0 = per frame)."),
     anchor: bool = typer.Option(True, "--anchor/--no-anchor", help="Global methods: map each frame's median "
