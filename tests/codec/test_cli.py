@@ -171,16 +171,18 @@ def test_cpu_decode_never_imports_torch(tmp_path):
     from hdrkit.codec.container import Container, pack
     from hdrkit.codec.weights import load_theta
 
-    cfg, theta = load_theta()
-    sdr = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
-    src = tmp_path / "photo.png"
-    w = SdrWriter(src, sdr, 95)
-    w.commit(pack(Container(cfg=cfg, weights={k: v.numpy() for k, v in theta.items()}, width=30, height=20)))
-    out = tmp_path / "hdr.png"
-    code = ("import sys; from hdrkit.cli.main import main; rc = main(['decode', sys.argv[1], '-o', sys.argv[2]]); "
-            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH'); sys.exit(rc)")
-    r = subprocess.run([sys.executable, "-c", code, str(src), str(out)], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip().endswith("NO-TORCH")
-    got = np.asarray(color.pq_inverse_eotf(color.to_nits(read_image(out))))
-    assert np.abs(got - decode_arrays(read_blob(src), sdr)).max() <= 1.5 / 65535
+    for family in (None, "siren"):  # the default gamma-map family (numba kernel) and SIREN (fused LLVM kernel)
+        cfg, theta = load_theta(family)
+        sdr = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+        src = tmp_path / f"photo_{family}.png"
+        w = SdrWriter(src, sdr, 95)
+        w.commit(pack(Container(cfg=cfg, weights={k: np.asarray(v) for k, v in theta.items()}, width=30, height=20)))
+        out = tmp_path / f"hdr_{family}.png"
+        code = ("import sys; from hdrkit.cli.main import main; rc = main(['decode', sys.argv[1], '-o', "
+                "sys.argv[2]]); print('TORCH' if 'torch' in sys.modules else 'NO-TORCH'); sys.exit(rc)")
+        r = subprocess.run([sys.executable, "-c", code, str(src), str(out)], capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip().endswith("NO-TORCH")
+        got = np.asarray(color.pq_inverse_eotf(color.to_nits(read_image(out))))
+        assert np.abs(got - decode_arrays(read_blob(src), sdr)).max() <= 1.5 / 65535

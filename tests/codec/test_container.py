@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from hdrkit.codec.container import MAGIC, Container, Signal, dequantised, pack, unpack
 from hdrkit.errors import MetadataError
+from hdrkit.models import gammanet
+from hdrkit.models.gammanet import GammaConfig
 from hdrkit.models.siren import SirenConfig, init_params
 
 
@@ -92,9 +94,52 @@ def _recrc(body: bytes) -> bytes:
 
 def test_future_version_is_refused():
     blob = bytearray(_blob()[:-4])
-    blob[8:10] = struct.pack("<H", 2)
-    with pytest.raises(MetadataError, match="version 2"):
+    blob[8:10] = struct.pack("<H", 3)
+    with pytest.raises(MetadataError, match="version 3"):
         unpack(_recrc(bytes(blob)))
+
+
+def _gamma_blob(quant="fp16", cfg=GammaConfig()):
+    return pack(Container(cfg=cfg, weights=gammanet.init_params(cfg, seed=1), quant=quant, width=640, height=480))
+
+
+def test_siren_is_still_written_as_version_1_and_gamma_as_version_2():
+    assert struct.unpack_from("<H", _blob(), 8)[0] == 1
+    assert struct.unpack_from("<HB", _gamma_blob(), 8)[0] == 2 and _gamma_blob()[16] == 1  # family byte
+
+
+@pytest.mark.parametrize("cfg", [GammaConfig(), GammaConfig(hidden=(32, 8, 4), coord_octaves=3, color_octaves=16,
+                                                            offset=0.03125)])
+@pytest.mark.parametrize("quant", ["fp32", "fp16", "int8"])
+def test_gamma_descriptor_round_trip(cfg, quant):
+    w = gammanet.init_params(cfg, seed=1)
+    w = {k: v + np.float32(0.01) * np.arange(v.size, dtype=np.float32).reshape(v.shape) for k, v in w.items()}
+    blob = pack(Container(cfg=cfg, weights=w, quant=quant, width=640, height=480))
+    c = unpack(blob)
+    assert c.cfg == cfg and (c.width, c.height) == (640, 480) and c.quant == quant
+    assert sorted(c.weights) == sorted(gammanet.param_names(cfg))
+    for k, v in dequantised(w, quant).items():
+        assert np.array_equal(c.weights[k], v)
+    assert pack(c) == blob
+    # header 16 + family 1 + descriptor 7 + 2 per width + quant 1 + signals 16 + sizes 16 + payload + CRC 4
+    per = {"fp32": 4, "fp16": 2, "int8": 1}[quant]
+    scales = 4 * len(w) if quant == "int8" else 0
+    assert len(blob) == 16 + 1 + 7 + 2 * len(cfg.hidden) + 1 + 16 + 16 + per * gammanet.param_count(cfg) + scales + 4
+
+
+def test_version_2_siren_family_parses_like_version_1():
+    v1 = _blob()[:-4]
+    v2 = bytearray(v1[:16]) + b"\x00" + v1[16:]
+    v2[8:10] = struct.pack("<H", 2)
+    c1, c2 = unpack(_blob()), unpack(_recrc(bytes(v2)))
+    assert c1.cfg == c2.cfg and all(np.array_equal(c1.weights[k], c2.weights[k]) for k in c1.weights)
+
+
+def test_unknown_family_is_refused():
+    b = bytearray(_gamma_blob()[:-4])
+    b[16] = 7
+    with pytest.raises(MetadataError, match="family code 7"):
+        unpack(_recrc(bytes(b)))
 
 
 def test_nan_weights_are_refused():
@@ -113,12 +158,12 @@ def _check_parser(data: bytes) -> None:
     assert all(np.isfinite(v).all() for v in c.weights.values())
 
 
-_BASE = _blob()[:-4]
+_BASES = (_blob()[:-4], _gamma_blob()[:-4])
 
 
 @st.composite
 def _mutations(draw):
-    data = bytearray(_BASE)
+    data = bytearray(_BASES[draw(st.integers(0, 1))])
     for _ in range(draw(st.integers(1, 6))):
         kind = draw(st.sampled_from(["flip", "cut", "insert", "header"]))
         if kind == "flip" and data:
@@ -161,6 +206,7 @@ def test_fuzz_10000_mutated_blobs_never_crash(data):
 @given(st.binary(max_size=2000))
 def test_fuzz_10000_random_blobs_never_crash(data):
     _check_parser(_recrc(MAGIC + struct.pack("<HHI", 1, 0, 0) + data))
+    _check_parser(_recrc(MAGIC + struct.pack("<HHI", 2, 0, 0) + data))
 
 
 def test_v1_golden_file_decodes_bit_exactly():

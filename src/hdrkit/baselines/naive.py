@@ -36,6 +36,10 @@ def theta_init_blind(sdr: np.ndarray, theta_init: Optional[str | Path] = None) -
     from hdrkit.models.fast import decode_pq
 
     cfg, theta = load_theta(theta_init)
+    if getattr(cfg, "family", "siren") == "gamma":
+        from hdrkit.models.gammanet import decode
+
+        return decode(theta, np.asarray(sdr), cfg)
     x = np.asarray(sdr)
     x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
     return np.clip(decode_pq(theta, x, cfg), 0, 1)

@@ -5,8 +5,10 @@ A *method spec* is ``name[:key=value,...]``, e.g. ``gainmap:scale=4,q=95,ch=3``,
 
 * ``naive``     SDR linearised, BT.2020, white = 203 cd/m² (0 bytes)
 * ``blind``     the shipped meta-trained theta_init without adaptation (0 bytes per image)
-* ``mlp``       our embedded MLP (issue 5: :func:`hdrkit.codec.api.encode_arrays`); keys ``quant`` (fp16/int8/
-  fp32), ``steps``, ``lr``, ``sf`` (sample fraction), ``init`` (path or ``random``), ``ef`` (OHEM error fraction), ``resample`` (0 = uniform grid)
+* ``mlp``       our embedded network (:func:`hdrkit.codec.api.encode_arrays`, default: the gamma-map family);
+  keys ``quant`` (fp16/int8/fp32), ``steps``, ``lr``, ``init`` (path, ``siren`` = the paper's SIREN, ``random``);
+  gamma family: ``batch``, ``hl`` (lr half-life), ``loss`` (pq/itp/mix); SIREN: ``sf`` (sample fraction), ``ef``
+  (OHEM error fraction), ``resample`` (0 = uniform grid)
 * ``gainmap``   ISO 21496-1 gain map; keys ``scale`` (1/2/4/8), ``q`` (map JPEG quality), ``ch`` (1 or 3); bytes
   = everything the Ultra HDR JPEG adds to the plain SDR JPEG (map JPEG, XMP, ISO blocks, MPF)
 * ``gamutmlp``  GamutMLP-style residual MLP; keys ``steps``, ``batch``, ``init`` (path of a Reptile init)
@@ -117,20 +119,20 @@ def _run_blind(p: Pair, kw):
 def _run_mlp(p: Pair, kw):
     from dataclasses import replace
 
-    from hdrkit.codec.adapt import AdaptConfig
     from hdrkit.codec.adapters import jpeg_added_bytes
-    from hdrkit.codec.api import decode_arrays, encode_arrays
+    from hdrkit.codec.api import decode_arrays, default_adapt_config, encode_arrays
 
-    cfg = AdaptConfig()
-    if "steps" in kw:
-        cfg = replace(cfg, steps=int(kw["steps"]))
-    if "lr" in kw:
-        cfg = replace(cfg, lr=float(kw["lr"]))
-    if "sf" in kw:
-        cfg = replace(cfg, sample_fraction=float(kw["sf"]))
-    if "ef" in kw:
-        cfg = replace(cfg, error_fraction=float(kw["ef"]))
-    if kw.get("resample") == "0":
+    cfg = default_adapt_config(kw.get("init"))
+    floats = {"lr": "lr", "sf": "sample_fraction", "ef": "error_fraction", "hl": "lr_halflife"}
+    ints = {"steps": "steps", "batch": "batch"}
+    for key, field in list(floats.items()) + list(ints.items()):
+        if key in kw:
+            if not hasattr(cfg, field):
+                raise InputError(f"mlp option {key} does not apply to {type(cfg).__name__}")
+            cfg = replace(cfg, **{field: (float if key in floats else int)(kw[key])})
+    if "loss" in kw:
+        cfg = replace(cfg, loss=kw["loss"])
+    if kw.get("resample") == "0" and hasattr(cfg, "resample_at"):
         cfg = replace(cfg, resample_at=())
     res = encode_arrays(p.sdr, p.hdr_nits, adapt_cfg=cfg, quant=kw.get("quant", "fp16"), theta_init=kw.get("init"))
     t = time.perf_counter()

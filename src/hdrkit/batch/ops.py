@@ -84,13 +84,16 @@ class EncodeOp(Op):
             raise InputError("--method gainmap writes Ultra HDR JPEG: use --format jpg")
         if self.map_channels not in (1, 3):
             raise InputError("--map-channels must be 1 or 3")
-        self.adapt_config()  # AdaptConfig checks steps / lr
+        self.adapt_config()  # the family's config checks steps / lr
 
     def adapt_config(self):
-        from hdrkit.codec.adapt import AdaptConfig
+        """The fitting settings of ``--init``'s model family (the gamma-map family by default), as `hdrkit encode`."""
+        from dataclasses import replace
+
+        from hdrkit.codec.api import default_adapt_config
 
         changes = {k: v for k, v in (("steps", self.steps), ("lr", self.lr)) if v is not None}
-        return AdaptConfig(seed=self.seed, **changes)
+        return replace(default_adapt_config(self.init), seed=self.seed, **changes)
 
     def setup(self) -> None:
         if self.method == "mlp":

@@ -23,7 +23,8 @@ def codec(
     error_fraction: Optional[float] = typer.Option(None, "--error-fraction", help="OHEM share (0 = uniform)."),
     no_resample: bool = typer.Option(False, "--no-resample", help="Keep the initial grid (uniform sampling)."),
     quant: str = typer.Option("fp16", "--quant"),
-    init: Optional[str] = typer.Option(None, "--init", help="Initial weights (.hdrkit path or 'random')."),
+    init: Optional[str] = typer.Option(None, "--init", help="Initial weights (.hdrkit path, 'siren', 'random' or "
+                                     "'random-gamma'; default: the gamma-map family)."),
     decode_4k: bool = typer.Option(True, "--decode-4k/--no-decode-4k", help="Also time a 3840x2160 decode."),
     threads: int = typer.Option(1, "--threads", help="torch threads."),
     note: str = typer.Option("", "--note", help="A line for the report (e.g. 'measured while other jobs ran')."),
@@ -39,7 +40,7 @@ def codec(
     from hdrkit.codec.bench import bench_decode_4k, bench_pairs, find_pairs, machine_line, markdown
     from hdrkit.errors import InputError
     from hdrkit.io.atomic import atomic_write_bytes
-    from hdrkit.codec.adapt import AdaptConfig
+    from hdrkit.codec.api import default_adapt_config
     from hdrkit.models.fast import measure_matmul_gflops
 
     if threads < 1:
@@ -53,9 +54,13 @@ def codec(
         raise InputError(f"--format must be png, jpg or tif, got {fmt!r}")
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    cfg = replace_given(AdaptConfig(), steps=steps, lr=lr, error_fraction=error_fraction)
-    if no_resample:
-        cfg = replace(cfg, resample_at=())
+    cfg = replace_given(default_adapt_config(init), steps=steps, lr=lr)
+    if error_fraction is not None or no_resample:
+        if not hasattr(cfg, "resample_at"):
+            raise InputError("--error-fraction / --no-resample apply to the SIREN family (--init siren)")
+        cfg = replace_given(cfg, error_fraction=error_fraction)
+        if no_resample:
+            cfg = replace(cfg, resample_at=())
     g = measure_matmul_gflops()
     rows = []
     if pairs is not None:
@@ -63,9 +68,9 @@ def codec(
         with rich_progress("benchmarking") as progress:
             rows, g = bench_pairs(found, adapt_cfg=cfg, fmt=fmt, quant=quant, theta_init=init, gflops=g,
                                   progress=progress)
-    dec = bench_decode_4k() if decode_4k else None  # measures its own GEMM throughput just before
-    settings = (f"{machine_line(threads)}; format {fmt}, quant {quant}, init {init or 'shipped theta_init'}, "
-                f"{cfg}")
+    dec = bench_decode_4k() if decode_4k else None  # the shipped default network; its own GEMM throughput
+    settings = (f"{machine_line(threads)}; format {fmt}, quant {quant}, "
+                f"init {init or 'default (gamma-map family)'}, {cfg}")
     md = markdown(rows, g, settings, dec, note)
     typer.echo(md)
     if out_md is not None:

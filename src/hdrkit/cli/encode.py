@@ -18,16 +18,19 @@ def encode(
     tmo: Optional[str] = typer.Option(None, "--tmo", help="Tone-mapping operator making the SDR when none is "
                                       f"given: {operator_names(('lut',))} (default {DEFAULT_OPERATOR}; "
                                       "parameters: `hdrkit tonemap --list`)."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Adaptation steps (default 200; with "
-                                        "--time-budget alone: as many as the budget allows)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Adaptation steps (default 1000 for the "
+                                        "gamma-map family, 200 for SIREN; with --time-budget alone: as many as "
+                                        "the budget allows)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Adaptation learning rate (Adam)."),
     time_budget: Optional[float] = typer.Option(None, "--time-budget", help="Seconds of adaptation: without "
                                                 "--steps it adapts until the budget is used (the best weights "
                                                 "seen are kept); with --steps it stops at whichever comes first."),
     quant: str = typer.Option("fp16", "--quant", help="Weight precision in the metadata: fp16, int8 or fp32."),
     quality: int = typer.Option(95, "--quality", help="JPEG quality of the SDR picture."),
-    init: Optional[Path] = typer.Option(None, "--init", help="Initial weights (.hdrkit); default: the shipped "
-                                        "meta-trained theta_init; 'random' for SIREN random init."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Initial weights (.hdrkit; its model family "
+                                        "is used); default: the gamma-map family from its deterministic init; "
+                                        "'siren' for the shipped SIREN theta_init (MLP-iTM paper); 'random' for "
+                                        "SIREN's untrained init."),
     threads: int = typer.Option(1, "--threads", help="torch threads."),
     device: Optional[str] = typer.Option(None, "--device", help="torch device (cpu, cuda)."),
     method: str = typer.Option("mlp", "--method", help="mlp (embedded MLP) or gainmap (Ultra HDR JPEG, "
@@ -109,14 +112,14 @@ def encode(
     import torch  # the MLP route only: the gain-map route and bad arguments answer without it
 
     from hdrkit._array import resolve_device
-    from hdrkit.codec.adapt import AdaptConfig
-    from hdrkit.codec.api import encode_file
+    from hdrkit.codec.api import default_adapt_config, encode_file
 
     torch.set_num_threads(threads)
     resolve_device(device)  # a bad --device fails here, in one line, before any work
     if time_budget is not None and steps is None:
         steps = 1_000_000  # the budget decides
-    cfg = replace_given(AdaptConfig(), steps=steps, lr=lr, time_budget=time_budget)
+    cfg = replace_given(default_adapt_config(str(init) if init is not None else None), steps=steps, lr=lr,
+                        time_budget=time_budget)
     if target_from is not None:
         from hdrkit.baselines.distill import distill_file
 

@@ -21,6 +21,7 @@ from hdrkit.progress import ProgressFn
 
 if TYPE_CHECKING:  # the fitting imports torch; decoding must not
     from hdrkit.codec.adapt import AdaptConfig, AdaptInfo
+    from hdrkit.codec.adapt_gamma import GammaAdaptConfig
 
 DEFAULT_QUANT = "fp16"
 
@@ -45,26 +46,53 @@ def hdr_to_pq(hdr_nits: np.ndarray) -> np.ndarray:
     return np.asarray(color.pq_inverse_eotf(x), dtype=np.float32)
 
 
+def default_adapt_config(theta_init: str | Path | None = None):
+    """The default fitting settings of the family that ``theta_init`` holds (:class:`GammaAdaptConfig` for the
+    gamma family, the default; :class:`AdaptConfig` for SIREN initialisations)."""
+    from hdrkit.codec.weights import load_theta
+    from hdrkit.models.gammanet import GammaConfig
+
+    if theta_init is None:
+        from hdrkit.codec.adapt_gamma import GammaAdaptConfig
+
+        return GammaAdaptConfig()
+    cfg, _ = load_theta(theta_init)
+    if isinstance(cfg, GammaConfig):
+        from hdrkit.codec.adapt_gamma import GammaAdaptConfig
+
+        return GammaAdaptConfig()
+    from hdrkit.codec.adapt import AdaptConfig
+
+    return AdaptConfig()
+
+
 def encode_arrays(
     sdr: np.ndarray,
     hdr_nits: np.ndarray,
     *,
-    adapt_cfg: Optional[AdaptConfig] = None,
+    adapt_cfg: Optional[AdaptConfig | GammaAdaptConfig] = None,
     quant: str = DEFAULT_QUANT,
     theta_init: str | Path | None = None,
     peak_nits: Optional[float] = None,
     device=None,
     progress: Optional[ProgressFn] = None,
 ) -> EncodeResult:
-    """Adapt the MLP to (``sdr`` code values in [0,1] or uint8, ``hdr_nits`` BT.2020) and pack the blob
-    (``adapt_cfg`` None: the default :class:`hdrkit.codec.adapt.AdaptConfig`)."""
+    """Adapt the embedded network to (``sdr`` code values in [0,1] or uint8, ``hdr_nits`` BT.2020) and pack the
+    blob.  The family is the one ``theta_init`` holds; with ``theta_init`` None it is chosen by the type of
+    ``adapt_cfg``: None or a :class:`hdrkit.codec.adapt_gamma.GammaAdaptConfig` -> the shipped gamma-family
+    initialisation (the default), a :class:`hdrkit.codec.adapt.AdaptConfig` -> the shipped SIREN theta_init."""
     from hdrkit.codec.adapt import AdaptConfig, adapt
+    from hdrkit.codec.adapt_gamma import GammaAdaptConfig, adapt_gamma
     from hdrkit.codec.weights import load_theta
+    from hdrkit.models.gammanet import GammaConfig
 
-    adapt_cfg = adapt_cfg or AdaptConfig()
-
+    if theta_init is None and isinstance(adapt_cfg, AdaptConfig):
+        theta_init = "siren"
     if np.asarray(sdr).dtype == np.uint8:
+        sdr_u8 = np.ascontiguousarray(sdr)
         sdr = np.asarray(sdr, dtype=np.float32) / 255.0
+    else:
+        sdr_u8 = None
     sdr = np.ascontiguousarray(sdr, dtype=np.float32)
     hdr_nits = np.asarray(hdr_nits, dtype=np.float32)
     if sdr.shape != hdr_nits.shape or sdr.ndim != 3 or sdr.shape[2] != 3:
@@ -72,12 +100,24 @@ def encode_arrays(
     if not (np.isfinite(sdr).all() and np.isfinite(hdr_nits).all()):
         raise InputError("input pixels contain NaN or Inf")
     cfg, theta = load_theta(theta_init)
+    gamma = isinstance(cfg, GammaConfig)
+    if adapt_cfg is None:
+        adapt_cfg = GammaAdaptConfig() if gamma else AdaptConfig()
+    if gamma != isinstance(adapt_cfg, GammaAdaptConfig):
+        raise InputError(f"{type(adapt_cfg).__name__} does not fit the {'gamma' if gamma else 'SIREN'}-family "
+                         f"initialisation {theta_init}")
     pq = hdr_to_pq(hdr_nits)
     t0, c0 = time.perf_counter(), time.process_time()
-    params, info = adapt(sdr, pq, theta, cfg, adapt_cfg, device=device, progress=progress)
+    if gamma:
+        if sdr_u8 is None:  # the decoder reads 8-bit codes
+            sdr_u8 = np.clip(np.rint(sdr * 255), 0, 255).astype(np.uint8)
+        weights, info = adapt_gamma(sdr_u8, pq, theta, cfg, adapt_cfg, progress=progress)
+    else:
+        params, info = adapt(sdr, pq, theta, cfg, adapt_cfg, device=device, progress=progress)
+        weights = {k: v.numpy() for k, v in params.items()}
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = float(peak_nits) if peak_nits else float(max(np.max(hdr_nits), 1.0))
-    c = Container(cfg=cfg, weights={k: v.numpy() for k, v in params.items()}, quant=quant,
+    c = Container(cfg=cfg, weights=weights, quant=quant,
                   hdr=Signal("bt2020", "pq", min(peak, 10000.0)), sdr=Signal("bt709", "bt1886", 203.0),
                   width=sdr.shape[1], height=sdr.shape[0])
     return EncodeResult(pack(c), seconds, info, adapt_cpu_seconds=cpu)
@@ -89,11 +129,18 @@ def decode_arrays(blob: bytes, sdr: np.ndarray, *, device=None, chunk: Optional[
     CPU through the fused kernel, without importing torch; ``threads`` worker threads).  Metadata asking for
     more than the budget's ``max_decode_cost`` (parameters × pixels, :mod:`hdrkit.io.limits`) is refused first."""
     from hdrkit.io.limits import check_decode_cost
-    from hdrkit.models.fast import decode_pq
+    from hdrkit.models import gammanet
 
     c = unpack(blob)
     check_decode_cost("hdrkit metadata", sum(int(v.size) for v in c.weights.values()),
                       int(np.prod(np.shape(sdr)[:2])))
+    if isinstance(c.cfg, gammanet.GammaConfig):  # output already in [0, 1]
+        if device is not None and str(device) != "cpu":
+            raise InputError("the gamma-family decoder runs on the CPU (--device cpu)")
+        return gammanet.decode(c.weights, np.asarray(sdr), c.cfg, threads=threads, progress=progress,
+                               **({"chunk": chunk} if chunk else {}))
+    from hdrkit.models.fast import decode_pq
+
     out = decode_pq(c.weights, sdr, c.cfg, chunk=chunk, device=device, progress=progress, threads=threads)
     return np.clip(out, 0.0, 1.0, out=out)
 

@@ -15,7 +15,6 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from hdrkit.errors import InputError
-from hdrkit.codec.adapt import AdaptConfig
 from hdrkit.progress import ProgressFn, report
 
 QUALITY_KEYS = ("pu_psnr", "pu_psnr_y", "delta_itp", "pq_psnr")
@@ -75,7 +74,7 @@ class Row:
 def bench_pairs(
     pairs: Sequence[Tuple[str, Path, Path]],
     *,
-    adapt_cfg: AdaptConfig = AdaptConfig(),
+    adapt_cfg=None,
     fmt: str = "png",
     quant: str = "fp16",
     theta_init: Optional[str] = None,
@@ -114,19 +113,27 @@ def bench_decode_4k(params=None, cfg=None, width: int = 3840, height: int = 2160
     """Time :func:`decode_pq` on a ``width x height`` frame (best of ``repeats``; the one-time compile of the
     fused kernel is done first and timed on its own as ``compile_s``), with its GEMM bound and the peak
     extra resident memory (VmHWM growth over the input and output buffers)."""
-    import torch
-
+    from hdrkit.codec.weights import load_theta
+    from hdrkit.models import gammanet
     from hdrkit.models.fast import (decode_path, decode_pq, forward_flops, gemm_bound_seconds, measure_matmul_gflops,
                                     sustained_gemm_seconds)
-    from hdrkit.models.siren import SirenConfig, init_params
 
-    cfg = cfg or SirenConfig()
-    params = params or init_params(cfg, torch.Generator().manual_seed(0))
+    if cfg is None or params is None:
+        cfg, params = load_theta()  # the shipped default network
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     sdr = np.stack([xx / width, yy / height, 0.5 + 0.5 * np.sin(xx / 37.0)], -1).astype(np.float32)
     sdr += rng.random(sdr.shape, dtype=np.float32) * 0.05
     del xx, yy
+    gamma = isinstance(cfg, gammanet.GammaConfig)
+    if gamma:  # the gamma family decodes 8-bit codes (what a file holds)
+        sdr = np.clip(np.rint(sdr * 255), 0, 255).astype(np.uint8)
+
+        def decode_path(cfg):  # noqa: F811 - the family's own kernel
+            return gammanet.decode_path()
+
+        def decode_pq(params, sdr, cfg, progress=None):  # noqa: F811
+            return gammanet.decode(params, sdr, cfg, progress=progress)
     g = gflops or measure_matmul_gflops()
     flops = forward_flops(cfg) * width * height
     rss0 = _vm_kb()
@@ -151,7 +158,8 @@ def bench_decode_4k(params=None, cfg=None, width: int = 3840, height: int = 2160
     return {
         "width": width, "height": height, "decode_s": min(times), "decode_s_all": times, "decode_cpu_s_all": cpu,
         "gemm_gflops": g, "gemm_bound_s": bound, "ratio": min(times) / bound,
-        "flops_per_pixel": forward_flops(cfg), "path": path, "compile_s": compile_s,
+        "flops_per_pixel": forward_flops(cfg), "path": path, "family": getattr(cfg, "family", "siren"),
+        "compile_s": compile_s,
         "gemm_sustained_s_all": sustained, "ratio_sustained": min(times) / min(sustained),
         # resident memory above the input frame, sampled every 64 rows: includes the 100 MB float32 output
         "extra_peak_mb": None if rss0 is None else (peak[0] - rss0) / 1024.0,

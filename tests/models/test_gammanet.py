@@ -1,0 +1,85 @@
+"""The gamma-map family (hdrkit.models.gammanet): the numba decode kernel and the torch forward pass against a
+plain float64 numpy forward pass, and the decoder's closed form against colour-science's ST 2084."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hdrkit.models import gammanet as G
+
+
+def _weights(cfg, seed=0, scale=0.3):
+    rng = np.random.default_rng(seed)
+    w = {k: (rng.standard_normal(s) * scale).astype(np.float32) for k, s in G.param_shapes(cfg).items()}
+    w["out.bias"][:] = 0.8
+    return w
+
+
+def _sdr(h, w, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_numba_kernel_builds_here():
+    """The fast path must exist where hdrkit is tested (a broken numba fails here, it does not skip)."""
+    assert G.decode_path() == "numba kernel"
+
+
+@pytest.mark.parametrize("cfg", [G.GammaConfig(), G.GammaConfig(hidden=(8,), coord_octaves=3, color_octaves=5),
+                                 G.GammaConfig(hidden=(12, 7, 5), coord_octaves=16, color_octaves=1, offset=0.05)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_kernel_matches_numpy_reference(cfg, threads):
+    w, sdr = _weights(cfg), _sdr(37, 53)
+    ref = G.forward_reference(w, sdr, cfg)
+    got = G.decode(w, sdr, cfg, threads=threads, chunk=200)  # several row chunks
+    assert got.shape == (37, 53, 3) and got.dtype == np.float32
+    assert np.abs(got - ref).max() < 2e-5
+    assert 0 < ref.mean() < 1  # not all clipped
+
+
+def test_deeper_networks_take_the_reference_path():
+    cfg = G.GammaConfig(hidden=(4, 4, 4, 4))
+    w, sdr = _weights(cfg), _sdr(5, 6)
+    assert np.array_equal(G.decode(w, sdr, cfg), G.forward_reference(w, sdr, cfg))
+
+
+def test_float_sdr_is_read_as_8_bit_codes():
+    cfg = G.GammaConfig()
+    w, sdr = _weights(cfg), _sdr(9, 11)
+    assert np.array_equal(G.decode(w, sdr.astype(np.float32) / 255, cfg), G.decode(w, sdr, cfg))
+
+
+def test_torch_forward_matches_reference_and_kernel():
+    import torch
+
+    cfg = G.GammaConfig(hidden=(16, 16))
+    w, sdr = _weights(cfg, seed=3), _sdr(23, 41, seed=3)
+    H, W, _ = sdr.shape
+    idx = torch.arange(H * W)
+    consts = G.TorchConsts(cfg, H, W)
+    out = G.forward_torch({k: torch.from_numpy(v) for k, v in w.items()}, idx // W, idx % W,
+                          torch.from_numpy(sdr.reshape(-1, 3)).long(), consts, cfg, clip=True)
+    out = out.detach().numpy().reshape(H, W, 3)
+    assert np.abs(out - G.forward_reference(w, sdr, cfg)).max() < 2e-5
+    assert np.abs(out - G.decode(w, sdr, cfg)).max() < 2e-5
+
+
+def test_constant_gamma_closed_form_against_colour_science():
+    """Zero output weights, output bias g: H = (PQ^-1(203 (c/255)^2.4) + o)^g - o per channel."""
+    colour = pytest.importorskip("colour")
+    cfg = G.GammaConfig()
+    w = G.init_params(cfg, out_bias=0.7)
+    sdr = np.stack(np.meshgrid(np.arange(256), [0, 128, 255], indexing="ij"), -1)[..., [0, 1, 0]].astype(np.uint8)
+    s = colour.models.eotf_inverse_ST2084(203.0 * (sdr / 255.0) ** 2.4)
+    want = np.clip((s + cfg.offset) ** 0.7 - cfg.offset, 0, 1)
+    assert np.abs(G.decode(w, sdr, cfg) - want).max() < 1e-5
+
+
+def test_config_validation():
+    from hdrkit.errors import InputError
+
+    for bad in (dict(hidden=()), dict(hidden=(0,)), dict(coord_octaves=0), dict(color_octaves=17),
+                dict(offset=float("nan"))):
+        with pytest.raises(InputError):
+            G.GammaConfig(**bad)
+    assert G.param_count(G.GammaConfig()) == 120 * 16 + 16 + 16 * 16 + 16 + 16 * 3 + 3
