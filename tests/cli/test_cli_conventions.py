@@ -316,7 +316,11 @@ def test_encode_decode_info_take_folders_and_info_reports_hdrkit_metadata(tmp_pa
     assert meta["bytes"] == len(blob) and meta["carrier"] == "png" and meta["quant"] == c.quant
     assert meta["parameters"] == sum(v.size for v in c.weights.values())
     assert meta["architecture"]["model"] == type(c.cfg).__name__
-    assert meta["architecture"]["color"] == list(c.cfg.color)
+    from dataclasses import asdict
+
+    assert {k: v for k, v in meta["architecture"].items() if k != "model"} == {
+        k: list(v) if isinstance(v, tuple) else v for k, v in asdict(c.cfg).items()}  # the default: gamma family
+    assert meta["architecture"]["hidden"] == list(c.cfg.hidden)
     assert recs[str(hdr_dir / "a.exr")]["hdrkit"] is None
     code, out, _ = cli(capsys, "info", enc / "a.png")
     assert code == 0 and f"hdrkit     {len(blob):,} bytes of metadata (png): {type(c.cfg).__name__}" in out
