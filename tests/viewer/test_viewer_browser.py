@@ -119,10 +119,10 @@ def _bad_files(d: Path, good_png: Path) -> dict[str, Path]:
     flipped = bytearray(blob)
     flipped[100] ^= 0x40  # container CRC fails; the PNG chunk CRC is recomputed so PNG-level checks pass
     put("bad_crc.png", _png_with_blob(data, bytes(flipped)))
-    v2 = bytearray(blob)
-    v2[8:10] = struct.pack("<H", 2)
-    v2[-4:] = struct.pack("<I", zlib.crc32(bytes(v2[:-4])) & 0xFFFFFFFF)
-    put("bad_version.png", _png_with_blob(data, bytes(v2)))
+    v3 = bytearray(blob)  # version 2 is the gamma-map family (issue 14); 3 is unknown to every reader
+    v3[8:10] = struct.pack("<H", 3)
+    v3[-4:] = struct.pack("<I", zlib.crc32(bytes(v3[:-4])) & 0xFFFFFFFF)
+    put("bad_version.png", _png_with_blob(data, bytes(v3)))
     short = bytearray(blob[:-40])
     short[12:16] = struct.pack("<I", len(short))
     short[-4:] = struct.pack("<I", zlib.crc32(bytes(short[:-4])) & 0xFFFFFFFF)
@@ -264,7 +264,7 @@ def test_gainmap_matches_python(browser, served, pictures, name):
 
 BAD = {  # file -> the message the page must show (the same words as the Python parser where it has one)
     "bad_crc.png": "hdrkit metadata is corrupt (CRC mismatch)",
-    "bad_version.png": "hdrkit metadata version 2 is not supported",
+    "bad_version.png": "hdrkit metadata version 3 is not supported",
     "bad_bounds.png": "hdrkit metadata payload length does not match",
     "bad_chunk_crc.png": "PNG chunk 'hdRK' has a bad CRC (corrupt file)",
     "foreign.png": "has no hdrkit metadata",
