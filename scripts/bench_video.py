@@ -92,10 +92,11 @@ def speed(src: str, codec: str, preset: str | None, method: str, out_dir: str, c
     return res
 
 
-def _clips(data: str, frames: int, size, seed: int, limit: int = 0, scenes: str = "all"):
+def _clips(data: str, frames: int, size, seed: int, limit: int = 0, scenes: str = "all", exposures=None):
     """Held-out clips: one per hdr_extra panorama except ``sunrise`` (``scenes="held-out"``: only the
     ``hdrkit.data.split.HELD_OUT`` scenes, which no shipped model was trained on), each two shots (this scene, then
-    the next scene in the list), so every clip has a cut."""
+    the next scene in the list), so every clip has a cut.  ``exposures`` (a dict): clip name → the true log
+    exposure of each SDR frame relative to its shot's mean (``hdrkit.video.synth.render_clip``)."""
     from hdrkit.data import load_hdr_nits
     from hdrkit.data.split import HELD_OUT
     from hdrkit.video.synth import make_clip_params, render_clip
@@ -109,45 +110,59 @@ def _clips(data: str, frames: int, size, seed: int, limit: int = 0, scenes: str 
     panos = {f: load_hdr_nits(f) for f in files}
     for i, f in enumerate(files):
         g = files[(i + 1) % len(files)]
-        hdr, sdr = [], []
+        hdr, sdr, ev = [], [], []
         for scene in (f, g):
             p = make_clip_params(rng, frames // 2, size)
-            for a, b in render_clip(panos[scene], p):
+            shot = []
+            for a, b in render_clip(panos[scene], p, shot):
                 hdr.append(a)
                 sdr.append(b)
+            ev += list(np.asarray(shot) - np.mean(shot))
+        if exposures is not None:
+            exposures[f.stem] = np.asarray(ev)
         yield f.stem, hdr, sdr
 
 
-def table(data: str, frames: int, size, seed: int, methods, tmp: str, anchor: bool = True, scenes: str = "all") -> dict:
+def table(data: str, frames: int, size, seed: int, methods, tmp: str, anchor: bool = True, scenes: str = "all",
+          oracle: bool = False) -> dict:
     """MABD-MSE and PU-PSNR of the smoothed global baseline vs the same operator per frame, on the frames in
     memory (``hdrkit.video.expand.expand_frames``: the analysis, shots, smoothing and per-frame LUTs of
-    ``expand_video``, without the codecs)."""
+    ``expand_video``, without the codecs).  ``oracle``: also each per-frame output divided by the camera's *true*
+    exposure change within its shot (``METHOD+oracle``: what perfect exposure compensation could reach)."""
     from hdrkit import color
     from hdrkit.metrics import delta_e_itp, mabd_jiang2019, mabd_kpnmfi, pu_psnr
+    from hdrkit.metrics.mabd import mabd_vector
     from hdrkit.video.expand import expand_frames
 
     rows = []
-    for name, hdr, sdr in _clips(data, frames, size, seed, scenes=scenes):
+    ev = {}
+    variants = list(methods) + ([(m + "+oracle", 0.0) for m, s in methods if s == 0] if oracle else [])
+    for name, hdr, sdr in _clips(data, frames, size, seed, scenes=scenes, exposures=ev):
         ref_pq = np.stack([np.asarray(color.pq_inverse_eotf(h), np.float32) for h in hdr])
-        for method, smooth in methods:
-            test = expand_frames(sdr, 24.0, method=method, smooth=smooth, anchor=anchor)
+        for method, smooth in variants:
+            test = expand_frames(sdr, 24.0, method=method.split("+")[0], smooth=smooth, anchor=anchor)
+            if method.endswith("+oracle"):
+                test = [np.clip(t * np.exp(-e), 0, 10000) for t, e in zip(test, ev[name])]
             test_pq = np.stack([np.asarray(color.pq_inverse_eotf(np.clip(t, 0, 10000)), np.float32) for t in test])
             rows.append({
                 "clip": name, "method": method, "smooth": smooth, "anchor": anchor,
                 "pu_psnr": float(np.mean([pu_psnr(a.astype(np.float64), b.astype(np.float64)) for a, b in zip(hdr, test)])),
                 "delta_e_itp": float(np.mean([delta_e_itp(a.astype(np.float64), b.astype(np.float64)) for a, b in zip(hdr, test)])),
                 "mabd_mse": float(mabd_jiang2019(ref_pq, test_pq)),
+                # without the pair across the cut (frames // 2 − 1 → frames // 2), where no smoothing applies
+                "mabd_mse_no_cut": float(np.mean(np.delete((mabd_vector(test_pq) - mabd_vector(ref_pq)) ** 2,
+                                                           len(hdr) // 2 - 1))),
                 "mabd_kpnmfi": float(mabd_kpnmfi(test_pq)),
                 "mabd_kpnmfi_ref": float(mabd_kpnmfi(ref_pq)),
             })
             print(json.dumps(rows[-1]), flush=True)
     summary = {}
-    for method, smooth in methods:
+    for method, smooth in variants:
         sel = [r for r in rows if r["method"] == method and r["smooth"] == smooth]
         summary[f"{method}@{smooth}"] = {k: float(np.mean([r[k] for r in sel]))
-                                         for k in ("pu_psnr", "delta_e_itp", "mabd_mse", "mabd_kpnmfi")}
-        per_frame = [r for r in rows if r["method"] == method and r["smooth"] == 0]
-        if smooth and per_frame:  # the acceptance ratio: smoothed / the same operator per frame, per clip
+                                         for k in ("pu_psnr", "delta_e_itp", "mabd_mse", "mabd_mse_no_cut", "mabd_kpnmfi")}
+        per_frame = [r for r in rows if r["method"] == method.split("+")[0] and r["smooth"] == 0]
+        if (smooth or "+" in method) and per_frame:  # the acceptance ratio: smoothed / the same operator per frame, per clip
             ratio = [a["mabd_mse"] / b["mabd_mse"] for a, b in zip(sel, per_frame)]
             summary[f"{method}@{smooth}"]["mabd_mse_ratio_median"] = float(np.median(ratio))
             summary[f"{method}@{smooth}"]["mabd_mse_ratio_of_means"] = float(
@@ -255,6 +270,8 @@ def main(argv=None) -> int:
             t.add_argument("--methods", default="masia2017,akyuz2007,masia2009")
             t.add_argument("--smooths", default="1,0")
             t.add_argument("--no-anchor", action="store_true")
+            t.add_argument("--oracle-exposure", action="store_true",
+                           help="also METHOD+oracle: per-frame output compensated by the true exposure change")
             t.add_argument("--scenes", default="all", choices=("all", "held-out"),
                            help="held-out: only hdrkit.data.split.HELD_OUT (what gcm never saw)")
     a = ap.parse_args(argv)
@@ -270,7 +287,7 @@ def main(argv=None) -> int:
         w, h = (int(v) for v in a.size.split("x"))
         if a.cmd == "table":
             methods = [(m, float(s)) for m in a.methods.split(",") for s in a.smooths.split(",")]
-            res = table(a.data, a.frames, (h, w), a.seed, methods, a.tmp, not a.no_anchor, a.scenes)
+            res = table(a.data, a.frames, (h, w), a.seed, methods, a.tmp, not a.no_anchor, a.scenes, a.oracle_exposure)
         else:
             crfs = [None if c == "default" else float(c) for c in a.crfs.split(",")]
             res = roundtrip(a.data, a.frames, (h, w), a.seed, a.tmp, a.limit, crfs, a.codecs.split(","))

@@ -104,8 +104,12 @@ def exposure_drift(params: ClipParams) -> np.ndarray:
     return params.drift_ev * np.sin(2 * np.pi * t / params.drift_period + params.drift_phase)
 
 
-def render_clip(pano_nits: np.ndarray, params: ClipParams) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(hdr_nits, sdr)`` per frame: float32 ``H×W×3`` BT.2020 cd/m² (≤ peak) and BT.709 code values."""
+def render_clip(pano_nits: np.ndarray, params: ClipParams,
+                exposures: Optional[list] = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(hdr_nits, sdr)`` per frame: float32 ``H×W×3`` BT.2020 cd/m² (≤ peak) and BT.709 code values.
+
+    ``exposures``: a list to which the natural log of each frame's SDR exposure (sensor exposure per cd/m² of the
+    master, up to a constant) is appended — the ground truth of the auto-exposure and its drift."""
     from hdrkit.data.camera import CameraParams, exposure_time, virtual_camera
     from hdrkit.data.panorama import check_panorama, perspective_view
     from hdrkit.tonemap import auto_exposure, master_hdr10, tonemap
@@ -145,7 +149,11 @@ def render_clip(pano_nits: np.ndarray, params: ClipParams) -> Iterator[tuple[np.
             cam = CameraParams(params.crf_n, params.crf_sigma, params.saturated, 0.0, None, params.seed,
                                ev=float(drift[t] + np.log2(lvl / max(level, 1e-12))))
             sdr = virtual_camera(hdr, cam)
+            if exposures is not None:  # exposure_time(hdr, cam) = 2^ev / lvl = 2^drift / level
+                exposures.append(float(drift[t] * np.log(2.0) - np.log(max(level, 1e-12))))
         else:
+            if exposures is not None:
+                exposures.append(float(np.log(gain)))
             sdr = np.round(np.asarray(tonemap(hdr * gain, params.tmo), np.float64) * 255.0) / 255.0
         yield hdr, np.asarray(sdr, np.float32)
 
