@@ -49,3 +49,23 @@ def test_write_clip_files_and_metadata(tmp_path):
     with VideoReader(files.hdr) as r:
         assert next(r.frames()).shape == (32, 64, 3)
     assert (tmp_path / "p.json").exists()
+
+
+def test_render_clip_reports_the_true_exposure():
+    """``exposures``: with a TMO the SDR exposure is the drift alone (``ln 2 · drift``); with the virtual camera,
+    a static scene with no drift and an instant auto-exposure has one exposure throughout, and a drift of d EV
+    moves it by d·ln 2 relative to the no-drift clip."""
+    from hdrkit.video.synth import ClipParams, exposure_drift, render_clip
+
+    base = dict(frames=8, width=64, height=32, yaw0=0, yaw1=0, fov0=70, fov1=70, jitter=0.0, obj_from=(-9, -9),
+                obj_to=(-9, -9), drift_period=8, seed=1)
+    p = ClipParams(**base, drift_ev=1.0, tmo="reinhard2002")
+    ev = []
+    list(render_clip(_pano(), p, ev))
+    np.testing.assert_allclose(ev, np.log(2.0) * exposure_drift(p), atol=1e-9)
+    flat, drifting = [], []
+    list(render_clip(_pano(), ClipParams(**base, drift_ev=0.0, ae_lag=1.0), flat))
+    list(render_clip(_pano(), ClipParams(**base, drift_ev=1.0, ae_lag=1.0), drifting))
+    assert np.ptp(flat) < 1e-9
+    p1 = ClipParams(**base, drift_ev=1.0, ae_lag=1.0)
+    np.testing.assert_allclose(np.array(drifting) - np.array(flat), np.log(2.0) * exposure_drift(p1), atol=1e-9)
