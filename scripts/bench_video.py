@@ -70,14 +70,33 @@ def make_clip(out: str, seconds: float, fps: int = 30, size=(1920, 1080), pano: 
     c.close()
 
 
-def speed(src: str, codec: str, preset: str | None, method: str, out_dir: str, crf=None) -> dict:
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) / 1024.0 for line in f if line.startswith("VmRSS"))
+
+
+def speed(src: str, codec: str, preset: str | None, method: str, out_dir: str, crf=None, rss_every: int = 0,
+          svtav1_params=None) -> dict:
+    """``rss_every``: print the current RSS every N frames of each pass; ``svtav1_params``: replace
+    ``hdrkit.video.io.HDR_SVTAV1_PARAMS`` (e.g. ``()`` for SVT-AV1's own defaults)."""
+    import hdrkit.video.io as vio
     from hdrkit.video.expand import expand_video
     from hdrkit.video.io import probe
+
+    if svtav1_params is not None:
+        vio.HDR_SVTAV1_PARAMS = tuple(svtav1_params)
+    trace = []
+
+    def progress(done, total, text):
+        if rss_every and done % rss_every == 0:
+            trace.append((text.split()[0], done, round(_rss_mb())))
+            print(*trace[-1], flush=True)
 
     out = Path(out_dir) / f"bench_{codec}_{preset}_{method}.mkv"
     t0 = time.perf_counter()
     u0 = resource.getrusage(resource.RUSAGE_SELF)
-    r = expand_video(src, out, method=method, codec=codec, preset=preset, crf=crf)
+    r = expand_video(src, out, method=method, codec=codec, preset=preset, crf=crf,
+                     progress=progress if rss_every else None)
     dt = time.perf_counter() - t0
     u1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (u1.ru_utime - u0.ru_utime) + (u1.ru_stime - u0.ru_stime)
@@ -87,7 +106,8 @@ def speed(src: str, codec: str, preset: str | None, method: str, out_dir: str, c
            "preset": preset, "method": method, "seconds": dt, "fps": r.frames / dt, "passes": r.passes,
            "cpu_seconds": cpu, "cpu_s_per_frame": cpu / r.frames,
            "fps_if_2_idle_cores": 2 * r.frames / cpu, "fps_if_1_idle_core": r.frames / cpu,
-           "peak_rss_mb": rss, "output_bytes": out.stat().st_size, "loadavg": os.getloadavg()}
+           "peak_rss_mb": rss, "output_bytes": out.stat().st_size, "loadavg": os.getloadavg(), "rss_trace": trace,
+           "svtav1_params": list(vio.HDR_SVTAV1_PARAMS)}
     out.unlink()
     return res
 
@@ -254,6 +274,8 @@ def main(argv=None) -> int:
     s.add_argument("--method", default=None, help="default: hdrkit.video.expand.DEFAULT_METHOD")
     s.add_argument("--tmp", default="/tmp")
     s.add_argument("--json")
+    s.add_argument("--rss-every", type=int, default=0, help="print the RSS every N frames of each pass")
+    s.add_argument("--svtav1-params", default=None, help="replace the HDR10 SVT-AV1 options ('' = SVT's defaults)")
     for name in ("table", "roundtrip"):
         t = sub.add_parser(name)
         t.add_argument("--data", default="../shared/data/hdr_extra")
@@ -282,7 +304,8 @@ def main(argv=None) -> int:
     if a.cmd == "speed":
         from hdrkit.video.expand import DEFAULT_METHOD
 
-        res = speed(a.src, a.codec, a.preset, a.method or DEFAULT_METHOD, a.tmp, a.crf)
+        svt = None if a.svtav1_params is None else [p for p in a.svtav1_params.split(":") if p]
+        res = speed(a.src, a.codec, a.preset, a.method or DEFAULT_METHOD, a.tmp, a.crf, a.rss_every, svt)
     else:
         w, h = (int(v) for v in a.size.split("x"))
         if a.cmd == "table":
