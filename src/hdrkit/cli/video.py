@@ -45,8 +45,8 @@ def expand_cmd(
                                          "akyuz2007, linear (smoothed statistics), or any `hdrkit expand` method per "
                                          "frame (unet, metahdr, huo2014, kovaleski2014...)."),
     smooth: Optional[float] = typer.Option(None, "--smooth", help="Global methods: std in seconds of the "
-                                           "statistics' smoothing within a shot (default 1; 0 = per frame)."),
-    anchor: bool = typer.Option(True, "--anchor/--no-anchor", help="Global methods: map each frame's median "
+                                           "parameters' smoothing within a shot (default 1; 0 = per frame)."),
+    anchor: bool = typer.Option(True, "--anchor/--no-anchor", help="Classical global curves: map each frame's median "
                                 "luminance onto the smoothed one (a pumping exposure is not passed on)."),
     codec: str = typer.Option("hevc", "--codec", help="hevc (x265 Main 10) or av1 (SVT-AV1 10-bit)."),
     crf: Optional[float] = typer.Option(None, "--crf", help="Quality (default 8 for hevc, 3 for av1: ≤ 1 dB PU-PSNR lost beyond 4:2:0; raise it for smaller files)."),
