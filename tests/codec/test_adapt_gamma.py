@@ -109,3 +109,16 @@ def test_siren_settings_select_the_siren_family():
     with pytest.raises(InputError, match="does not fit"):
         encode_arrays(sdr, np.asarray(color.pq_eotf(pq), np.float32), adapt_cfg=AdaptConfig(steps=2),
                       theta_init="random-gamma")
+
+
+def test_gamma_family_refuses_a_gpu_instead_of_silently_using_the_cpu():
+    from hdrkit import color
+    from hdrkit.codec.api import decode_arrays, encode_arrays
+
+    sdr, pq, _ = _pair(seed=5)
+    nits = np.asarray(color.pq_eotf(pq), np.float32)
+    with pytest.raises(InputError, match="on the CPU"):
+        encode_arrays(sdr, nits, device="cuda")
+    blob = encode_arrays(sdr, nits, adapt_cfg=GammaAdaptConfig(steps=1, batch=64)).blob
+    with pytest.raises(InputError, match="on the CPU"):
+        decode_arrays(blob, sdr, device="cuda")

@@ -26,10 +26,9 @@ def demo(
 
     from hdrkit import color
     from hdrkit.cli.common import check_output_path, output_folder, resolve_input, rich_progress
-    from hdrkit.codec.api import decode_file, encode_file
+    from hdrkit.codec.api import decode_file, default_adapt_config, encode_file
     from hdrkit.errors import InputError
     from hdrkit.io import Image, read_image, write_image
-    from hdrkit.codec.adapt import AdaptConfig
     from hdrkit.metrics import evaluate
 
     if threads < 1:
@@ -40,7 +39,7 @@ def demo(
         output_folder(keep)
         for name in (f"{src.stem}.jpg", f"{src.stem}_hdr.png"):
             check_output_path(keep / name, [src])
-    cfg = AdaptConfig() if steps is None else replace(AdaptConfig(), steps=steps)
+    cfg = default_adapt_config() if steps is None else replace(default_adapt_config(), steps=steps)
     master = np.clip(color.to_nits(read_image(src)), 0, 10000).astype(np.float32)
     h, w = master.shape[:2]
     keys = ("pu_psnr", "pu_psnr_y", "delta_itp", "pq_psnr")

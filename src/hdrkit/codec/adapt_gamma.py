@@ -75,7 +75,7 @@ def adapt_gamma(sdr_u8: np.ndarray, hdr_pq: np.ndarray, theta_init: Dict[str, np
     H, W, _ = sdr_u8.shape
     n = H * W
     consts = TorchConsts(cfg, H, W)
-    codes_all = torch.from_numpy(sdr_u8.reshape(-1, 3))
+    codes_all = torch.from_numpy(np.array(sdr_u8.reshape(-1, 3)))  # a writable copy (the input may be read-only)
     tgt_all = torch.from_numpy(np.ascontiguousarray(hdr_pq, np.float32).reshape(-1, 3))
     gen = torch.Generator().manual_seed(acfg.seed)
 

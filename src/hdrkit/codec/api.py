@@ -109,6 +109,8 @@ def encode_arrays(
     pq = hdr_to_pq(hdr_nits)
     t0, c0 = time.perf_counter(), time.process_time()
     if gamma:
+        if device is not None and str(device) != "cpu":
+            raise InputError("the gamma-map family fits on the CPU (it takes seconds); for a GPU use --init siren")
         if sdr_u8 is None:  # the decoder reads 8-bit codes
             sdr_u8 = np.clip(np.rint(sdr * 255), 0, 255).astype(np.uint8)
         weights, info = adapt_gamma(sdr_u8, pq, theta, cfg, adapt_cfg, progress=progress)
