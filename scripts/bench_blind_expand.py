@@ -1,6 +1,8 @@
 """Benchmark of blind up-conversion (issue 16): every blind method × four SDR operators on the held-out scenes.
 
     OMP_NUM_THREADS=1 python scripts/bench_blind_expand.py --data ../shared/data --json docs/expand/bench_blind_expand.json
+    OMP_NUM_THREADS=1 python scripts/bench_blind_expand.py --data ../shared/data --split dev --only gcm
+
 
 Scenes: the held-out panoramas of ``hdrkit.data.split.HELD_OUT`` (``hdr_extra``; never trained or tuned on),
 perspective views (yaw 0°, 90°, 180°, 270°, pitch 0°, 75° field of view, 256×256), each mastered to HDR10
@@ -52,7 +54,9 @@ def sdr_of(master, op: str, rng):
     return quantize_sdr(tonemap(master, op)).astype(np.float64)
 
 
-def methods():
+def methods(gcm_weights=None):
+    import functools
+
     from hdrkit.expand import METHODS, classical
 
     rows = {"plain linearisation (BT.1886, white 203 cd/m²)": lambda x: classical.linear(x, peak=203.0)}
@@ -60,7 +64,7 @@ def methods():
         rows[name] = METHODS[name]
     rows["unet"] = METHODS["unet"]
     rows["metahdr (single shot)"] = METHODS["metahdr"]
-    rows["gcm"] = METHODS["gcm"]
+    rows["gcm"] = METHODS["gcm"] if gcm_weights is None else functools.partial(METHODS["gcm"], model=gcm_weights)
     return rows
 
 
@@ -92,17 +96,21 @@ def timing(data: str, method: str = "gcm", repeats: int = 3) -> list:
 
 
 def peak_check(data: str, size: int, seed: int, peak: float = 4000.0, level: float = 3000.0,
-               methods=("gcm",)) -> dict:
+               methods=("gcm",), gcm_weights=None, split: str = "held-out") -> dict:
     """``--peak 4000``: held-out views mastered at ``peak``; SDR by each operator; for every method expanded with
     ``peak``: the views whose master reaches ``level``, how many of them the output reaches ``level`` in, and the
     share of the master's pixels ≥ ``level`` where the output is ≥ ``level`` too."""
     from hdrkit.data import load_hdr_nits, perspective_view
-    from hdrkit.data.split import held_out_files
+    import functools
+
+    from hdrkit.data.split import held_out_files, training_files
     from hdrkit.expand import METHODS
     from hdrkit.tonemap import master_hdr10
 
+    fns = {m: functools.partial(METHODS[m], model=gcm_weights) if m == "gcm" and gcm_weights else METHODS[m]
+           for m in methods}
     scenes = []
-    for f in held_out_files(data):
+    for f in held_out_files(data) if split == "held-out" else training_files(data)[:8]:
         pano = load_hdr_nits(f)
         for yaw in (0, 90, 180, 270):
             v = perspective_view(pano, yaw=float(yaw), pitch=0.0, fov=75.0, size=size)
@@ -117,7 +125,7 @@ def peak_check(data: str, size: int, seed: int, peak: float = 4000.0, level: flo
             lit = master.max(-1) >= level
             for m in methods:
                 r = out[op][m]
-                o = np.asarray(METHODS[m](sdr, peak=peak)).max(-1)
+                o = np.asarray(fns[m](sdr, peak=peak)).max(-1)
                 if lit.any():
                     r["views"] += 1
                     r["views_reached"] += int(o.max() >= level)
@@ -130,7 +138,7 @@ def peak_check(data: str, size: int, seed: int, peak: float = 4000.0, level: flo
 def main(argv=None) -> int:
     import torch
 
-    from hdrkit.data.split import held_out_files
+    from hdrkit.data.split import held_out_files, training_files
     from hdrkit.metrics import evaluate, ictcp_hue_error, neutrality
     from hdrkit.color import convert_primaries
 
@@ -142,10 +150,14 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="", help="comma list of method rows to run (default: all)")
     ap.add_argument("--timing", action="store_true", help="only time gcm at 1080p and 4K")
     ap.add_argument("--peak-check", action="store_true", help="only the --peak 4000 highlight check")
+    ap.add_argument("--split", choices=("held-out", "dev"), default="held-out",
+                    help="held-out: the HELD_OUT scenes (default); dev: the 8 training panoramas of hdr/ (views "
+                         "the trainer may have drawn: a training-fit figure, for design choices, not generalisation)")
+    ap.add_argument("--gcm", help="gcm weight file to use instead of the shipped one")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     if a.peak_check:
-        res = peak_check(a.data, a.size, a.seed)
+        res = peak_check(a.data, a.size, a.seed, gcm_weights=a.gcm, split=a.split)
         print("| SDR | method | views whose master reaches 3000 | of those, output reaches 3000 | "
               "master pixels ≥ 3000 also ≥ 3000 in the output |\n|---|---|---:|---:|---:|")
         for op, per in res.items():
@@ -165,8 +177,9 @@ def main(argv=None) -> int:
             atomic_write_bytes(a.json, json.dumps(res, indent=1).encode())
         return 0
     t0 = time.time()
-    scenes = views(held_out_files(a.data), a.size)
-    rows = methods()
+    files = held_out_files(a.data) if a.split == "held-out" else training_files(a.data)[:8]
+    scenes = views(files, a.size)
+    rows = methods(a.gcm)
     if a.only:
         keep = [s.strip() for s in a.only.split(",")]
         rows = {k: v for k, v in rows.items() if k in keep or k.startswith("plain")}
@@ -209,7 +222,7 @@ def main(argv=None) -> int:
             s["more_neutral_pixels"] = h[2]
             summary[op][r] = s
     for op in OPERATORS:
-        print(f"\n#### SDR by {op}: {len(scenes)} held-out views\n")
+        print(f"\n#### SDR by {op}: {len(scenes)} {a.split} views\n")
         print("| method | PU-PSNR ↑ | PU-SSIM ↑ | ΔE_ITP ↓ | PQ-PSNR ↑ | hue err. clipped (°) ↓ | s/MP |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for r, m in summary[op].items():

@@ -59,6 +59,10 @@ def test_random_tmo_draws_and_applies():
         assert out.shape == x.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
     assert seen == set(rt.methods)
     assert RandomTMO(("clip",), randomize=False).make_params(np.random.default_rng(0)).params == {}
+    some = RandomTMO(("clip", "bt2446a"), randomize=("bt2446a",))  # only the named operators are randomised
+    drawn = [some.make_params(np.random.default_rng(s)) for s in range(20)]
+    assert {p.method for p in drawn} == {"clip", "bt2446a"}
+    assert all((p.params == {}) == (p.method == "clip") for p in drawn)
     with pytest.raises(InputError):
         RandomTMO(("lut",))
     with pytest.raises(InputError):

@@ -41,3 +41,36 @@ def test_gcm_trainer_lowers_the_loss_and_is_deterministic():
     m2, log2 = train(cfg, [])
     assert _same(m1.state_dict(), m2.state_dict()) and log1.val == log2.val
     assert log1.val["pq_l1"][-1] < log1.val["pq_l1"][0]
+
+
+def test_gcm_loss_parts_against_numpy():
+    """The hue term is the mean ICtCp |ΔCt| + |ΔCp| weighted by the SDR's soft clipping mask (0 where nothing is
+    near the clip); the highlight term only counts pixels whose master reaches ``highlight_nits``."""
+    import numpy as np
+
+    from hdrkit.color import pq_inverse_eotf, rgb_to_ictcp
+    from hdrkit.expand.gcm_train import RECIPES as GCM_RECIPES, gcm_loss
+
+    cfg = GCM_RECIPES["gcm"]
+    rng = np.random.default_rng(0)
+    master = rng.uniform(1.0, 900.0, (2, 3, 8, 8))
+    pred = master * rng.uniform(0.7, 1.3, master.shape)  # wrong hue and level
+    target_pq = torch.tensor(pq_inverse_eotf(master), dtype=torch.float32)
+    p = torch.tensor(pred, dtype=torch.float32)
+    sdr = torch.full((2, 3, 8, 8), 0.5)
+    sdr[0, :, :4] = 1.0  # clipped (α = 1)
+    sdr[1, 0, :, :2] = 0.93  # half-way up the ramp: α = smoothstep(0.5) = 0.5
+    parts = gcm_loss(p, target_pq, sdr, cfg)
+    ct = lambda x: np.asarray(rgb_to_ictcp(np.moveaxis(x, 1, -1)))[..., 1:]  # noqa: E731
+    alpha = np.zeros((2, 8, 8))
+    alpha[0, :4] = 1.0
+    alpha[1, :, :2] = 0.5
+    hue = cfg.hue_weight * (np.abs(ct(pred) - ct(master)).sum(-1) * alpha).mean()
+    d = np.abs(pq_inverse_eotf(pred) - pq_inverse_eotf(master))
+    bright = master.max(1, keepdims=True) >= cfg.highlight_nits
+    assert abs(float(parts["hue"]) - hue) < 1e-4 * max(hue, 1.0)
+    assert abs(float(parts["pq_l1"]) - d.mean()) < 1e-5
+    assert abs(float(parts["highlight"]) - cfg.highlight_weight * (d * bright).mean()) < 1e-5
+    same = gcm_loss(torch.tensor(master, dtype=torch.float32), target_pq, sdr, cfg)
+    assert float(same["total"]) < 1e-4
+    assert float(gcm_loss(p, target_pq, torch.full_like(sdr, 0.5), cfg)["hue"]) == 0.0

@@ -173,13 +173,14 @@ class TMOParams(_Params):
 class RandomTMO:
     """Random operator with randomised parameters.
 
-    ``randomize=False`` keeps each operator's defaults (only the choice is random).  Ranges (when randomised):
+    ``randomize=False`` keeps each operator's defaults (only the choice is random); a collection of names
+    randomises only those operators (the others keep their defaults).  Ranges (when randomised):
     ``bt2446a`` L_HDR ~ U(800, 1500); ``reinhard2002`` key ~ logU(0.09, 0.36), local ∈ {global, dodge_burn,
     bilateral}, Schlick/Mantiuk saturation ~ U(0.7, 1.1); ``ocio`` exposure ~ U(−1, 1); ``clip`` exposure
     ~ U(−1.5, 1); ``youtube`` has no parameter; ``eilertsen2017`` draws a :class:`VirtualCamera`.
     """
 
-    def __init__(self, methods: Sequence[str] = DEFAULT_TMOS, randomize: bool = True,
+    def __init__(self, methods: Sequence[str] = DEFAULT_TMOS, randomize: bool | Sequence[str] = True,
                  weights: Optional[Sequence[float]] = None):
         from hdrkit.tonemap import get_operator
 
@@ -195,7 +196,10 @@ class RandomTMO:
                 raise InputError("method 'ocio' needs OpenColorIO: pip install 'hdrkit[ocio]'")
             methods = [m for m in methods if m != "ocio"]
         self.methods = tuple(methods)
-        self.randomize = bool(randomize)
+        if isinstance(randomize, (bool, np.bool_)):
+            self.randomize = frozenset(self.methods) if randomize else frozenset()
+        else:
+            self.randomize = frozenset(m.lower() for m in randomize)
         if weights is not None:
             w = np.asarray(weights, dtype=np.float64)
             if w.shape != (len(self.methods),) or (w < 0).any() or w.sum() <= 0:
@@ -206,7 +210,7 @@ class RandomTMO:
 
     def make_params(self, rng: np.random.Generator) -> TMOParams:
         m = self.methods[int(rng.choice(len(self.methods), p=self.weights))]
-        if not self.randomize:
+        if m not in self.randomize:
             return TMOParams(m, {})
         if m == "bt2446a":
             return TMOParams(m, {"l_hdr": float(rng.uniform(800.0, 1500.0))})

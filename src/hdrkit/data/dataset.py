@@ -60,7 +60,7 @@ class PairDataset(Dataset):
     size : output size, int or ``(h, w)``.
     procedural : probability of a procedural scene (1.0 when there are no files).
     tmos : operators to draw from (:class:`~hdrkit.data.augment.RandomTMO`); ``randomize_tmo`` draws their
-        parameters too.
+        parameters too (``True``, ``False``, or the names of the operators whose parameters are drawn).
     ev_range : exposure shift range in stops; ``flip`` enables random horizontal flips.
     fov, pitch, roll : view ranges in degrees for panoramas.
     peak, mid : mastering peak and log-average cd/m².
@@ -71,7 +71,8 @@ class PairDataset(Dataset):
 
     def __init__(self, root: Optional[str | os.PathLike | Iterable[str | os.PathLike]] = None, length: int = 1000,
                  size: Any = 256, procedural: float = 0.0, tmos: Sequence[str] = ("youtube",),
-                 randomize_tmo: bool = True, ev_range: tuple[float, float] = (-1.0, 1.0), flip: bool = True,
+                 randomize_tmo: bool | Sequence[str] = True, ev_range: tuple[float, float] = (-1.0, 1.0),
+                 flip: bool = True,
                  fov: tuple[float, float] = (50.0, 100.0), pitch: tuple[float, float] = (-30.0, 30.0),
                  roll: tuple[float, float] = (-10.0, 10.0), peak: float = 1000.0, mid: float = 26.0,
                  pixels: Optional[int] = None, seed: int = 0, cache: int = 16):

@@ -7,10 +7,14 @@ Pairs: :class:`hdrkit.data.PairDataset` over the training split (:func:`hdrkit.d
 8 panoramas of ``hdr/`` and 9 of ``hdr_extra/``; the held-out scenes never enter) plus 20 % procedural scenes;
 random perspective views, flips, exposure shifts of ±0.5 stop around the BT.2408 26 cd/m² log-average, HDR10
 masters at 1000 cd/m²; SDR from one operator drawn uniformly from :data:`TRAIN_TMOS` (the tone-mapping
-dispatcher's operators with randomised parameters, and the Eilertsen 2017 virtual camera with JPEG).
+dispatcher's operators with randomised parameters, and the Eilertsen 2017 virtual camera with JPEG).  OCIO's
+ACES SDR video transform is applied as is (``fixed_tmos``): its ``exposure`` parameter only rescales the light
+before the transform, so drawing it at random (±1 stop) on top of the masters' own ±0.5 stop made the same SDR
+come from masters up to 3 stops apart — an ambiguity no blind method can undo.
 A fixed pool of pairs is rendered once (seeded), then ``steps`` Adam steps draw batches from it with a random
-``crop``² window and flips; loss = L1 between PQ code values.  Everything is seeded and the step count is fixed (no wall-clock
-budget), so a rerun with one thread reproduces the weights.
+``crop``² window and flips; loss (:func:`gcm_loss`) = L1 between PQ code values, plus extra weight on the master's
+highlights (≥ 500 cd/m²) and an ICtCp colour term inside the SDR's clipping mask.  Everything is seeded and the
+step count is fixed (no wall-clock budget), so a rerun with one thread reproduces the weights.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ class GCMTrainConfig:
     procedural: float = 0.2
     ev_range: tuple = (-0.5, 0.5)
     tmos: tuple = TRAIN_TMOS
+    fixed_tmos: tuple = ("ocio",)   # drawn with their default parameters (see module docstring)
+    hue_weight: float = 4.0         # CtCp L1 inside the SDR's soft clipping mask
+    highlight_weight: float = 2.0   # extra PQ L1 weight where the master is ≥ highlight_nits
+    highlight_nits: float = 500.0
     val_pairs: int = 48
     val_every: int = 100
     seed: int = 0
@@ -61,12 +69,44 @@ def pq_loss(pred: torch.Tensor, target_pq: torch.Tensor) -> torch.Tensor:
     return (pq_inverse_eotf(pred.clamp(min=1e-3)) - target_pq).abs().mean()
 
 
+def gcm_loss(pred: torch.Tensor, target_pq: torch.Tensor, sdr: torch.Tensor, cfg: "GCMTrainConfig",
+             tau=(0.88, 0.98)) -> Dict[str, torch.Tensor]:
+    """The training loss (``B×3×H×W`` each: prediction cd/m², target PQ codes, SDR codes) and its parts:
+
+    * ``pq_l1``: mean |ΔPQ| (every pixel);
+    * ``highlight``: mean |ΔPQ| × ``highlight_weight`` over the pixels whose master's largest channel is
+      ≥ ``highlight_nits`` (0 elsewhere) — small bright highlights weigh more, so they are not under-shot;
+    * ``hue``: mean |ΔCt| + |ΔCp| (BT.2100 ICtCp) × ``hue_weight`` × the SDR's soft clipping mask
+      ``α = smoothstep((max V' − τ₀)/(τ₁ − τ₀))`` — colour (hue and chroma) inside clipped regions, which PQ L1
+      alone does not ask for;
+    * ``total``: their sum."""
+    from hdrkit.color import pq_eotf, pq_inverse_eotf, rgb_to_ictcp
+
+    pred = pred.clamp(min=1e-3)
+    d = (pq_inverse_eotf(pred) - target_pq).abs()
+    pq = d.mean()
+    out = {"pq_l1": pq}
+    bright = (target_pq.amax(1, keepdim=True) >= float(pq_inverse_eotf(cfg.highlight_nits))).to(pred.dtype)
+    out["highlight"] = cfg.highlight_weight * (d * bright).mean()
+    a = ((sdr.amax(1) - tau[0]) / (tau[1] - tau[0])).clamp(0.0, 1.0)
+    a = a * a * (3.0 - 2.0 * a)
+    if cfg.hue_weight > 0 and bool((a > 0).any()):
+        tp = rgb_to_ictcp(pred.permute(0, 2, 3, 1))[..., 1:]
+        tt = rgb_to_ictcp(pq_eotf(target_pq.clamp(0.0, 1.0)).permute(0, 2, 3, 1))[..., 1:]
+        out["hue"] = cfg.hue_weight * ((tp - tt).abs().sum(-1) * a).mean()
+    else:
+        out["hue"] = pred.new_zeros(())
+    out["total"] = out["pq_l1"] + out["highlight"] + out["hue"]
+    return out
+
+
 def render_pool(files, n: int, size: int, cfg: GCMTrainConfig, seed: int, progress: Optional[ProgressFn] = None):
     """``n`` pairs of :class:`hdrkit.data.PairDataset` as two ``n×3×size×size`` tensors (SDR codes, PQ)."""
     from hdrkit.data import PairDataset
 
+    randomize = tuple(t for t in cfg.tmos if t not in cfg.fixed_tmos)
     ds = PairDataset(files, length=n, size=size, procedural=cfg.procedural if files else 1.0, tmos=cfg.tmos,
-                     ev_range=cfg.ev_range, seed=seed)
+                     randomize_tmo=randomize, ev_range=cfg.ev_range, seed=seed)
     xs = torch.empty(n, 3, size, size)
     ys = torch.empty(n, 3, size, size)
     for i in range(n):
@@ -104,10 +144,13 @@ def train(cfg: GCMTrainConfig, files: Sequence, progress: Optional[ProgressFn] =
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     g = torch.Generator().manual_seed(cfg.seed + 1)
 
+    tau = model.cfg.tau
+
     def validate(step):
         with torch.no_grad():
-            v = float(np.mean([float(pq_loss(model(vx[i:i + 16]), vy[i:i + 16])) for i in range(0, len(vx), 16)]))
-        log.add_val(step, {"pq_l1": v})
+            parts = [gcm_loss(model(vx[i:i + 16]), vy[i:i + 16], vx[i:i + 16], cfg, tau)
+                     for i in range(0, len(vx), 16)]
+        log.add_val(step, {k: float(np.mean([float(p[k]) for p in parts])) for k in ("pq_l1", "hue", "total")})
 
     validate(0)
     for step in range(1, cfg.steps + 1):
@@ -120,7 +163,7 @@ def train(cfg: GCMTrainConfig, files: Sequence, progress: Optional[ProgressFn] =
         yb = torch.where(flip[:, None, None, None], yb.flip(-1), yb)
         for grp in opt.param_groups:
             grp["lr"] = _lr(cfg.lr, step / cfg.steps)
-        loss = pq_loss(model(xb), yb)
+        loss = gcm_loss(model(xb), yb, xb, cfg, tau)["total"]
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

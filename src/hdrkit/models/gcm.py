@@ -10,20 +10,24 @@ A CPU-sized blind inverse tone mapper built from two published ideas:
   :func:`predict` applies that LUT (trilinear), so inference cost does not depend on the MLP's size.
 * **Highlight reconstruction in clipped regions** (Eilertsen et al. 2017, "HDR image reconstruction from a
   single exposure using deep CNNs", ACM TOG 36(6) — HDRCNN's soft over-exposure mask): a small dilated CNN on a
-  ``down``-times downsampled picture predicts, per pixel, a boost ``B ≥ 0`` of the clipped channels and a
-  saturation gain ``k ≥ 1``; it is blended in with ``α = smoothstep((max(R',G',B') − τ₀)/(τ₁ − τ₀))``.
+  ``down``-times downsampled picture predicts, per pixel, a boost ``B ≥ 0`` of the clipped channels, a
+  saturation gain ``k ≥ 1`` and a common (hue-neutral) gain ``G ≥ 0``; it is blended in with
+  ``α = smoothstep((max(R',G',B') − τ₀)/(τ₁ − τ₀))``.
 
 The highlight branch works in a **hue-keeping domain**: with ``lin`` the BT.1886-linearised SDR (BT.709),
 ``Y`` its luminance and ``c = lin / Y`` (``Y(c) = 1``, white = (1, 1, 1)),
 
     c'  = 1 + k·(c − 1),          k ∈ [1, 1/(1 − min c)]     (away from white on the line through white)
-    H_i = Y_F · c'_i · (1 + α_i·B),  α_i = smoothstep((V'_i − τ₀)/(τ₁ − τ₀))   (only channels near the clip grow)
+    H_i = Y_F · c'_i · (1 + α_i·B) · (1 + α·G),  α_i = smoothstep((V'_i − τ₀)/(τ₁ − τ₀))
+                                   (only channels near the clip grow by B; G brightens all three alike)
     out = (1 − α)·F + α·H,         F = exp f(V'; z) the global mapping, Y_F its luminance
 
 Every factor keeps the order of the channels and never shrinks ``max/min`` (``k ≥ 1``; larger code values get
-larger boosts), so where the SDR is clipped (``α = 1``) the output is **never more neutral than the SDR** — a
-clipped blue sky cannot turn into a grey blob — while a clipped channel can be extrapolated above the others
-(hue correction towards the true colour).
+larger boosts; ``G`` scales the three channels by one factor), so where the SDR is clipped (``α = 1``) the output
+is **never more neutral than the SDR** — a clipped blue sky cannot turn into a grey blob — while a clipped channel
+can be extrapolated above the others (hue correction towards the true colour).  ``G`` lets the branch brighten a
+clipped region without moving its hue; the training loss also scores ICtCp colour inside the clipping mask
+(:func:`hdrkit.expand.gcm_train.gcm_loss`).
 
 Input: SDR code values ``B×3×H×W`` (BT.709, BT.1886) in [0, 1]; output: absolute linear BT.2020 cd/m² for a
 1000 cd/m² HDR10 grade (the training masters'), ``B×3×H×W``.
@@ -105,10 +109,10 @@ class GCM(nn.Module):
         self.loc_in = nn.Conv2d(4, loc, 3, 1, 1)
         self.loc_cond = nn.Linear(c, loc)
         self.loc = nn.ModuleList([nn.Conv2d(loc, loc, 3, 1, d, dilation=d) for d in (2, 4, 8)])
-        self.loc_out = nn.Conv2d(loc, 2, 1)
+        self.loc_out = nn.Conv2d(loc, 3, 1)
         nn.init.zeros_(self.loc_out.weight)
         with torch.no_grad():
-            self.loc_out.bias.copy_(torch.tensor([-3.0, -3.0]))
+            self.loc_out.bias.copy_(torch.tensor([-3.0, -3.0, -3.0]))
 
     # ------------------------------------------------------------------------------------------- condition
     def condition(self, v: Tensor) -> Tensor:
@@ -135,8 +139,9 @@ class GCM(nn.Module):
         return base + self.l3(x)
 
     # ---------------------------------------------------------------------------------------- local branch
-    def local(self, v: Tensor, z: Tensor) -> Tuple[Tensor, Tensor]:
-        """Boost ``B`` and saturation gain ``k`` (``B×1×H×W`` each) from the ``down``-times smaller picture."""
+    def local(self, v: Tensor, z: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Boost ``B``, saturation gain ``k`` and common gain ``G`` (``B×1×H×W`` each) from the ``down``-times
+        smaller picture."""
         cfg = self.cfg
         H, W = v.shape[-2:]
         small = F.avg_pool2d(v, cfg.down, ceil_mode=True) if cfg.down > 1 else v
@@ -148,11 +153,12 @@ class GCM(nn.Module):
         if cfg.down > 1:
             o = F.interpolate(o, size=(H, W), mode="bilinear", align_corners=False)
         boost = torch.exp(o[:, :1].clamp(-10.0, 5.0))
-        k = 1.0 + F.softplus(o[:, 1:])
-        return boost, k
+        k = 1.0 + F.softplus(o[:, 1:2])
+        gain = torch.exp(o[:, 2:].clamp(-10.0, 5.0))
+        return boost, k, gain
 
     # --------------------------------------------------------------------------------------------- combine
-    def combine(self, v: Tensor, logF: Tensor, boost: Tensor, k: Tensor) -> Tensor:
+    def combine(self, v: Tensor, logF: Tensor, boost: Tensor, k: Tensor, gain: Tensor) -> Tensor:
         """The hue-keeping blend (module docstring): BT.709 code values + branches → BT.2020 cd/m²."""
         cfg = self.cfg
         y = _Y709.to(v).view(1, 3, 1, 1)
@@ -166,12 +172,12 @@ class GCM(nn.Module):
         a_c = _smoothstep((v - cfg.tau[0]) / (cfg.tau[1] - cfg.tau[0]))
         a = a_c.amax(1, keepdim=True)
         YF = (Fm * y).sum(1, keepdim=True)
-        Hm = YF * c2 * (1.0 + a_c * boost)
+        Hm = YF * c2 * (1.0 + a_c * boost) * (1.0 + a * gain)
         out = (1.0 - a) * Fm + a * Hm
         out = torch.einsum("ij,bjhw->bihw", _M709_TO_2020.to(v), out)
         return out.clamp(0.0, 1e4)
 
-    def combine_sparse(self, v: Tensor, logF: Tensor, boost: Tensor, k: Tensor) -> Tensor:
+    def combine_sparse(self, v: Tensor, logF: Tensor, boost: Tensor, k: Tensor, gain: Tensor) -> Tensor:
         """:meth:`combine` computing the highlight branch only where ``α > 0`` (inference; same values)."""
         cfg = self.cfg
         Fm = torch.exp(logF.clamp(max=float(np.log(1e4))))
@@ -180,7 +186,7 @@ class GCM(nn.Module):
         if bool(sel.any()):
             idx = sel.flatten().nonzero()[:, 0]
             pick = lambda t: t[0].flatten(1)[:, idx][None, :, :, None]  # noqa: E731  (1×C×n×1)
-            part = self.combine(pick(v), torch.log(pick(Fm)), pick(boost), pick(k))
+            part = self.combine(pick(v), torch.log(pick(Fm)), pick(boost), pick(k), pick(gain))
             out = torch.einsum("ij,bjhw->bihw", _M709_TO_2020.to(v), Fm).clamp(0.0, 1e4)
             flat = out[0].flatten(1)
             flat[:, idx] = part[0, :, :, 0]
@@ -192,8 +198,8 @@ class GCM(nn.Module):
         z = self.condition(v)
         B, _, H, W = v.shape
         logF = self.mapping(v.permute(0, 2, 3, 1).reshape(B, H * W, 3), z).reshape(B, H, W, 3).permute(0, 3, 1, 2)
-        boost, k = self.local(v, z)
-        return self.combine(v, logF, boost, k)
+        boost, k, gain = self.local(v, z)
+        return self.combine(v, logF, boost, k, gain)
 
 
 # ------------------------------------------------------------------------------------------------- inference
@@ -226,14 +232,14 @@ def predict(model: GCM, sdr: np.ndarray, rows: int = 512, device: str = "cpu") -
     v = torch.from_numpy(np.ascontiguousarray(np.asarray(sdr, np.float32).transpose(2, 0, 1)))[None].to(device)
     z = model.condition(v)
     lut = bake_lut(model, z)
-    boost, k = model.local(v, z)
+    boost, k, gain = model.local(v, z)
     H = v.shape[2]
     out = np.empty((H, v.shape[3], 3), np.float32)
     step = max(1, int(rows))
     for r0 in range(0, H, step):
         sl = slice(r0, min(H, r0 + step))
         vb = v[:, :, sl]
-        o = model.combine_sparse(vb, apply_lut(lut, vb), boost[:, :, sl], k[:, :, sl])
+        o = model.combine_sparse(vb, apply_lut(lut, vb), boost[:, :, sl], k[:, :, sl], gain[:, :, sl])
         out[sl] = o[0].permute(1, 2, 0).cpu().numpy()
     return out
 
