@@ -194,6 +194,14 @@ def seeds(name: str) -> List[bytes]:
         w = {k: rng.standard_normal(s).astype(np.float32) for k, s in param_shapes(cfg).items()}
         return png_embed(file_bytes("png"), pack(Container(cfg=cfg, weights=w, width=16, height=12)))
 
+    def encoded_png_gamma() -> bytes:  # the default family (container version 2)
+        from hdrkit.codec.adapters import png_embed
+        from hdrkit.codec.container import Container, pack
+        from hdrkit.models.gammanet import GammaConfig, init_params
+
+        cfg = GammaConfig()
+        return png_embed(file_bytes("png"), pack(Container(cfg=cfg, weights=init_params(cfg), width=16, height=12)))
+
     ext = {"read_png": "png", "read_exr": "exr", "read_hdr": "hdr", "read_pfm": "pfm", "read_tif": "tif",
            "read_jpg": "jpg", "read_avif": "avif", "png_info": "png", "exr_header": "exr",
            "radiance_header": "hdr", "pfm_header": "pfm"}.get(name)
@@ -235,9 +243,9 @@ def seeds(name: str) -> List[bytes]:
     if name == "container":
         from hdrkit.codec.adapters import png_extract
 
-        return [png_extract(encoded_png())]
+        return [png_extract(encoded_png()), png_extract(encoded_png_gamma())]
     if name == "metadata_carriers":
-        return [encoded_png(), uhdr()]
+        return [encoded_png(), encoded_png_gamma(), uhdr()]
     cube = b"TITLE \"t\"\nLUT_3D_SIZE 2\n" + b"".join(
         f"{r} {g} {b}\n".encode() for b in (0, 1) for g in (0, 1) for r in (0, 1))
     if name == "cube_lut":
