@@ -139,23 +139,31 @@ class GCM(nn.Module):
         return base + self.l3(x)
 
     # ---------------------------------------------------------------------------------------- local branch
-    def local(self, v: Tensor, z: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """Boost ``B``, saturation gain ``k`` and common gain ``G`` (``B×1×H×W`` each) from the ``down``-times
-        smaller picture."""
+    def local_raw(self, v: Tensor, z: Tensor) -> Tensor:
+        """The highlight CNN's raw output at the ``down``-times smaller size (``B×3×h×w``, before activation)."""
         cfg = self.cfg
-        H, W = v.shape[-2:]
         small = F.avg_pool2d(v, cfg.down, ceil_mode=True) if cfg.down > 1 else v
         a = _smoothstep((small.amax(1, keepdim=True) - cfg.tau[0]) / (cfg.tau[1] - cfg.tau[0]))
         x = F.leaky_relu(self.loc_in(torch.cat([small, a], 1)) + self.loc_cond(z)[..., None, None], 0.1)
         for conv in self.loc:
             x = F.leaky_relu(conv(x), 0.1) + x
-        o = self.loc_out(x)
-        if cfg.down > 1:
-            o = F.interpolate(o, size=(H, W), mode="bilinear", align_corners=False)
+        return self.loc_out(x)
+
+    @staticmethod
+    def activate(o: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Raw output (``B×3×…``) → boost ``B``, saturation gain ``k``, common gain ``G`` (``B×1×…`` each)."""
         boost = torch.exp(o[:, :1].clamp(-10.0, 5.0))
         k = 1.0 + F.softplus(o[:, 1:2])
         gain = torch.exp(o[:, 2:].clamp(-10.0, 5.0))
         return boost, k, gain
+
+    def local(self, v: Tensor, z: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Boost ``B``, saturation gain ``k`` and common gain ``G`` (``B×1×H×W`` each): :meth:`local_raw`
+        upsampled (bilinear) to the picture's size, then :meth:`activate`."""
+        o = self.local_raw(v, z)
+        if self.cfg.down > 1:
+            o = F.interpolate(o, size=tuple(v.shape[-2:]), mode="bilinear", align_corners=False)
+        return self.activate(o)
 
     # --------------------------------------------------------------------------------------------- combine
     def combine(self, v: Tensor, logF: Tensor, boost: Tensor, k: Tensor, gain: Tensor) -> Tensor:
@@ -177,21 +185,33 @@ class GCM(nn.Module):
         out = torch.einsum("ij,bjhw->bihw", _M709_TO_2020.to(v), out)
         return out.clamp(0.0, 1e4)
 
-    def combine_sparse(self, v: Tensor, logF: Tensor, boost: Tensor, k: Tensor, gain: Tensor) -> Tensor:
-        """:meth:`combine` computing the highlight branch only where ``α > 0`` (inference; same values)."""
+    def combine_sparse(self, v: Tensor, logF: Tensor, o_small: Tensor, row0: int, size: Tuple[int, int]) -> Tensor:
+        """:meth:`combine` for the rows ``row0 …`` of a ``size`` picture (``v``, ``logF``: ``1×3×h×W`` band),
+        computing the highlight branch only where ``α > 0`` and sampling the raw highlight map ``o_small``
+        (:meth:`local_raw` of the whole picture) only there — bilinear with the same pixel-centre convention as
+        :meth:`local`'s upsampling, so the values are the same (inference)."""
         cfg = self.cfg
         Fm = torch.exp(logF.clamp(max=float(np.log(1e4))))
+        out = torch.einsum("ij,bjhw->bihw", _M709_TO_2020.to(v), Fm).clamp(0.0, 1e4)
         a = _smoothstep((v.amax(1) - cfg.tau[0]) / (cfg.tau[1] - cfg.tau[0]))[0]
         sel = a > 0
-        if bool(sel.any()):
-            idx = sel.flatten().nonzero()[:, 0]
-            pick = lambda t: t[0].flatten(1)[:, idx][None, :, :, None]  # noqa: E731  (1×C×n×1)
-            part = self.combine(pick(v), torch.log(pick(Fm)), pick(boost), pick(k), pick(gain))
-            out = torch.einsum("ij,bjhw->bihw", _M709_TO_2020.to(v), Fm).clamp(0.0, 1e4)
-            flat = out[0].flatten(1)
-            flat[:, idx] = part[0, :, :, 0]
+        if not bool(sel.any()):
             return out
-        return torch.einsum("ij,bjhw->bihw", _M709_TO_2020.to(v), Fm).clamp(0.0, 1e4)
+        idx = sel.flatten().nonzero()[:, 0]
+        pick = lambda t: t[0].flatten(1)[:, idx][None, :, :, None]  # noqa: E731  (1×C×n×1)
+        H, W = size
+        w = v.shape[-1]
+        rows, cols = (idx // w + row0).to(v.dtype), (idx % w).to(v.dtype)
+        if cfg.down > 1:
+            grid = torch.stack([(2.0 * cols + 1.0) / W - 1.0, (2.0 * rows + 1.0) / H - 1.0], -1)
+            o = F.grid_sample(o_small, grid[None, :, None, :], mode="bilinear", padding_mode="border",
+                              align_corners=False)  # 1×3×n×1
+        else:
+            o = o_small[0].flatten(1)[:, (rows * W + cols).long()][None, :, :, None]
+        part = self.combine(pick(v), torch.log(pick(Fm)), *self.activate(o))
+        flat = out[0].flatten(1)
+        flat[:, idx] = part[0, :, :, 0]
+        return out
 
     def forward(self, v: Tensor) -> Tensor:
         """``B×3×H×W`` code values → BT.2020 cd/m² (the per-pixel MLP evaluated directly; for training)."""
@@ -232,14 +252,14 @@ def predict(model: GCM, sdr: np.ndarray, rows: int = 512, device: str = "cpu") -
     v = torch.from_numpy(np.ascontiguousarray(np.asarray(sdr, np.float32).transpose(2, 0, 1)))[None].to(device)
     z = model.condition(v)
     lut = bake_lut(model, z)
-    boost, k, gain = model.local(v, z)
+    o_small = model.local_raw(v, z)
     H = v.shape[2]
     out = np.empty((H, v.shape[3], 3), np.float32)
     step = max(1, int(rows))
     for r0 in range(0, H, step):
         sl = slice(r0, min(H, r0 + step))
         vb = v[:, :, sl]
-        o = model.combine_sparse(vb, apply_lut(lut, vb), boost[:, :, sl], k[:, :, sl], gain[:, :, sl])
+        o = model.combine_sparse(vb, apply_lut(lut, vb), o_small, r0, (H, v.shape[3]))
         out[sl] = o[0].permute(1, 2, 0).cpu().numpy()
     return out
 
