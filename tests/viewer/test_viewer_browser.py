@@ -83,6 +83,11 @@ def pictures(tmp_path_factory) -> dict[str, Path]:
         w = SdrWriter(d / name, sdr)
         w.commit(pack(_synthetic_container(cfg, quant, w.pixels(), seed=i)))
         out[name] = d / name
+    # the default `hdrkit encode` family (container version 2, gamma map), default settings, PNG and JPEG carriers
+    for name in ("gamma.png", "gamma.jpg"):
+        w = SdrWriter(d / name, sdr)
+        w.commit(encode_arrays(w.pixels(), hdr).blob)
+        out[name] = d / name
     write_ultrahdr(d / "ultrahdr.jpg", sdr, hdr, scale=4)
     out["ultrahdr.jpg"] = d / "ultrahdr.jpg"
     write_ultrahdr(d / "ultrahdr_p3.jpg", sdr, hdr, scale=4, base_primaries="p3d65", map_gamut="bt2020")
@@ -207,12 +212,14 @@ def _assert_clean(b: Browser) -> None:
     assert errors == [], errors
 
 
-FAMILIES = ("paper.png", "paper.jpg", "relu_fourier.png", "sin_odd_int8.png")
+FAMILIES = ("paper.png", "paper.jpg", "relu_fourier.png", "sin_odd_int8.png", "gamma.png", "gamma.jpg")
 
 
 @pytest.mark.parametrize("backend", ["webgl2", "webgpu"])
 def test_decode_matches_python(browser, served, pictures, backend):
+    from hdrkit.codec.adapters import read_blob
     from hdrkit.codec.api import decode_file
+    from hdrkit.models.gammanet import GammaConfig
     from hdrkit.io import read_image
 
     _open(browser, served, backend=backend)
@@ -220,7 +227,11 @@ def test_decode_matches_python(browser, served, pictures, backend):
     for name in FAMILIES:
         assert _load(browser, served, name), browser.evaluate("hdrkitViewer.state.error")
         assert browser.evaluate("hdrkitViewer.state.backend") == backend
-        pq_ref, _ = decode_file(pictures[name])
+        family = "gamma" if name.startswith("gamma") else "siren"  # gamma: what a default `encode` writes, v2
+        assert browser.evaluate("hdrkitViewer.state.current.info.container.cfg.family") == family
+        pq_ref, cont = decode_file(pictures[name])
+        assert isinstance(cont.cfg, GammaConfig) == (family == "gamma")
+        assert read_blob(pictures[name])[8] == (2 if family == "gamma" else 1)  # container version
         sdr_ref = np.clip(np.round(read_image(pictures[name]).pixels * 255), 0, 255).astype(np.uint8)
         assert np.array_equal(_sdr(browser), sdr_ref), f"{name}: the browser decoded other SDR pixels"
         got = _floats(browser, "net")

@@ -94,7 +94,7 @@
     let netPQ = null, gmPQ = null, plan = null, map = null;
     const t0 = performance.now();
     if (c) {
-      plan = H.networkPlan(c);
+      plan = H.networkPlan(c, img.width, img.height);
       netPQ = await decoder.decodeNetwork(plan, img);
     }
     const t1 = performance.now();
@@ -160,7 +160,10 @@
     const lines = [`${cur.name}: ${cur.img.width}x${cur.img.height}, ${cur.info.kind.toUpperCase()}`];
     if (c) {
       const cfg = c.cfg;
-      lines.push(`network: colour ${cfg.color.join("-")}, spatial ${cfg.spatial.join("-")}, merge ${cfg.merge.join("-") || "-"}, ` +
+      if (cfg.family === "gamma") lines.push(`network: gamma map, hidden ${cfg.hidden.join("-")} (ReLU), Fourier octaves ` +
+        `${cfg.coordOctaves} (x, y) / ${cfg.colorOctaves} (R, G, B), offset ${cfg.offset}; ` +
+        `${c.params} parameters, ${c.quant}, ${c.bytes} bytes; HDR ${c.hdr.primaries}/${c.hdr.transfer} peak ${c.hdr.nits} cd/m2`);
+      else lines.push(`network: colour ${cfg.color.join("-")}, spatial ${cfg.spatial.join("-")}, merge ${cfg.merge.join("-") || "-"}, ` +
         `${cfg.activation}${cfg.activation === "sin" ? ` (omega0 ${cfg.omega0})` : ""}, coordinate octaves ${cfg.coordOctaves}; ` +
         `${c.params} parameters, ${c.quant}, ${c.bytes} bytes; HDR ${c.hdr.primaries}/${c.hdr.transfer} peak ${c.hdr.nits} cd/m2`);
       lines.push(`decode: ${state.backend}, ${state.timings.network_ms.toFixed(1)} ms (${cur.plan.flops} FLOPs/pixel)`);

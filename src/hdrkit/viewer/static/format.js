@@ -39,7 +39,8 @@
 
   // ------------------------------------------------------------------------------ hdrkit container
   const MAGIC = [72, 68, 82, 75, 77, 76, 80, 0]; // "HDRKMLP\0"
-  const VERSION = 1;
+  const VERSIONS = [1, 2]; // 1: SIREN only (no family byte); 2: u8 family + that family's descriptor
+  const FAMILIES = { 0: "siren", 1: "gamma" };
   const MAX_PARAMS = 4000000, MAX_SIDE = 1 << 20;
   const ACTIVATIONS = { 0: "sin", 1: "relu" };
   const QUANTS = { 0: "fp32", 1: "fp16", 2: "int8" };
@@ -83,6 +84,49 @@
       fail(`hdrkit metadata has an invalid architecture: coord_octaves must be 0..16, got ${cfg.coordOctaves}`);
   }
 
+  function sirenDescriptor(r) {
+    const act = r.u8(), octaves = r.u8(), omega0 = r.f32();
+    if (!(act in ACTIVATIONS)) fail(`hdrkit metadata has an unknown activation code ${act}`);
+    const widths = [];
+    for (const branch of ["colour", "spatial", "merge"]) {
+      const n = r.u8();
+      if (n > 32) fail(`hdrkit metadata has too many ${branch} layers (${n})`);
+      const w = [];
+      for (let i = 0; i < n; i++) w.push(r.u16());
+      widths.push(w);
+    }
+    const cfg = { family: "siren", color: widths[0], spatial: widths[1], merge: widths[2], omega0,
+                  activation: ACTIVATIONS[act], coordOctaves: octaves };
+    validateConfig(cfg);
+    return cfg;
+  }
+
+  // The gamma-map family (src/hdrkit/models/gammanet.py GammaConfig; container._gamma_descriptor): u8 coord
+  // octaves, u8 colour octaves, f32 offset, u8 n, n x u16 hidden widths; the same limits and messages.
+  function gammaDescriptor(r) {
+    const coordOctaves = r.u8(), colorOctaves = r.u8(), offset = r.f32(), n = r.u8();
+    if (n > 32) fail(`hdrkit metadata has too many hidden layers (${n})`);
+    const hidden = [];
+    for (let i = 0; i < n; i++) hidden.push(r.u16());
+    const bad = (msg) => fail(`hdrkit metadata has an invalid architecture: ${msg}`);
+    if (!(hidden.length >= 1 && hidden.length <= 8) || hidden.some((w) => w < 1 || w > 1024))
+      bad(`hidden widths must be 1..8 layers of 1..1024, got (${hidden.join(", ")})`);
+    if (!(coordOctaves >= 1 && coordOctaves <= 16)) bad(`coord_octaves must be 1..16, got ${coordOctaves}`);
+    if (!(colorOctaves >= 1 && colorOctaves <= 16)) bad(`color_octaves must be 1..16, got ${colorOctaves}`);
+    if (!(Number.isFinite(offset) && offset >= 1e-4 && offset <= 0.5)) bad(`offset must be in [1e-4, 0.5], got ${offset}`);
+    return { family: "gamma", hidden, coordOctaves, colorOctaves, offset };
+  }
+
+  // Layers of the gamma-map network in storage order (gammanet.GammaConfig.layer_shapes): l0 on the
+  // 4 K_xy + 6 K_rgb Fourier features, l1.. hidden ReLU layers, "out" to the 3 per-channel gammas.
+  function gammaLayerShapes(cfg) {
+    const out = [];
+    let prev = 4 * cfg.coordOctaves + 6 * cfg.colorOctaves;
+    cfg.hidden.forEach((w, i) => { out.push({ name: `l${i}`, fin: prev, fout: w, branch: "hidden" }); prev = w; });
+    out.push({ name: "out", fin: prev, fout: 3, branch: "out" });
+    return out;
+  }
+
   function readSignal(r, what) {
     const p = r.u8(), t = r.u8(); r.u16(); const nits = r.f32();
     if (!(p in CICP_PRIMARIES) || !(t in CICP_TRANSFER))
@@ -97,33 +141,26 @@
     if (data.length < 20 || MAGIC.some((m, i) => data[i] !== m)) fail("not hdrkit metadata (bad magic)");
     const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const version = v.getUint16(8, true), flags = v.getUint16(10, true), total = v.getUint32(12, true);
-    if (version !== VERSION)
-      fail(`hdrkit metadata version ${version} is not supported (this viewer reads ${VERSION})`);
+    if (!VERSIONS.includes(version))
+      fail(`hdrkit metadata version ${version} is not supported (this viewer reads ${VERSIONS.join(", ")})`);
     if (flags !== 0) fail(`hdrkit metadata has unknown flags 0x${flags.toString(16).padStart(4, "0")}`);
     if (total !== data.length)
       fail(`hdrkit metadata is truncated or padded (${data.length} bytes, header says ${total})`);
     if (crc32(data, 0, total - 4) !== v.getUint32(total - 4, true)) fail("hdrkit metadata is corrupt (CRC mismatch)");
     const r = new Reader(data, 16, total - 4);
-    const act = r.u8(), octaves = r.u8(), omega0 = r.f32();
-    if (!(act in ACTIVATIONS)) fail(`hdrkit metadata has an unknown activation code ${act}`);
-    const widths = [];
-    for (const branch of ["colour", "spatial", "merge"]) {
-      const n = r.u8();
-      if (n > 32) fail(`hdrkit metadata has too many ${branch} layers (${n})`);
-      const w = [];
-      for (let i = 0; i < n; i++) w.push(r.u16());
-      widths.push(w);
+    let family = 0;
+    if (version >= 2) {
+      family = r.u8();
+      if (!(family in FAMILIES)) fail(`hdrkit metadata has an unknown model family code ${family}`);
     }
-    const cfg = { color: widths[0], spatial: widths[1], merge: widths[2], omega0, activation: ACTIVATIONS[act],
-                  coordOctaves: octaves };
-    validateConfig(cfg);
+    const cfg = FAMILIES[family] === "gamma" ? gammaDescriptor(r) : sirenDescriptor(r);
     const q = r.u8();
     if (!(q in QUANTS)) fail(`hdrkit metadata has an unknown quantisation code ${q}`);
     const quant = QUANTS[q];
     const hdr = readSignal(r, "HDR"), sdr = readSignal(r, "SDR");
     const width = r.u32(), height = r.u32(), nParams = r.u32(), nPayload = r.u32();
     if (width > MAX_SIDE || height > MAX_SIDE) fail(`hdrkit metadata has an implausible image size ${width}x${height}`);
-    const shapes = layerShapes(cfg);
+    const shapes = cfg.family === "gamma" ? gammaLayerShapes(cfg) : layerShapes(cfg);
     const expected = shapes.reduce((s, l) => s + l.fin * l.fout + l.fout, 0);
     if (expected > MAX_PARAMS || nParams !== expected)
       fail(`hdrkit metadata parameter count ${nParams} does not match its architecture`);
@@ -591,6 +628,6 @@
   }
 
   root.HDRKIT = root.HDRKIT || {};
-  Object.assign(root.HDRKIT, { HdrkitFormatError, crc32, halfToFloat, layerShapes, unpackContainer, pngExtract,
+  Object.assign(root.HDRKIT, { HdrkitFormatError, crc32, halfToFloat, layerShapes, gammaLayerShapes, unpackContainer, pngExtract,
     jpegExtract, jpegSegments, jpegIcc, iccPrimaries, xmpProperties, isUltraHdr, appleExifHeadroom, streamEnd, parseUltraHdr, isoDecode, xmpDecode, inspect });
 })(typeof window !== "undefined" ? window : globalThis);
