@@ -472,30 +472,34 @@ _NUM = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|\([^)]*\)|nan|NaN|inf
 
 
 def test_container_parser_agrees_with_python(browser, served, pictures):
-    """Differential test of the JS container parser against hdrkit.codec.container.unpack: 400 blobs with random
-    bytes written into the header, descriptor and payload (CRC recomputed so that the field checks are reached),
-    truncations and fp16 infinities.  Same verdict, same message (numbers aside), same weights when valid."""
+    """Differential test of the JS container parser against hdrkit.codec.container.unpack: 400 blobs from a SIREN
+    file (version 1) and 300 from a gamma-map file (version 2) with random bytes written into the header,
+    descriptor and payload (CRC recomputed so that the field checks are reached), truncations and fp16
+    infinities.  Same verdict, same message (numbers aside), same weights when valid."""
     from hdrkit.codec.adapters import png_extract
 
-    blob = png_extract(pictures["paper.png"].read_bytes())
     rng = np.random.default_rng(20)
     cases = []
-    for i in range(400):
-        b = bytearray(blob)
-        if i % 10 == 9:  # truncated / padded, header length kept consistent
-            n = int(rng.integers(20, len(b) + 64))
-            b = (b + bytes(64))[:n]
-            b[12:16] = struct.pack("<I", n)
-        else:
-            for _ in range(int(rng.integers(1, 4))):
-                pos = int(rng.integers(8, 48)) if rng.random() < 0.8 else int(rng.integers(48, len(b) - 4))
-                b[pos] = int(rng.integers(0, 256))
-            if i % 7 == 0:
-                at = 64 + 2 * int(rng.integers(0, 100))
-                b[at:at + 2] = b"\x00\x7c"  # +inf in fp16
-        if i % 13 != 12:  # leave a few with a stale CRC
-            b[-4:] = struct.pack("<I", zlib.crc32(bytes(b[:-4])) & 0xFFFFFFFF)
-        cases.append(bytes(b))
+    for name, count in (("paper.png", 400), ("gamma.png", 300)):
+        blob = png_extract(pictures[name].read_bytes())
+        # the payload starts where the u32 before it equals its length (up to the CRC)
+        start = next(p for p in range(20, 200) if struct.unpack_from("<I", blob, p - 4)[0] == len(blob) - 4 - p)
+        for i in range(count):
+            b = bytearray(blob)
+            if i % 10 == 9:  # truncated / padded, header length kept consistent
+                n = int(rng.integers(20, len(b) + 64))
+                b = (b + bytes(64))[:n]
+                b[12:16] = struct.pack("<I", n)
+            else:
+                for _ in range(int(rng.integers(1, 4))):
+                    pos = int(rng.integers(8, 48)) if rng.random() < 0.8 else int(rng.integers(48, len(b) - 4))
+                    b[pos] = int(rng.integers(0, 256))
+                if i % 7 == 0:
+                    at = start + 2 * int(rng.integers(0, 100))
+                    b[at:at + 2] = b"\x00\x7c"  # +inf in fp16
+            if i % 13 != 12:  # leave a few with a stale CRC
+                b[-4:] = struct.pack("<I", zlib.crc32(bytes(b[:-4])) & 0xFFFFFFFF)
+            cases.append(bytes(b))
     _open(browser, served, backend="webgl2")
     js = _js_map(browser, cases, "(() => { const c = HDRKIT.unpackContainer(b); let t = 0, n = 0;"
                  " for (const l of c.layers) for (const a of [l.weight, l.bias]) { n += a.length;"
@@ -510,7 +514,7 @@ def test_container_parser_agrees_with_python(browser, served, pictures):
         else:
             assert got[1:3] == want[1:3] and abs(got[3] - want[3]) <= 1e-9 * max(1.0, want[3]), (i, want, got)
     print(f"\ncontainer parser: {verdicts} agree with Python")
-    assert verdicts["ok"] > 10 and verdicts["error"] > 100
+    assert verdicts["ok"] > 20 and verdicts["error"] > 200
     _assert_clean(browser)
 
 
