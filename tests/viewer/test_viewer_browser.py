@@ -83,6 +83,16 @@ def pictures(tmp_path_factory) -> dict[str, Path]:
         w = SdrWriter(d / name, sdr)
         w.commit(pack(_synthetic_container(cfg, quant, w.pixels(), seed=i)))
         out[name] = d / name
+    # a gamma-map network of odd widths and octaves, 3 hidden layers, int8 (Kaiming weights, random output layer)
+    from hdrkit.codec.container import Container, dequantised
+    from hdrkit.models.gammanet import GammaConfig, init_params
+
+    gcfg = GammaConfig(hidden=(13, 7, 5), coord_octaves=3, color_octaves=5, offset=0.05)
+    gw = init_params(gcfg, seed=3)
+    gw["out.weight"] = np.random.default_rng(3).normal(0, 0.15, gw["out.weight"].shape).astype(np.float32)
+    w = SdrWriter(d / "gamma_odd_int8.png", sdr)
+    w.commit(pack(Container(cfg=gcfg, weights=dequantised(gw, "int8"), quant="int8", width=W, height=H)))
+    out["gamma_odd_int8.png"] = d / "gamma_odd_int8.png"
     # the default `hdrkit encode` family (container version 2, gamma map), default settings, PNG and JPEG carriers
     for name in ("gamma.png", "gamma.jpg"):
         w = SdrWriter(d / name, sdr)
@@ -212,7 +222,8 @@ def _assert_clean(b: Browser) -> None:
     assert errors == [], errors
 
 
-FAMILIES = ("paper.png", "paper.jpg", "relu_fourier.png", "sin_odd_int8.png", "gamma.png", "gamma.jpg")
+FAMILIES = ("paper.png", "paper.jpg", "relu_fourier.png", "sin_odd_int8.png", "gamma.png", "gamma.jpg",
+            "gamma_odd_int8.png")
 
 
 @pytest.mark.parametrize("backend", ["webgl2", "webgpu"])
