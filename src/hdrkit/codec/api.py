@@ -220,18 +220,15 @@ def decode_file(path: str | Path, *, device=None, chunk: Optional[int] = None,
     """``(pq H x W x 3 in [0, 1], container)`` from an encoded picture; ``MetadataError`` when it has none."""
     from hdrkit.codec.adapters import read_blob
     from hdrkit.errors import MetadataError
-    from hdrkit.io import read_image
+    from hdrkit.io.read import read_codes8
 
     blob = read_blob(path)
     c = unpack(blob)
-    img = read_image(path)
-    h, w = img.pixels.shape[:2]
+    sdr = read_codes8(path)  # the 8-bit codes the encoder saw
+    h, w = sdr.shape[:2]
     if (c.width, c.height) != (w, h):
         raise MetadataError(f"{Path(path).name} is {w}x{h} but its hdrkit metadata was made for "
                             f"{c.width}x{c.height} (the picture was resized after encoding)")
-    sdr = img.pixels * np.float32(255)  # back to the 8-bit codes (in place: a 4K frame is 100 MB of floats)
-    np.rint(sdr, out=sdr)
-    sdr = np.clip(sdr, 0, 255, out=sdr).astype(np.uint8)
     return decode_arrays(blob, sdr, device=device, chunk=chunk, progress=progress, threads=threads), c
 
 
@@ -268,7 +265,7 @@ def decode_to_file(src: str | Path, out: str | Path, *, device=None, threads: Op
             img = Image(lin.astype("float32"), primaries=f.space, transfer="linear", nits_per_unit=100.0)
         else:
             img = Image(color.pq_inverse_eotf(nits).astype("float32"), primaries="bt2020", transfer="pq")
-        write_image(out, img, bit_depth=bits, png_compression=1)
+        write_image(out, img, bit_depth=bits, png_compression=1, threads=threads or 1)
         kind = {"iso": "ISO 21496-1", "xmp": "Adobe hdrgm XMP", "apple": "Apple HDRGainMap"}[f.source]
         return DecodedFile("gainmap", detail=f"{f.metadata.channels}-channel gain map ({kind}, headroom "
                                               f"{2 ** f.metadata.capacity_max:.2f}x)")
@@ -279,5 +276,6 @@ def decode_to_file(src: str | Path, out: str | Path, *, device=None, threads: Op
             raise MetadataError(f"{src.name} has no gain map and no hdrkit metadata: a plain JPEG, nothing to "
                                 f"decode") from None
         raise
-    write_image(out, Image(pq, primaries="bt2020", transfer="pq"), bit_depth=bits, png_compression=1)
+    write_image(out, Image(pq, primaries="bt2020", transfer="pq"), bit_depth=bits, png_compression=1,
+                threads=threads or 1)
     return DecodedFile("mlp", peak_nits=float(c.hdr.nits))

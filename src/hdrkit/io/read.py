@@ -192,7 +192,8 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
-def _read_pillow(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
+def _read_pillow(path: Path, data: bytes, fmt: str, codes: bool = False) -> dict[str, Any]:
+    """``codes``: ``pixels``/``alpha`` stay the file's uint8 code values (see :func:`read_codes8`)."""
     from PIL import ImageOps
 
     im = open_pillow(data, fmt, path.name)
@@ -212,6 +213,8 @@ def _read_pillow(path: Path, data: bytes, fmt: str) -> dict[str, Any]:
         raise FormatError(f"{path.name}: cannot decode {fmt.upper()} ({_first_line(exc)})") from None
     rgb, alpha = _channels(path.name, arr)
     prim, tr, meta["colour_source"] = _from_icc(profile) or _untagged(8)
+    if codes:
+        return dict(pixels=np.ascontiguousarray(rgb), alpha=alpha, primaries=prim, transfer=tr, meta=meta)
     return dict(pixels=_to_float(rgb, 255.0), alpha=None if alpha is None else _to_float(alpha, 255.0),
                 primaries=prim, transfer=tr, meta=meta)
 
@@ -431,6 +434,22 @@ def read_image(path: str | os.PathLike, *, primaries: Optional[str] = None, tran
     if nits_per_unit is not None:
         fields["nits_per_unit"] = nits_per_unit
     return Image(**fields)
+
+
+def read_codes8(path: str | os.PathLike) -> np.ndarray:
+    """The 8-bit code values ``(H, W, 3)`` uint8 of a picture: exactly ``round(read_image(path).pixels * 255)``
+    (clipped to 0..255), with the same checks and errors.  A JPEG is decoded straight to its codes, skipping
+    the float32 pixels and their round trip (a 4K frame: ~0.9 s of CPU); other formats go through
+    :func:`read_image`."""
+    p = Path(path)
+    if format_of(p) == "jpeg":
+        data = read_input(p, what="image file")
+        if not data:
+            raise FormatError(f"{p.name}: file is empty")
+        return _read_pillow(p, data, "jpeg", codes=True)["pixels"]
+    sdr = read_image(p).pixels * np.float32(255)  # in place: a 4K frame is 100 MB of floats
+    np.rint(sdr, out=sdr)
+    return np.clip(sdr, 0, 255, out=sdr).astype(np.uint8)
 
 
 def describe_file(path: str | os.PathLike) -> str:

@@ -25,11 +25,26 @@ def _for_integer(img: Image, bits: int) -> Image:
     return img
 
 
-def _quantise(x: np.ndarray, bits: int) -> np.ndarray:
+def _quantise(x: np.ndarray, bits: int, threads: int = 1) -> np.ndarray:
+    """``rint(clip(x, 0, 1) * (2^bits - 1))`` as uint8/uint16; rows split over ``threads`` threads."""
     top = (1 << bits) - 1
-    y = np.clip(x, 0.0, 1.0, dtype=np.float32 if x.dtype == np.float32 else np.float64)  # one temporary, in place
-    y *= top
-    return np.rint(y, out=y).astype(np.uint16 if bits > 8 else np.uint8)
+    out = np.empty(x.shape, np.uint16 if bits > 8 else np.uint8)
+
+    def rows(r: slice) -> None:
+        y = np.clip(x[r], 0.0, 1.0, dtype=np.float32 if x.dtype == np.float32 else np.float64)  # in place
+        y *= top
+        out[r] = np.rint(y, out=y)
+
+    n = max(1, min(int(threads), x.shape[0] if x.ndim else 1))
+    if n == 1 or x.ndim == 0:
+        rows(slice(None))
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+
+    cuts = [x.shape[0] * i // (4 * n) for i in range(4 * n + 1)]
+    with ThreadPoolExecutor(n) as pool:
+        list(pool.map(rows, [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])]))
+    return out
 
 
 def _linear(img: Image, nits_per_unit: Optional[float] = None) -> Image:
@@ -44,26 +59,27 @@ def _linear(img: Image, nits_per_unit: Optional[float] = None) -> Image:
 
 
 def encode_png(img: Image, bits: int, chunks: Optional[list[tuple[bytes, bytes]]] = None,
-               compression: int = 6) -> bytes:
+               compression: int = 6, threads: int = 1) -> bytes:
+    """PNG bytes of ``img`` at ``bits`` per channel with its colour chunks (+ ``chunks``).  ``compression`` 0-9
+    is the zlib level: <= 1 is the fast mode (:func:`hdrkit.io.png.encode_fast`: Up filter, run-length deflate
+    in ``threads`` threads; 4K 16-bit PQ frame: ~0.35 s wall on 2 threads vs 1.3 s for libpng's level 1 RLE,
+    file 8 % larger); above, OpenCV (libpng, adaptive filters)."""
     import cv2
 
     from hdrkit.io import png
 
     img = _for_integer(img, bits)
-    q = _quantise(img.pixels, bits)
+    q = _quantise(img.pixels, bits, threads)
     colour = colour_chunks(img, q, bits)
     if img.alpha is not None:
         q = np.concatenate([q, _quantise(img.alpha, bits)[..., None]], axis=-1)
-        q = q[..., [2, 1, 0, 3]]
-    else:
-        q = q[..., ::-1]
-    params = [cv2.IMWRITE_PNG_COMPRESSION, int(compression)]
-    if compression <= 1:  # the fast mode: zlib's run-length strategy, no LZ77 search (4K 16-bit PQ frame:
-        params += [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]  # 0.84 s vs 1.06 s, 1 % smaller)
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(q), params)
+    extra = [(b"cICP", png.cicp_payload(img.primaries, img.transfer))] + colour + list(chunks or [])
+    if compression <= 1:
+        return png.encode_fast(q, threads=threads, level=int(compression), chunks=extra)
+    q = q[..., [2, 1, 0, 3]] if img.alpha is not None else q[..., ::-1]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(q), [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
     if not ok:
         raise FormatError("OpenCV could not encode the PNG")
-    extra = [(b"cICP", png.cicp_payload(img.primaries, img.transfer))] + colour + list(chunks or [])
     return png.insert_chunks(buf.tobytes(), extra)
 
 
@@ -82,11 +98,12 @@ def light_levels(img: Image, codes: Optional[np.ndarray] = None, bits: int = 16)
         from hdrkit.color.transfer import pq_eotf
 
         lut = np.asarray(pq_eotf(np.arange(1 << bits, dtype=np.float64) / ((1 << bits) - 1)), np.float64)
-        m = lut[codes.max(axis=-1)]
-    else:
-        from hdrkit.color.convert import to_nits
+        m = np.maximum(np.maximum(codes[..., 0], codes[..., 1]), codes[..., 2])  # 3x faster than .max(-1)
+        # the table is increasing: the brightest code gives MaxCLL; the mean from the codes' histogram
+        return float(lut[m.max()]), float(np.bincount(m.ravel(), minlength=1 << bits) @ lut / m.size)
+    from hdrkit.color.convert import to_nits
 
-        m = np.max(np.clip(to_nits(img), 0, 10000), axis=-1)
+    m = np.max(np.clip(to_nits(img), 0, 10000), axis=-1)
     return float(m.max()), float(m.mean(dtype=np.float64))
 
 
@@ -107,7 +124,7 @@ def write_image(path: str | os.PathLike, img: Image, *, bit_depth: Optional[int]
                 png_chunks: Optional[list[tuple[bytes, bytes]]] = None,
                 jpeg_segments: Optional[list[tuple[int, bytes]]] = None,
                 exr_attributes: Optional[dict[str, Any]] = None,
-                tiff_extratags: Optional[list[tuple]] = None, png_compression: int = 6) -> Path:
+                tiff_extratags: Optional[list[tuple]] = None, png_compression: int = 6, threads: int = 1) -> Path:
     """Write ``img`` to ``path`` (format from the extension) atomically; returns the path.
 
     - ``.exr``: linear float32 (``half=True`` for float16), ``chromaticities`` and ``whiteLuminance`` written, so
@@ -123,7 +140,7 @@ def write_image(path: str | os.PathLike, img: Image, *, bit_depth: Optional[int]
       nclx colour signalling; ``quality`` 100 is lossless.
     - PNG also gets ``mDCV``/``cLLI`` (PQ/HLG) or ``iCCP`` (SDR); TIFF an ICC profile (8/16-bit).
     ``png_compression``: zlib level 0–9 of PNG output (default 6; 1 is ~2.5× faster for bulk data such as
-    training pairs, for files ~2–20 % larger).
+    training pairs, for files ~2–20 % larger); at <= 1 the PNG is deflated in ``threads`` threads.
     Extra metadata carriers (used by :mod:`hdrkit.codec`): ``png_chunks`` [(type, payload)], ``jpeg_segments``
     [(marker 0xE0..0xEF, payload)] inserted after SOI/APP0, ``exr_attributes`` (bytes are base64 strings),
     ``tiff_extratags`` (tifffile ``extratags``).
@@ -159,7 +176,7 @@ def write_image(path: str | os.PathLike, img: Image, *, bit_depth: Optional[int]
                 raise InputError("PNG holds 8 or 16 bits per channel")
             if not 0 <= int(png_compression) <= 9:
                 raise InputError(f"PNG compression must be 0..9, got {png_compression}")
-            tmp.write_bytes(encode_png(img, bits, png_chunks, compression=png_compression))
+            tmp.write_bytes(encode_png(img, bits, png_chunks, compression=png_compression, threads=threads))
         elif fmt == "tiff":
             _write_tiff(tmp, img, bit_depth, tiff_extratags)
         elif fmt == "avif":
