@@ -112,6 +112,7 @@ def test_light_levels_from_codes_match_direct_formula():
     cll, fall = light_levels(img, codes)
     assert cll == nits.max()
     assert fall == pytest.approx(nits.mean(), rel=1e-12)
+    assert light_levels(img, codes, threads=3) == (cll, fall)  # integer histogram: the same bits on any split
 
 
 def test_read_codes8_is_the_rounded_read_image(tmp_path):
@@ -128,3 +129,18 @@ def test_read_codes8_is_the_rounded_read_image(tmp_path):
     PILImage.fromarray(arr[..., 0]).save(tmp_path / "g.jpg")  # grey JPEG: three equal channels
     assert np.array_equal(read_codes8(tmp_path / "g.jpg"),
                           np.clip(np.rint(read_image(tmp_path / "g.jpg").pixels * 255), 0, 255).astype(np.uint8))
+
+
+def test_libdeflate_fast_path_present():
+    """The fast path (libdeflate through imagecodecs) must be there: missing, it warns and this fails."""
+    assert png._libdeflate() is not None
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_zlib_only_fallback_same_pixels(threads, tmp_path, monkeypatch):
+    monkeypatch.setattr(png, "_LIBDEFLATE", False)
+    q = ((np.arange(30 * 20 * 3).reshape(30, 20, 3) * 37) % 65536).astype(np.uint16)
+    data = png.encode_fast(q.astype(np.uint16), threads=threads)
+    assert all(np.array_equal(a, q) for a in _readers(data, tmp_path))
+    assert all(np.array_equal(a, q) for a in _readers(png.encode_fast(q.astype(np.uint16), threads=threads,
+                                                                         level=0), tmp_path))

@@ -16,7 +16,8 @@ def decode(
     out: Path = typer.Option(..., "-o", "--output", help="HDR output: .png/.tif (16-bit PQ BT.2020, HDR10) or "
                              ".exr/.hdr/.pfm (linear, 1.0 = 100 nits); a folder (created as needed) for several "
                              "inputs."),
-    threads: int = typer.Option(1, "--threads", help="worker threads of the decode."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="worker threads of the decode and of the PNG "
+                                          "writer [default: OMP_NUM_THREADS if set, else the usable cores]."),
     device: Optional[str] = typer.Option(None, "--device", help="torch device (cpu, cuda)."),
     fmt: str = FORMAT_OPT,
 ) -> None:
@@ -24,14 +25,15 @@ def decode(
     from hdrkit.cli.common import expand_inputs, plan_outputs, run_jobs
     from hdrkit.errors import InputError
 
-    if threads < 1:
+    if threads is not None and threads < 1:
         raise InputError("--threads must be >= 1")
     if device is not None and device != "cpu":  # torch only for another device
         import torch
 
         from hdrkit._array import resolve_device
 
-        torch.set_num_threads(threads)
+        if threads:
+            torch.set_num_threads(threads)
         resolve_device(device)  # a bad --device fails here, in one line, before any work
     files, many = expand_inputs(inputs, exts=(".jpg", ".jpeg", ".png", ".tif", ".tiff", ".exr"))
     jobs = plan_outputs(files, many, out, fmt)
@@ -41,7 +43,7 @@ def decode(
     run_jobs(jobs, "decoding", lambda src, o, progress: _decode_one(src, o, threads, device, progress))
 
 
-def _decode_one(src: Path, out: Path, threads: int, device: Optional[str], progress) -> str:
+def _decode_one(src: Path, out: Path, threads: Optional[int], device: Optional[str], progress) -> str:
     from hdrkit.codec.api import decode_to_file
     from hdrkit.io.read import describe_file
 

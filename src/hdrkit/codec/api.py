@@ -224,12 +224,29 @@ def decode_file(path: str | Path, *, device=None, chunk: Optional[int] = None,
 
     blob = read_blob(path)
     c = unpack(blob)
-    sdr = read_codes8(path)  # the 8-bit codes the encoder saw
+    sdr = _read_codes_warming(path, c, device)  # the 8-bit codes the encoder saw
     h, w = sdr.shape[:2]
     if (c.width, c.height) != (w, h):
         raise MetadataError(f"{Path(path).name} is {w}x{h} but its hdrkit metadata was made for "
                             f"{c.width}x{c.height} (the picture was resized after encoding)")
     return decode_arrays(blob, sdr, device=device, chunk=chunk, progress=progress, threads=threads), c
+
+
+def _read_codes_warming(path, c: Container, device) -> np.ndarray:
+    """:func:`~hdrkit.io.read.read_codes8` of ``path`` while another thread loads the gamma family's numba
+    kernel (its import and cached-code load are ~0.4 s of one-time start-up; the JPEG decode releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hdrkit.io.read import read_codes8
+    from hdrkit.models import gammanet
+
+    if not isinstance(c.cfg, gammanet.GammaConfig) or (device is not None and str(device) != "cpu"):
+        return read_codes8(path)
+    with ThreadPoolExecutor(1) as pool:  # a 1-pixel decode: the same argument types as the real one
+        warm = pool.submit(gammanet.decode, c.weights, np.zeros((1, 1, 3), np.uint8), c.cfg, threads=1)
+        sdr = read_codes8(path)
+        warm.result()
+    return sdr
 
 
 @dataclass
@@ -251,7 +268,10 @@ def decode_to_file(src: str | Path, out: str | Path, *, device=None, threads: Op
     from hdrkit.errors import MetadataError
     from hdrkit.io import Image, write_image
 
+    from hdrkit.models._fusednet import default_threads
+
     src, out = Path(src), Path(out)
+    threads = threads or default_threads()  # the kernel's and the PNG writer's
     if out.suffix.lower() not in (".png", ".tif", ".tiff", ".exr", ".hdr", ".pfm"):
         raise InputError(f"cannot write HDR as {out.suffix or 'an extension-less file'}; use .png, .tif or .exr")
     bits = 16 if out.suffix.lower() in (".png", ".tif", ".tiff") else None
@@ -265,7 +285,7 @@ def decode_to_file(src: str | Path, out: str | Path, *, device=None, threads: Op
             img = Image(lin.astype("float32"), primaries=f.space, transfer="linear", nits_per_unit=100.0)
         else:
             img = Image(color.pq_inverse_eotf(nits).astype("float32"), primaries="bt2020", transfer="pq")
-        write_image(out, img, bit_depth=bits, png_compression=1, threads=threads or 1)
+        write_image(out, img, bit_depth=bits, png_compression=1, threads=threads)
         kind = {"iso": "ISO 21496-1", "xmp": "Adobe hdrgm XMP", "apple": "Apple HDRGainMap"}[f.source]
         return DecodedFile("gainmap", detail=f"{f.metadata.channels}-channel gain map ({kind}, headroom "
                                               f"{2 ** f.metadata.capacity_max:.2f}x)")
@@ -277,5 +297,5 @@ def decode_to_file(src: str | Path, out: str | Path, *, device=None, threads: Op
                                 f"decode") from None
         raise
     write_image(out, Image(pq, primaries="bt2020", transfer="pq"), bit_depth=bits, png_compression=1,
-                threads=threads or 1)
+                threads=threads)
     return DecodedFile("mlp", peak_nits=float(c.hdr.nits))

@@ -1,7 +1,8 @@
 """PNG at chunk level: header facts, the ``cICP`` colour signalling chunk and private ancillary chunks.
 
-Pixels are decoded/encoded by OpenCV (libpng); this module only reads and splices chunks so that colour
-signalling (PNG 3rd edition ``cICP``: ITU-T H.273 code points) and application metadata round-trip.
+Pixels are decoded by libpng (imagecodecs) and encoded by OpenCV (libpng), or, in the fast mode, by
+:func:`encode_fast` (Up filter, deflate split over threads); this module reads and splices chunks so that
+colour signalling (PNG 3rd edition ``cICP``: ITU-T H.273 code points) and application metadata round-trip.
 
 References: PNG Specification (Third Edition), W3C 2025, §11.3.2.6 cICP; ITU-T H.273.
 """
@@ -59,7 +60,7 @@ def iter_chunks(data: bytes):
             raise FormatError(f"PNG is truncated (chunk {ctype!r} runs past the end of the file)")
         payload = data[pos + 8:pos + 8 + length]
         (crc,) = struct.unpack(">I", data[pos + 8 + length:end])
-        if zlib.crc32(ctype + payload) & 0xFFFFFFFF != crc:
+        if zlib.crc32(payload, zlib.crc32(ctype)) & 0xFFFFFFFF != crc:  # no copy of a large IDAT
             raise FormatError(f"PNG chunk {ctype.decode('latin1')!r} has a bad CRC (corrupt file)")
         yield ctype, payload, pos
         pos = end
@@ -190,6 +191,32 @@ def cicp_payload(primaries: str, transfer: str) -> bytes:
     return bytes([PRIMARIES_CICP[primaries], TRANSFER_CICP[transfer], 0, 1])
 
 
+#: libdeflate level 1 over zlib level 1 run-length, in bytes per second (4K 16-bit PQ frame, Up filter)
+_LIBDEFLATE_SPEEDUP = 1.5
+
+
+def _libdeflate():
+    """imagecodecs' libdeflate encoder, or None with a warning (once) naming the zlib fallback."""
+    global _LIBDEFLATE
+    if _LIBDEFLATE is None:
+        try:
+            import imagecodecs
+
+            if not imagecodecs.DEFLATE.available:
+                raise ImportError("imagecodecs was built without libdeflate")
+            _LIBDEFLATE = imagecodecs.deflate_encode
+        except (ImportError, AttributeError) as exc:
+            import warnings
+
+            warnings.warn(f"libdeflate unavailable ({exc}); PNG fast mode deflates with zlib only (slower)",
+                          RuntimeWarning, stacklevel=3)
+            _LIBDEFLATE = False
+    return _LIBDEFLATE or None
+
+
+_LIBDEFLATE = None
+
+
 def _adler32_combine(a1: int, a2: int, len2: int) -> int:
     """Adler-32 of ``x + y`` from ``adler32(x)``, ``adler32(y)`` and ``len(y)`` (as zlib's adler32_combine)."""
     base = 65521
@@ -200,10 +227,12 @@ def _adler32_combine(a1: int, a2: int, len2: int) -> int:
 
 def encode_fast(q, threads: int = 1, level: int = 1, chunks: list[tuple[bytes, bytes]] | None = None) -> bytes:
     """A PNG of the integer pixels ``q`` ``(H, W, C)`` (uint8/uint16, C = 1, 3 or 4: grey, RGB, RGBA), written
-    for speed: every scanline with the Up filter, deflate at ``level`` with zlib's run-length strategy, the
-    scanlines split into pieces deflated in ``threads`` threads (zlib releases the GIL) and joined into one
-    zlib stream (pieces end on a sync flush; one Adler-32 of the whole), as pigz does.  ``chunks``
-    [(type, payload)] go right after IHDR.  Readers see an ordinary PNG (tested with libpng, Pillow, OpenCV).
+    for speed: every scanline with the Up filter, then one zlib stream deflated in ``threads`` threads as
+    pigz does: the top rows in pieces by zlib's run-length strategy, each ending on a sync flush, in
+    ``threads - 1`` threads, and the bottom rows (the last piece: the one that may end the stream) by
+    libdeflate (through imagecodecs) in the other, the split balancing their speeds; one Adler-32 of the whole.
+    ``chunks`` [(type, payload)] go right after IHDR.  Readers see an ordinary PNG (tested with libpng,
+    Pillow, OpenCV and a by-the-spec reader).  4K 16-bit RGB on this machine: ~0.2 s on 2 threads.
 
     Reference: PNG Specification (Third Edition) §9 (filters), RFC 1950/1951 (zlib, deflate)."""
     import numpy as np
@@ -221,22 +250,33 @@ def encode_fast(q, threads: int = 1, level: int = 1, chunks: list[tuple[bytes, b
     np.subtract(raw[1:], raw[:-1], out=filt[1:, 1:])
     del raw
     threads = max(1, int(threads))
-    n = min(H, 4 * threads if threads > 1 else 1)
-    bounds = [H * i // n for i in range(n + 1)]
+    libdeflate = _libdeflate() if level > 0 else None
+    # rows [0, top) by zlib in pieces over threads - 1 threads; rows [top, H) in one piece, by libdeflate (~1.5x
+    # zlib's run-length speed here) where it is available
+    zshare = 0.0 if threads == 1 else (threads - 1) / (threads - 1 + (_LIBDEFLATE_SPEEDUP if libdeflate else 1))
+    top = min(H - 1, int(round(H * zshare)))
+    n = min(top, 4 * (threads - 1))
+    bounds = [top * i // n for i in range(n + 1)] if n else [0]
+    bounds.append(H)
+    last = len(bounds) - 2
 
     def deflate(i: int) -> tuple[bytes, int, int]:
         piece = filt[bounds[i]:bounds[i + 1]]
-        c = zlib.compressobj(level, zlib.DEFLATED, -15, 9, zlib.Z_RLE)
-        out = c.compress(piece) + c.flush(zlib.Z_FINISH if i == n - 1 else zlib.Z_SYNC_FLUSH)
+        if i == last and libdeflate is not None:
+            out = libdeflate(piece, level=level, raw=True)
+        else:
+            c = zlib.compressobj(level, zlib.DEFLATED, -15, 9, zlib.Z_RLE)
+            out = c.compress(piece) + c.flush(zlib.Z_FINISH if i == last else zlib.Z_SYNC_FLUSH)
         return out, zlib.adler32(piece), piece.nbytes
 
     if threads == 1:
-        parts = [deflate(i) for i in range(n)]
+        parts = [deflate(i) for i in range(last + 1)]
     else:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(threads) as pool:
-            parts = list(pool.map(deflate, range(n)))
+        with ThreadPoolExecutor(threads) as pool:  # the long last piece first
+            fut = pool.submit(deflate, last)
+            parts = list(pool.map(deflate, range(last))) + [fut.result()]
     adler = 1
     for _, a, length in parts:
         adler = _adler32_combine(adler, a, length)

@@ -446,7 +446,7 @@ def read_codes8(path: str | os.PathLike) -> np.ndarray:
         data = read_input(p, what="image file")
         if not data:
             raise FormatError(f"{p.name}: file is empty")
-        return _read_pillow(p, data, "jpeg", codes=True)["pixels"]
+        return np.array(_read_pillow(p, data, "jpeg", codes=True)["pixels"])  # writable, like the other path
     sdr = read_image(p).pixels * np.float32(255)  # in place: a 4K frame is 100 MB of floats
     np.rint(sdr, out=sdr)
     return np.clip(sdr, 0, 255, out=sdr).astype(np.uint8)
