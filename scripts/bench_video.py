@@ -126,6 +126,8 @@ def _clips(data: str, frames: int, size, seed: int, limit: int = 0, scenes: str 
         files = [p for p in files if p.stem in HELD_OUT]
     if limit:
         files = files[:limit]
+    if not files:
+        raise SystemExit(f"error: no HDR panoramas (*.exr) for the clips in {data!r} (scenes={scenes})")
     rng = np.random.default_rng(seed)
     panos = {f: load_hdr_nits(f) for f in files}
     for i, f in enumerate(files):
