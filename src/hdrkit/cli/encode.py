@@ -31,7 +31,8 @@ def encode(
                                         "is used); default: the gamma-map family from its deterministic init; "
                                         "'siren' for the shipped SIREN theta_init (MLP-iTM paper); 'random' for "
                                         "SIREN's untrained init."),
-    threads: int = typer.Option(1, "--threads", help="torch threads."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads [default: OMP_NUM_THREADS if "
+                                          "set, else torch's default: the machine's cores]."),
     device: Optional[str] = typer.Option(None, "--device", help="torch device (cpu, cuda)."),
     method: str = typer.Option("mlp", "--method", help="mlp (embedded MLP) or gainmap (Ultra HDR JPEG, "
                                "ISO 21496-1 gain map; output must be .jpg)."),
@@ -77,7 +78,7 @@ def encode(
                                                                           "out": o})
         return
 
-    if threads < 1:
+    if threads is not None and threads < 1:
         raise InputError("--threads must be >= 1")
     hdr = resolve_input(hdr)  # `sample:NAME` = a picture shipped in the package
     sdr = resolve_input(sdr) if sdr is not None else None
@@ -114,7 +115,8 @@ def encode(
     from hdrkit._array import resolve_device
     from hdrkit.codec.api import default_adapt_config, encode_file
 
-    torch.set_num_threads(threads)
+    if threads is not None:
+        torch.set_num_threads(threads)
     resolve_device(device)  # a bad --device fails here, in one line, before any work
     if time_budget is not None and steps is None:
         steps = 1_000_000  # the budget decides
