@@ -36,6 +36,13 @@ def _reader(ext: str) -> Callable[[bytes], None]:
     return target
 
 
+def read_codes8(data: bytes) -> None:
+    """The decoder's SDR read: a JPEG straight to its 8-bit codes (``hdrkit.io.read.read_codes8``)."""
+    from hdrkit.io.read import read_codes8 as read
+
+    read(_as_file(data, "jpg"))
+
+
 def png_info(data: bytes) -> None:
     from hdrkit.io import png
 
@@ -145,7 +152,7 @@ def zip_lut(data: bytes) -> None:
 
 TARGETS: Dict[str, Callable[[bytes], None]] = {
     **{f"read_{e}": _reader(e) for e in ("png", "exr", "hdr", "pfm", "tif", "jpg", "avif")},
-    "png_info": png_info, "exr_header": exr_header, "radiance_header": radiance_header, "pfm_header": pfm_header,
+    "read_codes8": read_codes8, "png_info": png_info, "exr_header": exr_header, "radiance_header": radiance_header, "pfm_header": pfm_header,
     "ultrahdr_parse": ultrahdr_parse, "ultrahdr_read": ultrahdr_read, "xmp_gainmap": xmp_gainmap,
     "iso_gainmap": iso_gainmap, "mpf_index": mpf_index, "container": container,
     "jpeg_segments": jpeg_segments, "xmp_packet": xmp_packet, "icc_profile": icc_profile,
@@ -203,7 +210,7 @@ def seeds(name: str) -> List[bytes]:
         return png_embed(file_bytes("png"), pack(Container(cfg=cfg, weights=init_params(cfg), width=16, height=12)))
 
     ext = {"read_png": "png", "read_exr": "exr", "read_hdr": "hdr", "read_pfm": "pfm", "read_tif": "tif",
-           "read_jpg": "jpg", "read_avif": "avif", "png_info": "png", "exr_header": "exr",
+           "read_jpg": "jpg", "read_codes8": "jpg", "read_avif": "avif", "png_info": "png", "exr_header": "exr",
            "radiance_header": "hdr", "pfm_header": "pfm"}.get(name)
     if ext is not None:
         out = [file_bytes(ext)]
