@@ -71,7 +71,7 @@ def _odd(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("case", ["truncated", "not_video", "unknown_codec", "odd", "zero", "hdr", "no_file",
-                                  "bad_codec", "bad_container"])
+                                  "bad_codec", "bad_container", "global_param"])
 def test_bad_input_is_one_line_exit_2_and_no_output(capsys, tmp_path, case):
     good = write_sdr(tmp_path / "good.mkv", gradient_frames(12))
     args = []
@@ -98,6 +98,8 @@ def test_bad_input_is_one_line_exit_2_and_no_output(capsys, tmp_path, case):
         src, pattern = tmp_path / "missing.mp4", "does not exist"
     elif case == "bad_codec":
         src, pattern, args = good, "unsupported HDR10 codec", ["--codec", "vp9"]
+    elif case == "global_param":  # the smoothed baseline has no per-frame parameters: never silently ignored
+        src, pattern, args = good, "takes no operator parameters", ["--method", "masia2017", "--param", "min_gamma=2"]
     else:
         src, pattern = good, "video output must be"
     before = _listing(tmp_path)

@@ -196,6 +196,11 @@ def test_per_frame_method_through_the_dispatcher(sdr_clip, tmp_path):
         expand_video(sdr_clip, tmp_path / "x.mkv", method="huo2014", smooth=1.0)
     with pytest.raises(InputError, match="unknown expansion method"):
         expand_video(sdr_clip, tmp_path / "x.mkv", method="nope")
+    # the smoothed global baseline refuses what it would otherwise ignore: operator parameters, a GPU
+    with pytest.raises(InputError, match="takes no operator parameters"):
+        expand_video(sdr_clip, tmp_path / "x.mkv", method="masia2017", params={"min_gamma": 2.0})
+    with pytest.raises(InputError, match="runs on the CPU"):
+        expand_video(sdr_clip, tmp_path / "x.mkv", params={"device": "cuda"})
     assert not (tmp_path / "x.mkv").exists()
 
 

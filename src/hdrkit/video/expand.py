@@ -438,6 +438,13 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
         raise InputError(f"--smooth must be ≥ 0 seconds (inf: one exposure per shot), got {smooth}")
     if per_frame and smooth > 0:
         raise InputError(f"{method} is applied per frame; temporal smoothing is for {', '.join(GLOBAL_METHODS)}")
+    if not per_frame:  # the global baseline's parameters come from the (smoothed) statistics: nothing to ignore
+        extra = {k: v for k, v in (params or {}).items() if not (k == "device" and str(v) == "cpu")}
+        if "device" in extra:
+            raise InputError(f"the {method} video baseline runs on the CPU (a 3D LUT per frame); drop --device")
+        if extra:
+            raise InputError(f"the {method} video baseline takes no operator parameters (got "
+                             f"{', '.join(sorted(extra))}); its curve follows the smoothed statistics of each shot")
     peak = 1000.0 if peak is None else float(peak)
     if not np.isfinite(peak) or not 0 < peak <= 10000:
         raise InputError(f"--peak must lie in (0, 10000] nits, got {peak}")
