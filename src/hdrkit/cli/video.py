@@ -1,4 +1,4 @@
-"""``hdrkit video expand|tonemap|info|pairs|eval``: HDR10 video (docs/VIDEO.md)."""
+"""``hdrkit video expand|tonemap|info|pairs|eval|encode|decode``: HDR10 video (docs/VIDEO.md)."""
 
 from __future__ import annotations
 
@@ -265,6 +265,69 @@ def eval_cmd(
         typer.echo("\n".join(f"{k:>22}: {v:.6g}" if isinstance(v, float) else f"{k:>22}: {v}" for k, v in s.items()))
     if report is not None:
         typer.echo(f"report: {report / 'index.html'}")
+
+
+@video_app.command("encode")
+def encode_cmd(
+    master: Path = typer.Argument(..., help="HDR master video (HDR10 PQ or HLG)."),
+    sdr: Optional[Path] = typer.Argument(None, help="SDR grade of the same frames (8-bit video); made with --tmo "
+                                         "when omitted."),
+    output: Path = typer.Option(..., "-o", "--output", help="SDR output .mkv, .mp4 or .mov carrying the per-shot "
+                                "networks (SEI at each shot start; .mkv also an attachment)."),
+    tmo: Optional[str] = typer.Option(None, "--tmo", help=f"Operator making the SDR: {operator_names(('lut',))} "
+                                      f"(default {DEFAULT_OPERATOR})."),
+    steps: int = typer.Option(1000, "--steps", help="Adaptation steps per shot: the speed/quality knob "
+                              "(~2.6 ms CPU each, any resolution; docs/VIDEO.md)."),
+    samples: int = typer.Option(4096, "--samples", help="Pixels sampled per frame for the fitting."),
+    quant: str = typer.Option("fp16", "--quant", help="Weight precision: fp16, int8 or fp32."),
+    no_delta: bool = typer.Option(False, "--no-delta", help="Store every shot's weights absolute (no deltas)."),
+    codec: str = typer.Option("h264", "--codec", help="SDR codec: h264 or hevc (8-bit BT.709)."),
+    crf: Optional[float] = typer.Option(None, "--crf", help="SDR quality (default 18 for h264, 20 for hevc)."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="SDR encoder preset."),
+) -> None:
+    """HDR video → SDR video + one tiny gamma-map network per shot (decode with `hdrkit video decode`).
+
+    Example: `hdrkit video encode master_hdr10.mkv -o shipped.mkv`
+    """
+    from hdrkit.cli.common import rich_progress
+    from hdrkit.video.neural import VideoEncodeConfig, encode_video
+
+    inputs = [master] + ([sdr] if sdr is not None else [])
+    _output(output, inputs)
+    cfg = VideoEncodeConfig(steps=steps, samples=samples, quant=quant, delta=not no_delta)
+    with rich_progress("video encode") as progress:
+        r = encode_video(master, output, sdr, tmo=tmo, codec=codec, crf=crf, preset=preset, config=cfg,
+                         progress=progress)
+    meta = r.metadata_bytes
+    typer.echo(f"wrote {output} ({r.width}×{r.height}, {r.frames} frames, {len(r.shots)} shot(s), {codec} SDR "
+               f"{r.sdr_bytes} B + metadata {meta} B = {100.0 * meta / max(r.sdr_bytes, 1):.2f} %, "
+               f"{r.seconds:.1f} s)")
+
+
+@video_app.command("decode")
+def decode_cmd(
+    source: Path = typer.Argument(..., help="SDR video written by `hdrkit video encode`."),
+    output: Path = typer.Option(..., "-o", "--output", help="HDR10 output .mkv, .mp4 or .mov."),
+    codec: str = typer.Option("hevc", "--codec", help="hevc (x265 Main 10) or av1 (SVT-AV1 10-bit)."),
+    crf: Optional[float] = typer.Option(None, "--crf", help="HDR10 quality (default 8 for hevc, 3 for av1)."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Encoder preset."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when torch sees a GPU, else the CPU kernel), "
+                               "cpu or cuda."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU kernel threads [default: usable cores]."),
+) -> None:
+    """SDR video + per-shot networks → HDR10 video (mastering display and MaxCLL/MaxFALL of the master).
+
+    Example: `hdrkit video decode shipped.mkv -o hdr10.mkv`
+    """
+    from hdrkit.cli.common import rich_progress
+    from hdrkit.video.neural import decode_video
+
+    _output(output, [source])
+    with rich_progress("video decode") as progress:
+        r = decode_video(source, output, codec=codec, crf=crf, preset=preset, device=device, threads=threads,
+                         progress=progress)
+    typer.echo(f"wrote {output} ({r.width}×{r.height}, {r.frames} frames, {r.shots} shot(s), {codec} HDR10, "
+               f"networks on {r.device}, {r.fps:.2f} fps end to end)")
 
 
 def register(app: typer.Typer) -> None:

@@ -41,6 +41,9 @@ class GammaAdaptConfig:
     keep_best: bool = True
     check_every: int = 50
     val_pixels: int = 16384
+    ohem: float = 0.0  # share of each batch drawn from the hard set (adapt_gamma_samples); 0 = uniform draws
+    ohem_every: int = 50
+    ohem_pool: int = 32768
 
     def __post_init__(self) -> None:
         if self.steps < 0:
@@ -57,6 +60,8 @@ class GammaAdaptConfig:
             raise InputError(f"time budget must be positive, got {self.time_budget}")
         if self.lr_halflife is not None and not self.lr_halflife > 0:
             raise InputError(f"lr half-life must be positive, got {self.lr_halflife}")
+        if not 0 <= self.ohem < 1 or self.ohem_every < 1 or self.ohem_pool < 4:
+            raise InputError(f"ohem share must be in [0, 1), got {self.ohem}")
         if self.check_every < 1:
             raise InputError(f"check_every must be >= 1, got {self.check_every}")
 
@@ -66,7 +71,6 @@ def adapt_gamma(sdr_u8: np.ndarray, hdr_pq: np.ndarray, theta_init: Dict[str, np
                 progress: Optional[ProgressFn] = None) -> Tuple[Dict[str, np.ndarray], AdaptInfo]:
     """Fit to one pair: ``sdr_u8`` ``(H, W, 3)`` uint8 SDR codes, ``hdr_pq`` ``(H, W, 3)`` BT.2020 PQ code values.
     Returns the best weights seen (numpy float32) and an :class:`AdaptInfo` (``checks`` = validation losses)."""
-    t0 = time.perf_counter()
     sdr_u8 = np.asarray(sdr_u8)
     if sdr_u8.dtype != np.uint8:
         raise InputError("the gamma family adapts on 8-bit SDR codes")
@@ -74,9 +78,36 @@ def adapt_gamma(sdr_u8: np.ndarray, hdr_pq: np.ndarray, theta_init: Dict[str, np
         raise InputError(f"SDR {sdr_u8.shape} and HDR {np.shape(hdr_pq)} must be matching H x W x 3 images")
     H, W, _ = sdr_u8.shape
     n = H * W
+    stride = max(1, int(math.floor(math.sqrt(n / acfg.val_pixels))))
+    val_idx = (torch.arange(0, H, stride)[:, None] * W + torch.arange(0, W, stride)[None, :]).reshape(-1)
+    return adapt_gamma_samples(sdr_u8.reshape(-1, 3), hdr_pq, None, H, W, theta_init, cfg, acfg,
+                               val_idx=val_idx, progress=progress)
+
+
+def adapt_gamma_samples(codes: np.ndarray, pq: np.ndarray, rc: Optional[np.ndarray], height: int, width: int,
+                        theta_init: Dict[str, np.ndarray], cfg: GammaConfig = GammaConfig(),
+                        acfg: GammaAdaptConfig = GammaAdaptConfig(), *, val_idx=None,
+                        progress: Optional[ProgressFn] = None) -> Tuple[Dict[str, np.ndarray], AdaptInfo]:
+    """Fit to a pool of ``N`` sampled pixels of a ``height`` × ``width`` picture (or of several frames of one
+    shot of a video): ``codes`` ``(N, 3)`` uint8 SDR codes, ``pq`` ``(N, 3)`` target PQ code values, ``rc``
+    ``(N, 2)`` integer (row, column) of each sample (None: the pool is the whole picture in raster order).
+    ``val_idx``: the validation samples (default every ``N / val_pixels``-th).
+
+    With ``acfg.ohem > 0`` (online hard example mining) every ``acfg.ohem_every`` steps the PQ error of
+    ``acfg.ohem_pool`` random pool samples is measured and the worst quarter becomes the *hard set*; that share
+    of each batch is then drawn from it (the rest uniformly from the pool)."""
+    t0 = time.perf_counter()
+    codes = np.asarray(codes)
+    if codes.dtype != np.uint8 or codes.ndim != 2 or codes.shape[1] != 3:
+        raise InputError("the gamma family adapts on 8-bit SDR codes (N x 3)")
+    n = codes.shape[0]
+    if n == 0 or np.size(pq) != 3 * n or (rc is not None and np.shape(rc) != (n, 2)):
+        raise InputError(f"{n} samples need matching N x 3 targets and N x 2 positions")
+    H, W = int(height), int(width)
     consts = TorchConsts(cfg, H, W)
-    codes_all = torch.from_numpy(np.array(sdr_u8.reshape(-1, 3)))  # a writable copy (the input may be read-only)
-    tgt_all = torch.from_numpy(np.ascontiguousarray(hdr_pq, np.float32).reshape(-1, 3))
+    codes_all = torch.from_numpy(np.array(codes))  # a writable copy (the input may be read-only)
+    tgt_all = torch.from_numpy(np.ascontiguousarray(pq, np.float32).reshape(-1, 3))
+    rc_all = None if rc is None else torch.from_numpy(np.ascontiguousarray(rc, np.int64))
     gen = torch.Generator().manual_seed(acfg.seed)
 
     share = acfg.itp_share if acfg.loss == "mix" else 1.0
@@ -85,10 +116,14 @@ def adapt_gamma(sdr_u8: np.ndarray, hdr_pq: np.ndarray, theta_init: Dict[str, np
         tgt = tgt_all[idx]
         with torch.no_grad():
             itp = pq_to_itp(tgt[:max(1, int(round(share * len(idx))))]) if acfg.loss != "pq" else None
-        return idx // W, idx % W, codes_all[idx].long(), tgt, itp
+        if rc_all is None:
+            r, c = idx // W, idx % W
+        else:
+            r, c = rc_all[idx, 0], rc_all[idx, 1]
+        return r, c, codes_all[idx].long(), tgt, itp
 
-    stride = max(1, int(math.floor(math.sqrt(n / acfg.val_pixels))))
-    val_idx = (torch.arange(0, H, stride)[:, None] * W + torch.arange(0, W, stride)[None, :]).reshape(-1)
+    if val_idx is None:
+        val_idx = torch.arange(0, n, max(1, n // acfg.val_pixels))
     vr, vc, vcodes, vtgt, _ = batch_of(val_idx)
     with torch.no_grad():
         vitp = pq_to_itp(vtgt)
@@ -96,6 +131,8 @@ def adapt_gamma(sdr_u8: np.ndarray, hdr_pq: np.ndarray, theta_init: Dict[str, np
     opt = _Adam(list(params.values()), lr=acfg.lr)
     info = AdaptInfo()
     best_loss, best = math.inf, None
+    hard = None
+    n_hard = int(round(acfg.ohem * min(acfg.batch, n)))
 
     def check(done: int) -> None:
         nonlocal best_loss, best
@@ -106,6 +143,14 @@ def adapt_gamma(sdr_u8: np.ndarray, hdr_pq: np.ndarray, theta_init: Dict[str, np
             best_loss, info.best_step = loss, done
             best = {k: v.detach().clone() for k, v in params.items()}
 
+    def mine() -> torch.Tensor:
+        cand = torch.randint(0, n, (min(acfg.ohem_pool, n),), generator=gen)
+        r, c, cc, tgt, _ = batch_of(cand)
+        with torch.no_grad():
+            err = ((forward_torch(params, r, c, cc, consts, cfg, clip=True) - tgt) ** 2).sum(dim=1)
+        k = max(1, len(cand) // 4)
+        return cand[torch.topk(err, k).indices]
+
     if acfg.keep_best:
         check(0)
     t_loop = time.perf_counter()
@@ -115,9 +160,13 @@ def adapt_gamma(sdr_u8: np.ndarray, hdr_pq: np.ndarray, theta_init: Dict[str, np
             now = time.perf_counter()
             if now - t0 + (now - t_loop) / step > acfg.time_budget:
                 break
+        if n_hard and step % acfg.ohem_every == 0 and step >= acfg.ohem_every:
+            hard = mine()
         idx = torch.randint(0, n, (min(acfg.batch, n),), generator=gen)
-        r, c, codes, tgt, itp = batch_of(idx)
-        loss = loss_torch(forward_torch(params, r, c, codes, consts, cfg), tgt, itp, acfg.loss)
+        if hard is not None:
+            idx[:n_hard] = hard[torch.randint(0, len(hard), (n_hard,), generator=gen)]
+        r, c, codes_b, tgt, itp = batch_of(idx)
+        loss = loss_torch(forward_torch(params, r, c, codes_b, consts, cfg), tgt, itp, acfg.loss)
         if not torch.isfinite(loss):
             break  # diverged: the best weights seen so far are returned
         grads = torch.autograd.grad(loss, list(params.values()))

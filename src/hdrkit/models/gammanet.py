@@ -258,6 +258,45 @@ def decode(weights: Dict[str, np.ndarray], sdr_u8: np.ndarray, cfg: GammaConfig,
     return out
 
 
+def decode_torch(weights: Dict[str, np.ndarray], sdr_u8: np.ndarray, cfg: GammaConfig, device="cuda",
+                 tables=None) -> np.ndarray:
+    """:func:`decode` on a torch device (a CUDA GPU): the same separable first layer (tables gathered per
+    pixel), ReLU layers as matrix products, float32.  ``(H, W, 3)`` uint8 -> PQ ``(H, W, 3)`` in [0, 1] (numpy).
+    ``tables``: :func:`torch_tables` of these weights on ``device`` (reused across the frames of a shot)."""
+    import torch
+
+    sdr_u8 = np.ascontiguousarray(sdr_u8)
+    if sdr_u8.ndim != 3 or sdr_u8.shape[2] != 3 or sdr_u8.dtype != np.uint8:
+        raise InputError(f"SDR must be H x W x 3 uint8, got {sdr_u8.shape} {sdr_u8.dtype}")
+    H, W, _ = sdr_u8.shape
+    t = tables if tables is not None else torch_tables(weights, cfg, H, W, device)
+    if t["tx"].shape[0] != W or t["ty"].shape[0] != H:
+        raise InputError("decode tables were made for another frame size")
+    with torch.no_grad():
+        codes = torch.from_numpy(sdr_u8).to(t["tx"].device).long()
+        a = t["trgb"][0][codes[..., 0]] + t["trgb"][1][codes[..., 1]] + t["trgb"][2][codes[..., 2]]
+        a += t["ty"][:, None, :]
+        a += t["tx"][None, :, :]
+        h = torch.relu_(a).reshape(H * W, -1)
+        for w, b in t["layers"]:
+            h = torch.relu_(torch.addmm(b, h, w.T))
+        g = torch.addmm(t["out"][1], h, t["out"][0].T).reshape(H, W, 3)
+        out = (torch.exp(g * t["lt"][codes]) - cfg.offset).clamp_(0, 1)
+        return out.cpu().numpy()
+
+
+def torch_tables(weights: Dict[str, np.ndarray], cfg: GammaConfig, height: int, width: int, device="cuda") -> dict:
+    """The constants of :func:`decode_torch` on ``device``: first-layer tables, hidden and output layers."""
+    import torch
+
+    tx, ty, trgb = first_layer_tables(weights, cfg, height, width)
+    dev = torch.device(device)
+    f = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32)).to(dev)  # noqa: E731
+    return {"tx": f(tx), "ty": f(ty), "trgb": f(trgb), "lt": f(sdr_log_table(cfg)),
+            "layers": [(f(weights[f"l{i}.weight"]), f(weights[f"l{i}.bias"])) for i in range(1, len(cfg.hidden))],
+            "out": (f(weights["out.weight"]), f(weights["out.bias"]))}
+
+
 # ------------------------------------------------------------------------------------------ torch (fitting)
 def init_params(cfg: GammaConfig = GammaConfig(), seed: int = 0, out_bias: float = 0.9) -> Dict[str, np.ndarray]:
     """Random initialisation (numpy float32): Kaiming-uniform hidden layers, zero output weights and a constant

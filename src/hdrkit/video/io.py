@@ -383,8 +383,9 @@ class VideoReader:
         """Audio and subtitle streams (copied through by :meth:`VideoWriter.copy_streams`)."""
         return [s for s in self._container.streams if s.type in ("audio", "subtitle")]
 
-    def decoded(self, copy: Optional[list] = None, on_packet=None) -> Iterator[Any]:
-        """Decoded PyAV frames; packets of the streams in ``copy`` go to ``on_packet(packet)`` as they are read."""
+    def decoded(self, copy: Optional[list] = None, on_packet=None, on_video_packet=None) -> Iterator[Any]:
+        """Decoded PyAV frames; packets of the streams in ``copy`` go to ``on_packet(packet)`` as they are read,
+        and each video packet to ``on_video_packet(packet)`` before it is decoded."""
         av = _av()
         streams = [self._stream] + list(copy or [])
         try:
@@ -393,6 +394,8 @@ class VideoReader:
                     if on_packet is not None and packet.dts is not None:
                         on_packet(packet)
                     continue
+                if on_video_packet is not None:
+                    on_video_packet(packet)
                 for frame in packet.decode():
                     if self.frames_read == 0:
                         self.mastering_display, self.content_light = _side_data(frame)
@@ -602,14 +605,15 @@ class VideoWriter:
         cw, ch = (self.width // 2, self.height // 2) if self._sub else (self.width, self.height)
         return (np.empty((self.height, self.width), dtype), np.empty((ch, cw), dtype), np.empty((ch, cw), dtype))
 
-    def write_rgb_prime(self, rgb_prime: np.ndarray) -> None:
-        """Encode R'G'B' code values in [0, 1] (PQ BT.2020 for HDR10, BT.1886 BT.709 for SDR)."""
+    def write_rgb_prime(self, rgb_prime: np.ndarray, key: bool = False) -> None:
+        """Encode R'G'B' code values in [0, 1] (PQ BT.2020 for HDR10, BT.1886 BT.709 for SDR); ``key``: make
+        this frame an intra (key) frame."""
         rgb = np.ascontiguousarray(rgb_prime, dtype=np.float32)
         if rgb.shape != (self.height, self.width, 3):
             raise InputError(f"frame of shape {rgb.shape} for a {self.width}×{self.height} video")
         y, cb, cr = self.new_planes()
         K.rgb_to_planes(rgb, self._sub, self._q, self._m, self._hi, y, cb, cr)
-        self.write_planes(y, cb, cr)
+        self.write_planes(y, cb, cr, key=key)
 
     def write_nits(self, nits: np.ndarray) -> None:
         """Encode absolute linear BT.2020 nits (HDR10 only)."""
@@ -619,7 +623,7 @@ class VideoWriter:
             raise InputError("write_nits needs an HDR10 writer")
         self.write_rgb_prime(np.asarray(color.pq_inverse_eotf(np.clip(nits, 0, 10000)), dtype=np.float32))
 
-    def write_planes(self, y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> None:
+    def write_planes(self, y: np.ndarray, cb: np.ndarray, cr: np.ndarray, key: bool = False) -> None:
         av = _av()
         frame = av.VideoFrame(self.width, self.height, self.pix_fmt)
         for plane, arr in zip(frame.planes, (y, cb, cr)):
@@ -628,6 +632,8 @@ class VideoWriter:
             view[: arr.shape[0], : arr.shape[1]] = arr
         frame.pts = self.frames
         frame.color_range = 1
+        if key:
+            frame.pict_type = av.video.frame.PictureType.I
         self.frames += 1
         self._encode(frame)
 
