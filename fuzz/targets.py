@@ -138,6 +138,27 @@ def metadata_carriers(data: bytes) -> None:
             pass
 
 
+def video_shot_metadata(data: bytes) -> None:
+    """Per-shot video metadata: a shot record, a track (the Matroska attachment) and SEI NAL units of a packet
+    (H.264 / HEVC, length-prefixed and Annex B), each record's network chain (``hdrkit.video.metadata``)."""
+    from hdrkit.errors import HdrkitError
+    from hdrkit.video import metadata as M
+
+    for parse in (M.unpack_record, M.unpack_track):
+        try:
+            parse(data)
+        except HdrkitError:
+            pass
+    for codec in ("h264", "hevc"):
+        for size in (0, 4):
+            try:
+                chain = M.ShotDecoder()
+                for r in M.records_in_packet(data, codec, size):
+                    chain.add(r, 16, 12)
+            except HdrkitError:
+                pass
+
+
 def cube_lut(data: bytes) -> None:
     from hdrkit.tonemap import lut
 
@@ -156,7 +177,7 @@ TARGETS: Dict[str, Callable[[bytes], None]] = {
     "ultrahdr_parse": ultrahdr_parse, "ultrahdr_read": ultrahdr_read, "xmp_gainmap": xmp_gainmap,
     "iso_gainmap": iso_gainmap, "mpf_index": mpf_index, "container": container,
     "jpeg_segments": jpeg_segments, "xmp_packet": xmp_packet, "icc_profile": icc_profile,
-    "metadata_carriers": metadata_carriers, "cube_lut": cube_lut, "zip_lut": zip_lut,
+    "metadata_carriers": metadata_carriers, "video_shot_metadata": video_shot_metadata, "cube_lut": cube_lut, "zip_lut": zip_lut,
 }
 
 
@@ -253,6 +274,16 @@ def seeds(name: str) -> List[bytes]:
         return [png_extract(encoded_png()), png_extract(encoded_png_gamma())]
     if name == "metadata_carriers":
         return [encoded_png(), encoded_png_gamma(), uhdr()]
+    if name == "video_shot_metadata":
+        from hdrkit.codec.container import Container, pack
+        from hdrkit.models.gammanet import GammaConfig, init_params
+        from hdrkit.video import metadata as M
+
+        blob = pack(Container(cfg=GammaConfig(), weights=init_params(), width=16, height=12))
+        recs = [M.pack_record(M.ShotRecord(0, 0, 10, 0, (1, 1000), blob)),
+                M.pack_record(M.ShotRecord(1, 10, 5, 417, (1, 1000), blob, delta=True), deflate=True)]
+        return [recs[0], M.pack_track(recs), M.join_nals([M.sei_nal(r, "h264") for r in recs] + [b"\x65\x88"], 4),
+                M.join_nals([M.sei_nal(recs[0], "hevc")], 0)]
     cube = b"TITLE \"t\"\nLUT_3D_SIZE 2\n" + b"".join(
         f"{r} {g} {b}\n".encode() for b in (0, 1) for g in (0, 1) for r in (0, 1))
     if name == "cube_lut":
