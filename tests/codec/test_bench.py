@@ -15,7 +15,7 @@ def test_decode_bench_record_and_report(family):
 
     cfg, params = load_theta(family)
     rec = bench_decode_4k(params, cfg, width=96, height=40, repeats=2, gflops=100.0)
-    if family is None:  # the default: the gamma-map family's numba kernel (first layer: 5 table look-ups)
+    if family is None:  # the default: the gamma-map family's fused kernel (first layer: 5 table look-ups)
         assert rec["path"] == gammanet.decode_path() and rec["family"] == "gamma"
     else:
         assert rec["path"] == decode_path() and rec["family"] == "siren"

@@ -171,7 +171,7 @@ def test_cpu_decode_never_imports_torch(tmp_path):
     from hdrkit.codec.container import Container, pack
     from hdrkit.codec.weights import load_theta
 
-    for family in (None, "siren"):  # the default gamma-map family (numba kernel) and SIREN (fused LLVM kernel)
+    for family in (None, "siren"):  # the default gamma-map family and SIREN (both fused LLVM kernels)
         cfg, theta = load_theta(family)
         sdr = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
         src = tmp_path / f"photo_{family}.png"

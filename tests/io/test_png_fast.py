@@ -1,4 +1,4 @@
-"""The fast PNG writer (Up filter, run-length deflate split over threads, pigz-style) and the decode-path
+"""The fast PNG writer (Up filter, ISA-L deflate split over threads, pigz-style) and the decode-path
 helpers around it: files read back bit-exact by three independent readers (libpng via imagecodecs, OpenCV,
 Pillow), a valid zlib stream (checked Adler-32), and the same numbers as the plain numpy formulas."""
 
@@ -131,14 +131,27 @@ def test_read_codes8_is_the_rounded_read_image(tmp_path):
                           np.clip(np.rint(read_image(tmp_path / "g.jpg").pixels * 255), 0, 255).astype(np.uint8))
 
 
-def test_libdeflate_fast_path_present():
-    """The fast path (libdeflate through imagecodecs) must be there: missing, it warns and this fails."""
-    assert png._libdeflate() is not None
+def test_isal_fast_path_present():
+    """The fast path (ISA-L deflate through python-isal) must be there: missing, it warns and this fails."""
+    assert png._isal() is not None
+
+
+def test_isal_pieces_make_one_valid_zlib_stream():
+    """The sync-flushed ISA-L pieces and the combined Adler-32 form one zlib stream that zlib itself inflates
+    (checksum verified) to the Up-filtered rows."""
+    q = np.random.default_rng(3).integers(0, 65536, (64, 50, 3)).astype(np.uint16)
+    q[20:40] = 1000  # runs as well as noise
+    data = png.encode_fast(q, threads=3)
+    idat = b"".join(p for t, p, _ in png.iter_chunks(data) if t == b"IDAT")
+    rows = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(64, 1 + 50 * 6)
+    assert (rows[:, 0] == 2).all()
+    raw = np.cumsum(rows[:, 1:], axis=0, dtype=np.uint8)  # undo Up
+    assert np.array_equal(raw.view(">u2").reshape(q.shape), q)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_zlib_only_fallback_same_pixels(threads, tmp_path, monkeypatch):
-    monkeypatch.setattr(png, "_LIBDEFLATE", False)
+    monkeypatch.setattr(png, "_ISAL", False)
     q = ((np.arange(30 * 20 * 3).reshape(30, 20, 3) * 37) % 65536).astype(np.uint16)
     data = png.encode_fast(q.astype(np.uint16), threads=threads)
     assert all(np.array_equal(a, q) for a in _readers(data, tmp_path))

@@ -191,30 +191,26 @@ def cicp_payload(primaries: str, transfer: str) -> bytes:
     return bytes([PRIMARIES_CICP[primaries], TRANSFER_CICP[transfer], 0, 1])
 
 
-#: libdeflate level 1 over zlib level 1 run-length, in bytes per second (4K 16-bit PQ frame, Up filter)
-_LIBDEFLATE_SPEEDUP = 1.5
-
-
-def _libdeflate():
-    """imagecodecs' libdeflate encoder, or None with a warning (once) naming the zlib fallback."""
-    global _LIBDEFLATE
-    if _LIBDEFLATE is None:
+def _isal():
+    """python-isal's ``isal_zlib`` (Intel ISA-L deflate; on a 4K 16-bit PQ frame ~2.4x libdeflate level 1's
+    speed at 2 % more bytes, ~3.7x zlib's run-length mode at 18 % fewer), or None with a warning (once) naming
+    the zlib fallback."""
+    global _ISAL
+    if _ISAL is None:
         try:
-            import imagecodecs
+            from isal import isal_zlib
 
-            if not imagecodecs.DEFLATE.available:
-                raise ImportError("imagecodecs was built without libdeflate")
-            _LIBDEFLATE = imagecodecs.deflate_encode
-        except (ImportError, AttributeError) as exc:
+            _ISAL = isal_zlib
+        except ImportError as exc:
             import warnings
 
-            warnings.warn(f"libdeflate unavailable ({exc}); PNG fast mode deflates with zlib only (slower)",
-                          RuntimeWarning, stacklevel=3)
-            _LIBDEFLATE = False
-    return _LIBDEFLATE or None
+            warnings.warn(f"isal unavailable ({exc}); PNG fast mode deflates with zlib's run-length mode "
+                          "(~3x slower, 20 % larger)", RuntimeWarning, stacklevel=3)
+            _ISAL = False
+    return _ISAL or None
 
 
-_LIBDEFLATE = None
+_ISAL = None
 
 
 def _adler32_combine(a1: int, a2: int, len2: int) -> int:
@@ -228,11 +224,11 @@ def _adler32_combine(a1: int, a2: int, len2: int) -> int:
 def encode_fast(q, threads: int = 1, level: int = 1, chunks: list[tuple[bytes, bytes]] | None = None) -> bytes:
     """A PNG of the integer pixels ``q`` ``(H, W, C)`` (uint8/uint16, C = 1, 3 or 4: grey, RGB, RGBA), written
     for speed: every scanline with the Up filter, then one zlib stream deflated in ``threads`` threads as
-    pigz does: the top rows in pieces by zlib's run-length strategy, each ending on a sync flush, in
-    ``threads - 1`` threads, and the bottom rows (the last piece: the one that may end the stream) by
-    libdeflate (through imagecodecs) in the other, the split balancing their speeds; one Adler-32 of the whole.
-    ``chunks`` [(type, payload)] go right after IHDR.  Readers see an ordinary PNG (tested with libpng,
-    Pillow, OpenCV and a by-the-spec reader).  4K 16-bit RGB on this machine: ~0.2 s on 2 threads.
+    pigz does: the rows cut into pieces, each deflated on its own (ISA-L level 1 through python-isal; zlib's
+    run-length mode where isal is missing, with a warning) and ending on a sync flush but the last, which ends
+    the stream; one Adler-32 of the whole, combined from the pieces'.  ``level`` 0 stores the rows
+    uncompressed.  ``chunks`` [(type, payload)] go right after IHDR.  Readers see an ordinary PNG (tested with
+    libpng, Pillow, OpenCV and a by-the-spec reader).  4K 16-bit RGB here: ~0.12 s of CPU in all.
 
     Reference: PNG Specification (Third Edition) §9 (filters), RFC 1950/1951 (zlib, deflate)."""
     import numpy as np
@@ -250,41 +246,36 @@ def encode_fast(q, threads: int = 1, level: int = 1, chunks: list[tuple[bytes, b
     np.subtract(raw[1:], raw[:-1], out=filt[1:, 1:])
     del raw
     threads = max(1, int(threads))
-    libdeflate = _libdeflate() if level > 0 else None
-    # rows [0, top) by zlib in pieces over threads - 1 threads; rows [top, H) in one piece, by libdeflate (~1.5x
-    # zlib's run-length speed here) where it is available
-    zshare = 0.0 if threads == 1 else (threads - 1) / (threads - 1 + (_LIBDEFLATE_SPEEDUP if libdeflate else 1))
-    top = min(H - 1, int(round(H * zshare)))
-    n = min(top, 4 * (threads - 1))
-    bounds = [top * i // n for i in range(n + 1)] if n else [0]
-    bounds.append(H)
-    last = len(bounds) - 2
+    isal = _isal()
+    z = isal or zlib  # adler32 / crc32: ISA-L's are 4x / 15x zlib's speed
+    n = 1 if threads == 1 else min(H, 4 * threads)  # 4 pieces a thread: even when some rows deflate slower
+    bounds = [H * i // n for i in range(n + 1)]
+    last = n - 1
 
     def deflate(i: int) -> tuple[bytes, int, int]:
         piece = filt[bounds[i]:bounds[i + 1]]
-        if i == last and libdeflate is not None:
-            out = libdeflate(piece, level=level, raw=True)
+        if level > 0 and isal is not None:
+            c = isal.compressobj(1, isal.DEFLATED, -15)
         else:
             c = zlib.compressobj(level, zlib.DEFLATED, -15, 9, zlib.Z_RLE)
-            out = c.compress(piece) + c.flush(zlib.Z_FINISH if i == last else zlib.Z_SYNC_FLUSH)
-        return out, zlib.adler32(piece), piece.nbytes
+        out = c.compress(piece) + c.flush(zlib.Z_FINISH if i == last else zlib.Z_SYNC_FLUSH)
+        return out, z.adler32(piece), piece.nbytes
 
     if threads == 1:
-        parts = [deflate(i) for i in range(last + 1)]
+        parts = [deflate(0)]
     else:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(threads) as pool:  # the long last piece first
-            fut = pool.submit(deflate, last)
-            parts = list(pool.map(deflate, range(last))) + [fut.result()]
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(deflate, range(n)))
     adler = 1
     for _, a, length in parts:
         adler = _adler32_combine(adler, a, length)
     idat = [b"\x78\x01"] + [p for p, _, _ in parts] + [struct.pack(">I", adler)]  # zlib header: deflate, 32K
     size = sum(map(len, idat))
-    crc = zlib.crc32(b"IDAT")
+    crc = z.crc32(b"IDAT")
     for p in idat:
-        crc = zlib.crc32(p, crc)
+        crc = z.crc32(p, crc)
     depth = 16 if q.dtype == np.uint16 else 8
     ihdr = struct.pack(">IIBBBBB", W, H, depth, {1: 0, 3: 2, 4: 6}[C], 0, 0, 0)
     head = [SIGNATURE, make_chunk(b"IHDR", ihdr)] + [make_chunk(c, p) for c, p in chunks or []]

@@ -311,9 +311,10 @@ class _Gen:
 
     # ---- layers -----------------------------------------------------------------------------------------
     def dense(self, src_row: int, k: int, m: int, wo: int, bo: int, dst_row: Optional[int], fuse_out: bool,
-              sine: bool = True):
-        """Rows ``dst_row .. dst_row + m`` = sin(W @ rows ``src_row .. src_row + k`` + b); with ``fuse_out`` the
-        sines go straight into the output accumulators (scratch rows ``oacc``) instead of being stored."""
+              act=None):
+        """Rows ``dst_row .. dst_row + m`` = act(W @ rows ``src_row .. src_row + k`` + b) (``act`` a vector
+        function of the IR builder, default :meth:`sin`); with ``fuse_out`` the activations go straight into the
+        output accumulators (scratch rows ``oacc``) instead of being stored."""
         MR, NV, L = self.MR, self.NV, self.L
         nfull, rem = divmod(m, MR)
 
@@ -332,8 +333,7 @@ class _Gen:
                 return out
 
             accs = self.loop(k, kstep, init)
-            if sine:
-                accs = [self.sin(a) for a in accs]
+            accs = [(act or self.sin)(a) for a in accs]
             row0 = self.mul(rb, MR)
             if fuse_out:
                 lay = self.lay
@@ -362,117 +362,134 @@ class _Gen:
         ir = self.ir
         shape = lay.shape
         bufs = dict(lay.bufs)
+
+        def block(y, x0, pix3, full, nvalid, _):
+            def load_vec():
+                for v in range(NV):
+                    a = [self.vload(self.rgb, self.idx(pix3, 3 * v * L + j * L)) for j in range(3)]
+                    ab = b.shuffle_vector(a[0], a[1], ir.Constant(ir.VectorType(self.i32, 2 * L), list(range(2 * L))))
+                    cc = b.shuffle_vector(a[2], a[2], ir.Constant(ir.VectorType(self.i32, 2 * L), list(range(2 * L))))
+                    for c in range(3):
+                        ch = b.shuffle_vector(ab, cc, ir.Constant(self.it, [3 * i + c for i in range(L)]))
+                        self.vstore(ch, self.scr, self.c64((lay.planar + c) * PB + v * L))
+
+            def load_scalar():
+                def px(i, _):
+                    for c in range(3):
+                        s = b.load(self.ptr(self.rgb, b.add(pix3, b.add(b.mul(i, self.c64(3)), self.c64(c)))), align=4)
+                        b.store(s, self.ptr(self.scr, b.add(i, self.c64((lay.planar + c) * PB))), align=4)
+                    return []
+                self.loop(nvalid, px)
+
+            self.if_else(full, load_vec, load_scalar)
+
+            # colour layer 0: rows of (w_r, w_g, w_b, bias), K = 3
+            rgbv = [[self.vload(self.scr, self.c64((lay.planar + c) * PB + v * L)) for v in range(NV)]
+                    for c in range(3)]
+            dst0 = bufs["color.0"]
+
+            def col0(f, _):
+                base = b.add(b.mul(f, self.c64(4)), self.c64(lay.col0))
+                wv = [self.bcast(self.wts, self.idx(base, j)) for j in range(4)]
+                for v in range(NV):
+                    a = self.fma(wv[0], rgbv[0][v], wv[3])
+                    a = self.fma(wv[1], rgbv[1][v], a)
+                    a = self.fma(wv[2], rgbv[2][v], a)
+                    self.vstore(self.sin(a), self.scr, self.idx(self.row(self.idx(f, dst0)), v * L))
+                return []
+
+            self.loop(shape.color[0], col0)
+
+            # spatial layer 0, separable: sin A[x] cos B[y] + cos A[x] sin B[y]
+            dsts = bufs["spatial.0"]
+
+            def sp0(f, _):
+                yb = b.add(b.mul(f, self.ld_b), y)
+                sb, cb = self.bcast(self.sin_b, yb), self.bcast(self.cos_b, yb)
+                xa = b.add(b.mul(f, self.ld_a), x0)
+                for v in range(NV):
+                    sa = self.vload(self.sin_a, self.idx(xa, v * L))
+                    ca = self.vload(self.cos_a, self.idx(xa, v * L))
+                    self.vstore(self.fma(ca, sb, b.fmul(sa, cb)), self.scr,
+                                self.idx(self.row(self.idx(f, dsts)), v * L))
+                return []
+
+            self.loop(shape.spatial[0], sp0)
+
+            # dense layers; the last hidden one fused with the output layer
+            if shape.merge:
+                for c in range(3):
+                    ob = self.bcast(self.wts, self.c64(lay.out_b + c))
+                    for v in range(NV):
+                        self.vstore(ob, self.scr, self.c64((lay.oacc + c) * PB + v * L))
+            last_merge = f"merge.{len(shape.merge) - 1}"
+            for name, k, m, wo, bo, src in lay.dense:
+                last = name == last_merge  # fused with the output layer: its sines are never stored
+                self.dense(src, k, m, wo, bo, None if last else bufs[name], last)
+            if not shape.merge:  # output layer alone, reading the concat
+                k_out = shape.color[-1] + shape.spatial[-1]
+                self.dense_out(bufs["color." + str(len(shape.color) - 1)], k_out)
+
+        return self.over_blocks(block)
+
+    def over_blocks(self, block, row_setup=None) -> str:
+        """The kernel's loops: for each image row ``y`` in ``row0 .. row1`` (``row_setup(y)`` -> per-row values),
+        for each block of ``PB`` pixels from column ``x0``: ``block(y, x0, pix3, full, nvalid, row_values)``
+        (``pix3``: float offset of the block's first pixel in the interleaved frame; ``full``: a whole block;
+        ``nvalid``: pixels left in the row), then the block's output (:meth:`store_out`).  Returns the IR."""
+        b, PB = self.b, self.PB
         nrows = b.sub(self.row1, self.row0)
         nblk = b.udiv(b.add(self.width, self.c64(PB - 1)), self.c64(PB))
 
         def pixel_rows(yi, _):
             y = b.add(self.row0, yi)
             ywid = b.mul(y, self.width)
+            state = row_setup(y) if row_setup else None
 
-            def block(xb, _):
+            def one(xb, _):
                 x0 = b.mul(xb, self.c64(PB))
                 nvalid = b.sub(self.width, x0)
                 full = b.icmp_signed(">=", nvalid, self.c64(PB))
-                pix3 = b.mul(b.add(ywid, x0), self.c64(3))  # float offset of the block's first pixel
-
-                def load_vec():
-                    for v in range(NV):
-                        a = [self.vload(self.rgb, self.idx(pix3, 3 * v * L + j * L)) for j in range(3)]
-                        ab = b.shuffle_vector(a[0], a[1], ir.Constant(ir.VectorType(self.i32, 2 * L), list(range(2 * L))))
-                        cc = b.shuffle_vector(a[2], a[2], ir.Constant(ir.VectorType(self.i32, 2 * L), list(range(2 * L))))
-                        for c in range(3):
-                            ch = b.shuffle_vector(ab, cc, ir.Constant(self.it, [3 * i + c for i in range(L)]))
-                            self.vstore(ch, self.scr, self.c64((lay.planar + c) * PB + v * L))
-
-                def load_scalar():
-                    def px(i, _):
-                        for c in range(3):
-                            s = b.load(self.ptr(self.rgb, b.add(pix3, b.add(b.mul(i, self.c64(3)), self.c64(c)))), align=4)
-                            b.store(s, self.ptr(self.scr, b.add(i, self.c64((lay.planar + c) * PB))), align=4)
-                        return []
-                    self.loop(nvalid, px)
-
-                self.if_else(full, load_vec, load_scalar)
-
-                # colour layer 0: rows of (w_r, w_g, w_b, bias), K = 3
-                rgbv = [[self.vload(self.scr, self.c64((lay.planar + c) * PB + v * L)) for v in range(NV)]
-                        for c in range(3)]
-                dst0 = bufs["color.0"]
-
-                def col0(f, _):
-                    base = b.add(b.mul(f, self.c64(4)), self.c64(lay.col0))
-                    wv = [self.bcast(self.wts, self.idx(base, j)) for j in range(4)]
-                    for v in range(NV):
-                        a = self.fma(wv[0], rgbv[0][v], wv[3])
-                        a = self.fma(wv[1], rgbv[1][v], a)
-                        a = self.fma(wv[2], rgbv[2][v], a)
-                        self.vstore(self.sin(a), self.scr, self.idx(self.row(self.idx(f, dst0)), v * L))
-                    return []
-
-                self.loop(shape.color[0], col0)
-
-                # spatial layer 0, separable: sin A[x] cos B[y] + cos A[x] sin B[y]
-                dsts = bufs["spatial.0"]
-
-                def sp0(f, _):
-                    yb = b.add(b.mul(f, self.ld_b), y)
-                    sb, cb = self.bcast(self.sin_b, yb), self.bcast(self.cos_b, yb)
-                    xa = b.add(b.mul(f, self.ld_a), x0)
-                    for v in range(NV):
-                        sa = self.vload(self.sin_a, self.idx(xa, v * L))
-                        ca = self.vload(self.cos_a, self.idx(xa, v * L))
-                        self.vstore(self.fma(ca, sb, b.fmul(sa, cb)), self.scr,
-                                    self.idx(self.row(self.idx(f, dsts)), v * L))
-                    return []
-
-                self.loop(shape.spatial[0], sp0)
-
-                # dense layers; the last hidden one fused with the output layer
-                if shape.merge:
-                    for c in range(3):
-                        ob = self.bcast(self.wts, self.c64(lay.out_b + c))
-                        for v in range(NV):
-                            self.vstore(ob, self.scr, self.c64((lay.oacc + c) * PB + v * L))
-                last_merge = f"merge.{len(shape.merge) - 1}"
-                for name, k, m, wo, bo, src in lay.dense:
-                    last = name == last_merge  # fused with the output layer: its sines are never stored
-                    self.dense(src, k, m, wo, bo, None if last else bufs[name], last)
-                if not shape.merge:  # output layer alone, reading the concat
-                    k_out = shape.color[-1] + shape.spatial[-1]
-                    self.dense_out(bufs["color." + str(len(shape.color) - 1)], k_out)
-
-                outv = [[self.vload(self.scr, self.c64((lay.oacc + c) * PB + v * L)) for v in range(NV)]
-                        for c in range(3)]
-
-                def store_vec():
-                    m2 = ir.Constant(ir.VectorType(self.i32, 2 * L), list(range(2 * L)))
-                    il = [(c * L + i) for i in range(L) for c in range(3)]  # r0 g0 b0 r1 ...
-                    v3 = ir.VectorType(self.f32, 3 * L)
-                    for v in range(NV):
-                        rg = b.shuffle_vector(outv[0][v], outv[1][v], m2)
-                        bb = b.shuffle_vector(outv[2][v], outv[2][v], m2)
-                        o = b.shuffle_vector(rg, bb, ir.Constant(ir.VectorType(self.i32, 3 * L), il))
-                        p = b.bitcast(self.ptr(self.out, self.idx(pix3, 3 * v * L)), v3.as_pointer())
-                        b.store(o, p, align=4)
-
-                def store_scalar():
-                    def px(i, _):
-                        for c in range(3):
-                            s = b.load(self.ptr(self.scr, b.add(i, self.c64((lay.oacc + c) * PB))), align=4)
-                            b.store(s, self.ptr(self.out, b.add(pix3, b.add(b.mul(i, self.c64(3)), self.c64(c)))),
-                                    align=4)
-                        return []
-                    self.loop(nvalid, px)
-
-                self.if_else(full, store_vec, store_scalar)
+                pix3 = b.mul(b.add(ywid, x0), self.c64(3))
+                block(y, x0, pix3, full, nvalid, state)
+                self.store_out(pix3, full, nvalid)
                 return []
 
-            self.loop(nblk, block)
+            self.loop(nblk, one)
             return []
 
         self.loop(nrows, pixel_rows)
         b.ret_void()
         return str(self.mod)
+
+    def store_out(self, pix3, full, nvalid):
+        """Scratch rows ``oacc`` (R, G, B planes of the block) -> the interleaved ``(H, W, 3)`` float32 output at
+        float offset ``pix3``: vector shuffles for a full block, a scalar loop for the last partial one."""
+        lay, b, L, NV, PB, ir = self.lay, self.b, self.L, self.NV, self.PB, self.ir
+        outv = [[self.vload(self.scr, self.c64((lay.oacc + c) * PB + v * L)) for v in range(NV)]
+                for c in range(3)]
+
+        def store_vec():
+            m2 = ir.Constant(ir.VectorType(self.i32, 2 * L), list(range(2 * L)))
+            il = [(c * L + i) for i in range(L) for c in range(3)]  # r0 g0 b0 r1 ...
+            v3 = ir.VectorType(self.f32, 3 * L)
+            for v in range(NV):
+                rg = b.shuffle_vector(outv[0][v], outv[1][v], m2)
+                bb = b.shuffle_vector(outv[2][v], outv[2][v], m2)
+                o = b.shuffle_vector(rg, bb, ir.Constant(ir.VectorType(self.i32, 3 * L), il))
+                p = b.bitcast(self.ptr(self.out, self.idx(pix3, 3 * v * L)), v3.as_pointer())
+                b.store(o, p, align=4)
+
+        def store_scalar():
+            def px(i, _):
+                for c in range(3):
+                    s = b.load(self.ptr(self.scr, b.add(i, self.c64((lay.oacc + c) * PB))), align=4)
+                    b.store(s, self.ptr(self.out, b.add(pix3, b.add(b.mul(i, self.c64(3)), self.c64(c)))),
+                            align=4)
+                return []
+            self.loop(nvalid, px)
+
+        self.if_else(full, store_vec, store_scalar)
 
     def dense_out(self, src_row: int, k: int):
         """Output layer without a merge layer before it: rows oacc = W_out @ rows src + b_out (linear)."""
@@ -577,13 +594,19 @@ def compile_kernel(shape: Shape, lanes: Optional[int] = None, nv: int = 2, mr: O
     lanes = lanes or host_lanes(llvm)
     mr = mr or (8 if lanes == 16 else 4)
     lay = layout(shape, lanes, nv, mr)
-    mod = llvm.parse_assembly(_Gen(lay).build_ir())
+    P, I = ctypes.c_void_p, ctypes.c_int64
+    fn, keep = jit(llvm, tm, _Gen(lay).build_ir(), "net_rows", (P, P, I, I, I, P, P, I, P, P, I, P, P))
+    return Kernel(lay, fn, keep)
+
+
+def jit(llvm, tm, ir_text: str, name: str, argtypes):
+    """Machine code of the function ``name`` in ``ir_text`` as a ctypes function (C calling convention: the GIL
+    is released during calls), and the objects that must stay alive with it."""
+    mod = llvm.parse_assembly(ir_text)
     mod.verify()
     engine = llvm.create_mcjit_compiler(mod, tm)
     engine.finalize_object()
-    P, I = ctypes.c_void_p, ctypes.c_int64
-    fn = ctypes.CFUNCTYPE(None, P, P, I, I, I, P, P, I, P, P, I, P, P)(engine.get_function_address("net_rows"))
-    return Kernel(lay, fn, (engine, mod, tm))
+    return ctypes.CFUNCTYPE(None, *argtypes)(engine.get_function_address(name)), (engine, mod, tm)
 
 
 # ---- the whole CPU decode, numpy + the kernel (no torch) ------------------------------------------------------

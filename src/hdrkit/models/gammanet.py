@@ -14,17 +14,14 @@ Definition (what a decoder computes; torch-free):
 
 The first layer is separable: each input's embedding enters it linearly, so its pre-activation is
 ``T_x[col] + T_y[row] + T_R[R] + T_G[G] + T_B[B]`` (+ bias) with tables of W, H and 3 x 256 rows computed once per
-image.  The CPU decoder (:func:`decode`) is a numba kernel on those tables (an identity, not an approximation)
-working on blocks of 64 pixels of a row with the activations feature-major, so that every layer's inner loop
-runs over contiguous pixels (vectorised);
+image.  The CPU decoder (:func:`decode`) is a fused LLVM kernel on those tables (an identity, not an
+approximation; :mod:`hdrkit.models._fusedgamma`);
 :func:`forward_reference` is the plain numpy forward pass it is tested against.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Dict, Iterator, Optional, Tuple
 
@@ -136,86 +133,25 @@ def forward_reference(weights: Dict[str, np.ndarray], sdr_u8: np.ndarray, cfg: G
     return np.clip(np.exp(h * lt) - cfg.offset, 0, 1).reshape(H, W, 3).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=1)
-def _kernel():
-    """The numba row kernel, or None (with a ``RuntimeWarning`` naming the numpy fallback) where numba fails."""
-    try:
-        import numba
-    except Exception as exc:  # pragma: no cover - numba missing or broken on this platform
-        warnings.warn(f"numba is unavailable ({exc}); the gamma-family decode falls back to slow numpy",
-                      RuntimeWarning, stacklevel=3)
-        return None
+def _kernel(cfg: GammaConfig):
+    """The fused LLVM kernel for ``cfg``'s widths (:mod:`hdrkit.models._fusedgamma`), or None (with a
+    ``RuntimeWarning`` naming the numpy fallback, once per shape) where llvmlite cannot build it."""
+    from hdrkit.models import _fusedgamma
 
-    @numba.njit(cache=True, nogil=True, fastmath=True, boundscheck=False)
-    def rows(sdr, out, r0, r1, tx, ty, trgb, w1, b1, w2, b2, wo, bo, lt, offset):  # pragma: no cover - compiled
-        W = sdr.shape[1]
-        h0 = tx.shape[1]
-        h1 = w1.shape[0]
-        h2 = w2.shape[0]
-        BP = 64  # pixels per block: activations feature-major (features, BP), the pixel loops vectorise
-        a = np.empty((h0, BP), np.float32)
-        z = np.empty((h1, BP), np.float32)
-        z2 = np.empty((max(h2, 1), BP), np.float32)
-        g = np.empty((3, BP), np.float32)
-        zero = np.float32(0)
-        for r in range(r0, r1):
-            for c0 in range(0, W, BP):
-                n = min(BP, W - c0)
-                for p in range(n):
-                    cr = sdr[r, c0 + p, 0]
-                    cg = sdr[r, c0 + p, 1]
-                    cb = sdr[r, c0 + p, 2]
-                    for k in range(h0):
-                        v = tx[c0 + p, k] + ty[r, k] + trgb[0, cr, k] + trgb[1, cg, k] + trgb[2, cb, k]
-                        a[k, p] = v if v > zero else zero
-                for m in range(h1):
-                    for p in range(n):
-                        z[m, p] = b1[m]
-                    for k in range(h0):
-                        wmk = w1[m, k]
-                        for p in range(n):
-                            z[m, p] += wmk * a[k, p]
-                    for p in range(n):
-                        if z[m, p] < zero:
-                            z[m, p] = zero
-                last = z
-                if h2 > 0:
-                    for m in range(h2):
-                        for p in range(n):
-                            z2[m, p] = b2[m]
-                        for k in range(h1):
-                            wmk = w2[m, k]
-                            for p in range(n):
-                                z2[m, p] += wmk * z[k, p]
-                        for p in range(n):
-                            if z2[m, p] < zero:
-                                z2[m, p] = zero
-                    last = z2
-                for ch in range(3):
-                    for p in range(n):
-                        g[ch, p] = bo[ch]
-                    for k in range(last.shape[0]):
-                        wck = wo[ch, k]
-                        for p in range(n):
-                            g[ch, p] += wck * last[k, p]
-                for p in range(n):
-                    for ch in range(3):
-                        v = math.exp(g[ch, p] * lt[sdr[r, c0 + p, ch]]) - offset
-                        out[r, c0 + p, ch] = min(max(v, zero), np.float32(1))
-
-    return rows
+    return _fusedgamma.build(cfg.hidden)
 
 
-def decode_path() -> str:
-    """Which path :func:`decode` takes (compiles the kernel): "numba kernel" or "numpy"."""
-    return "numba kernel" if _kernel() is not None else "numpy"
+def decode_path(cfg: Optional[GammaConfig] = None) -> str:
+    """Which path :func:`decode` takes (compiles the kernel): "fused LLVM kernel" or "numpy"."""
+    return "fused LLVM kernel" if _kernel(cfg or GammaConfig()) is not None else "numpy"
 
 
 def decode(weights: Dict[str, np.ndarray], sdr_u8: np.ndarray, cfg: GammaConfig, *, chunk: int = 1 << 16,
            threads: Optional[int] = None, progress=None) -> np.ndarray:
     """PQ code values ``(H, W, 3)`` in [0, 1] from the 8-bit SDR ``(H, W, 3)`` (uint8; float code values in [0, 1]
-    are rounded to 8 bits) on the CPU; rows split over ``threads`` worker threads (the kernel releases the GIL).
-    At most 3 hidden layers take the kernel; deeper networks take :func:`forward_reference`."""
+    are rounded to 8 bits) on the CPU; rows split over ``threads`` worker threads (the kernel releases the GIL),
+    ``chunk`` pixels (whole rows) at a time.  Where the kernel cannot be built, :func:`forward_reference`."""
+    from hdrkit.models import _fusedgamma
     from hdrkit.models._fusednet import default_threads, prefaulted_empty
     from hdrkit.progress import report
 
@@ -226,33 +162,34 @@ def decode(weights: Dict[str, np.ndarray], sdr_u8: np.ndarray, cfg: GammaConfig,
         sdr_u8 = np.clip(np.rint(np.asarray(sdr_u8, np.float32) * 255), 0, 255).astype(np.uint8)
     sdr_u8 = np.ascontiguousarray(sdr_u8)
     H, W, _ = sdr_u8.shape
-    kern = _kernel() if len(cfg.hidden) <= 3 else None
+    kern = _kernel(cfg)
     if kern is None:
         return forward_reference(weights, sdr_u8, cfg)
-    f32 = lambda k: np.ascontiguousarray(weights[k], np.float32)  # noqa: E731
-    tx, ty, trgb = first_layer_tables(weights, cfg, H, W)
-    n = len(cfg.hidden)
-    w1, b1 = (f32("l1.weight"), f32("l1.bias")) if n >= 2 else (np.eye(cfg.hidden[0], dtype=np.float32),
-                                                                  np.zeros(cfg.hidden[0], np.float32))
-    w2, b2 = (f32("l2.weight"), f32("l2.bias")) if n >= 3 else (np.zeros((0, w1.shape[0]), np.float32),
-                                                                  np.zeros(0, np.float32))
-    wo, bo = f32("out.weight"), f32("out.bias")
-    lt = sdr_log_table(cfg).astype(np.float32)
-    off = np.float32(cfg.offset)
+    tables = _fusedgamma.padded_tables(*first_layer_tables(weights, cfg, H, W),
+                                       sdr_log_table(cfg).astype(np.float32), kern.layout.h0p)
+    packed = _fusedgamma.pack_weights(kern.layout, weights, cfg.offset)
     out = prefaulted_empty((H, W, 3))
     rows = max(1, chunk // max(W, 1))
-    args = (tx, ty, trgb, w1, b1, w2, b2, wo, bo, lt, off)
     threads = max(1, min(threads or default_threads(), -(-H // rows)))
     if threads == 1:
+        scratch = kern.scratch()
         for r0 in range(0, H, rows):
-            kern(sdr_u8, out, r0, min(H, r0 + rows), *args)
+            kern.rows(sdr_u8, out, r0, min(H, r0 + rows), tables, packed, scratch)
             report(progress, min(H, r0 + rows), H, "decoding")
         return out
+    import threading
     from concurrent.futures import ThreadPoolExecutor
+
+    local = threading.local()
+
+    def run(r0: int) -> None:
+        if not hasattr(local, "scratch"):
+            local.scratch = kern.scratch()
+        kern.rows(sdr_u8, out, r0, min(H, r0 + rows), tables, packed, local.scratch)
 
     done = 0
     with ThreadPoolExecutor(threads) as pool:
-        for _ in pool.map(lambda r0: kern(sdr_u8, out, r0, min(H, r0 + rows), *args), range(0, H, rows)):
+        for _ in pool.map(run, range(0, H, rows)):
             done += 1
             report(progress, min(H, done * rows), H, "decoding")
     return out
