@@ -67,6 +67,27 @@ def test_synthesize_pairs_whole_images_round_trip(hdr_dir, tmp_path):
     assert {r["name"] for r in log} == {"pano", "flat"}
 
 
+def test_synthesize_pairs_resize_whole_images(hdr_dir, tmp_path):
+    """``resize``: the whole image resized in linear light with OpenCV's area filter, then mastered as usual."""
+    import cv2
+
+    out = tmp_path / "out"
+    out.mkdir()
+    synthesize_pairs([hdr_dir / "pano.exr"], out, tmos=("youtube",), views=0, resize=(8, 4))
+    nits = color.to_nits(read_image(hdr_dir / "pano.exr"))
+    small = cv2.resize(np.asarray(nits, np.float32), (8, 4), interpolation=cv2.INTER_AREA)
+    sdr, hdr = make_pair(master_hdr10(small), "youtube")
+    assert read_image(out / "pano_hdr.png").pixels.shape == (4, 8, 3)
+    np.testing.assert_allclose(read_image(out / "pano_sdr.png").pixels, sdr, atol=1e-6)
+    np.testing.assert_allclose(read_image(out / "pano_hdr.png").pixels, hdr, atol=1e-6)
+    rec = json.loads((out / "pairs.jsonl").read_text())
+    assert rec["resize"] == [8, 4] and rec["source_size"] == [nits.shape[1], nits.shape[0]]
+    with pytest.raises(InputError):
+        synthesize_pairs(hdr_dir, out, views=2, resize=(8, 4))
+    with pytest.raises(InputError):
+        synthesize_pairs(hdr_dir, out, resize=(4, 100000))
+
+
 def test_synthesize_pairs_views_naming_and_determinism(hdr_dir, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()

@@ -41,6 +41,9 @@ def register(app: typer.Typer) -> None:
         fov: str = typer.Option("50,100", "--fov", help="Horizontal field of view range, degrees."),
         pitch: str = typer.Option("-30,30", "--pitch", help="Pitch range, degrees."),
         roll: str = typer.Option("-10,10", "--roll", help="Roll range, degrees."),
+        resize: str = typer.Option("", "--resize", help="WIDTHxHEIGHT: with --views 0, resize each whole image "
+                                   "(linear light, area filter) first, e.g. to compare data splits at equal "
+                                   "picture size."),
     ) -> None:
         """Master every HDR input (peak --peak nits) and tone map it with each --tmo, writing
         NAME_hdr.png (16-bit PQ BT.2020) + NAME_sdr.png (8-bit BT.709) and pairs.jsonl (the parameters).
@@ -69,10 +72,18 @@ def register(app: typer.Typer) -> None:
         if size < 8 or size > 8192:
             raise InputError(f"--size must be between 8 and 8192, got {size}")
         ranges = dict(fov=_range(fov, "--fov"), pitch=_range(pitch, "--pitch"), roll=_range(roll, "--roll"))
+        wh = None
+        if resize:
+            try:
+                wh = tuple(int(v) for v in resize.lower().split("x"))
+            except ValueError:
+                wh = ()
+            if len(wh) != 2:
+                raise InputError(f"--resize must be WIDTHxHEIGHT, e.g. 512x256, got {resize!r}")
         output_folder(output, sorted({f.parent for f in files}))
         with rich_progress("pairs") as progress:
             res = synthesize_pairs(files, output, tmos=tmos, views=views, size=size, seed=seed, peak=peak,
-                                   mid=mid, progress=progress, **ranges)
+                                   mid=mid, resize=wh, progress=progress, **ranges)
         say(f"wrote {len(res.pairs)} pairs to {output}")
         for name, why in res.skipped:
             warn(f"skipped {name}: {why}")

@@ -112,15 +112,16 @@ def adapt_gamma_samples(codes: np.ndarray, pq: np.ndarray, rc: Optional[np.ndarr
 
     share = acfg.itp_share if acfg.loss == "mix" else 1.0
 
-    def batch_of(idx):
-        tgt = tgt_all[idx]
+    def batch_of(idx):  # index_select: the same values as advanced indexing, several times faster
+        tgt = tgt_all.index_select(0, idx)
         with torch.no_grad():
             itp = pq_to_itp(tgt[:max(1, int(round(share * len(idx))))]) if acfg.loss != "pq" else None
         if rc_all is None:
             r, c = idx // W, idx % W
         else:
-            r, c = rc_all[idx, 0], rc_all[idx, 1]
-        return r, c, codes_all[idx].long(), tgt, itp
+            rc = rc_all.index_select(0, idx)
+            r, c = rc[:, 0], rc[:, 1]
+        return r, c, codes_all.index_select(0, idx).long(), tgt, itp
 
     if val_idx is None:
         val_idx = torch.arange(0, n, max(1, n // acfg.val_pixels))

@@ -233,8 +233,9 @@ def decode_file(path: str | Path, *, device=None, chunk: Optional[int] = None,
 
 
 def _read_codes_warming(path, c: Container, device) -> np.ndarray:
-    """:func:`~hdrkit.io.read.read_codes8` of ``path`` while another thread loads the gamma family's numba
-    kernel (its import and cached-code load are ~0.4 s of one-time start-up; the JPEG decode releases the GIL)."""
+    """:func:`~hdrkit.io.read.read_codes8` of ``path`` while another thread builds the gamma family's fused
+    kernel (llvmlite's import and the compilation, ~0.1-0.2 s of one-time start-up; the JPEG decode and the
+    compilation release the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from hdrkit.io.read import read_codes8

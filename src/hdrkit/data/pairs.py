@@ -136,7 +136,7 @@ def synthesize_pairs(inputs: str | os.PathLike | Iterable[str | os.PathLike], ou
                      tmos: Sequence[str] = ("youtube",), views: int = 0, size: Any = 512, seed: int = 0,
                      peak: float = 1000.0, mid: Optional[float] = None, fov: tuple[float, float] = (50.0, 100.0),
                      pitch: tuple[float, float] = (-30.0, 30.0), roll: tuple[float, float] = (-10.0, 10.0),
-                     progress: Optional[ProgressFn] = None) -> PairsResult:
+                     resize: Optional[tuple[int, int]] = None, progress: Optional[ProgressFn] = None) -> PairsResult:
     """Turn HDR files into (SDR, HDR) PNG pairs.
 
     Parameters
@@ -152,6 +152,8 @@ def synthesize_pairs(inputs: str | os.PathLike | Iterable[str | os.PathLike], ou
         views do not change when other files are added to the folder.
     peak, mid : mastering (:func:`hdrkit.tonemap.master_hdr10`) peak cd/m² and log-average cd/m² (``None`` →
         its default, 26).
+    resize : ``(width, height)``: with ``views=0``, each image is first resized to that size in linear light
+        (area filter: ``cv2.INTER_AREA``), e.g. to compare two data splits at equal picture size.
     progress : ``progress(done, total, description)``.
 
     A file that cannot be read (or is SDR) is skipped and listed in ``skipped``; if none is usable the call
@@ -187,6 +189,12 @@ def synthesize_pairs(inputs: str | os.PathLike | Iterable[str | os.PathLike], ou
     views = int(views)
     if views < 0:
         raise InputError(f"views must be ≥ 0, got {views}")
+    if resize is not None:
+        resize = (int(resize[0]), int(resize[1]))
+        if views:
+            raise InputError("resize applies to whole images (views=0); views have their own size")
+        if not all(1 <= v <= 16384 for v in resize):
+            raise InputError(f"resize must be WIDTHxHEIGHT between 1 and 16384, got {resize[0]}x{resize[1]}")
     mid = BT2408_GREY_NITS if mid is None else mid
     view_gen = RandomView(size, pitch=pitch, roll=roll, fov=fov) if views else None
     crop_gen = RandomCrop(size) if views else None
@@ -207,7 +215,12 @@ def synthesize_pairs(inputs: str | os.PathLike | Iterable[str | os.PathLike], ou
             report(progress, done, total, f"skipped {path.name}")
             continue
         jobs: list[tuple[Optional[int], np.ndarray, dict]] = []
-        if views == 0:
+        if views == 0 and resize is not None:
+            import cv2
+
+            jobs.append((None, cv2.resize(nits, resize, interpolation=cv2.INTER_AREA),
+                         {"resize": [resize[0], resize[1]], "source_size": [nits.shape[1], nits.shape[0]]}))
+        elif views == 0:
             jobs.append((None, nits, {}))
         else:
             for k in range(views):

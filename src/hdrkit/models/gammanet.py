@@ -253,15 +253,19 @@ def init_params(cfg: GammaConfig = GammaConfig(), seed: int = 0, out_bias: float
 
 class TorchConsts:
     """Per-image constants of the torch forward pass: the embeddings of every column, row and 8-bit code, and
-    the SDR log table (``float32`` tensors)."""
+    the SDR log table (``float32`` tensors).  When coordinates and colours have as many octaves, the three
+    embeddings are also stacked into one table (``stacked``: W + H + 256 rows) so that a batch's whole input is
+    one row gather."""
 
     def __init__(self, cfg: GammaConfig, height: int, width: int):
         import torch
 
+        self.width, self.height = int(width), int(height)
         self.ex = torch.from_numpy(embed(_axis(width), cfg.coord_octaves).astype(np.float32))
         self.ey = torch.from_numpy(embed(_axis(height), cfg.coord_octaves).astype(np.float32))
         self.ec = torch.from_numpy(embed(np.arange(256) / 255.0, cfg.color_octaves).astype(np.float32))
         self.lt = torch.from_numpy(sdr_log_table(cfg).astype(np.float32))
+        self.stacked = torch.cat([self.ex, self.ey, self.ec]) if cfg.coord_octaves == cfg.color_octaves else None
 
 
 def forward_torch(params, rows, cols, codes, consts: TorchConsts, cfg: GammaConfig, clip: bool = False):
@@ -271,14 +275,22 @@ def forward_torch(params, rows, cols, codes, consts: TorchConsts, cfg: GammaConf
     import torch
 
     # the embedding of each sampled pixel is gathered (no gradient) and multiplied: cheaper to differentiate
-    # than gathering rows of the separable tables (whose backward is a scatter-add)
-    feats = torch.cat([consts.ex[cols], consts.ey[rows], consts.ec[codes[:, 0]], consts.ec[codes[:, 1]],
-                       consts.ec[codes[:, 2]]], dim=1)
+    # than gathering rows of the separable tables (whose backward is a scatter-add); index_select rather than
+    # advanced indexing (several times faster on a 2,048-pixel batch, the same values)
+    n = rows.shape[0]
+    if consts.stacked is not None:  # x, y, R, G, B rows of one table, in the input order: no concatenation
+        base = consts.width + consts.height
+        at = torch.stack([cols, rows + consts.width, codes[:, 0] + base, codes[:, 1] + base, codes[:, 2] + base], 1)
+        feats = consts.stacked.index_select(0, at.reshape(-1)).view(n, -1)
+    else:
+        flat = codes.reshape(-1)
+        feats = torch.cat([consts.ex.index_select(0, cols), consts.ey.index_select(0, rows),
+                           consts.ec.index_select(0, flat).view(n, -1)], dim=1)
     h = torch.relu(torch.addmm(params["l0.bias"], feats, params["l0.weight"].T))
     for i in range(1, len(cfg.hidden)):
         h = torch.relu(torch.addmm(params[f"l{i}.bias"], h, params[f"l{i}.weight"].T))
     g = torch.addmm(params["out.bias"], h, params["out.weight"].T)
-    out = torch.exp(g * consts.lt[codes]) - cfg.offset
+    out = torch.exp(g * consts.lt.index_select(0, codes.reshape(-1)).view(n, 3)) - cfg.offset
     return out.clamp(0, 1) if clip else out
 
 
