@@ -246,6 +246,24 @@ def test_two_shot_clip_encode_decode(encoded, master, tmp_path):
     assert len(scores) == 32 and min(scores) > 24 and np.mean(scores) > 27, scores  # fitted (a wrong shot: < 15)
 
 
+def test_sampled_codes_equal_the_full_conversion(encoded):
+    from hdrkit.video.io import VideoReader
+    from hdrkit.video.neural import _light_of_pq, sdr_codes, sdr_codes_at
+
+    out, _ = encoded
+    pos = np.random.default_rng(0).integers(0, 96 * 64, 500)
+    with VideoReader(out) as rd:
+        for k, frame in enumerate(rd.decoded()):
+            np.testing.assert_array_equal(sdr_codes_at(rd, frame, pos), sdr_codes(rd, frame).reshape(-1, 3)[pos])
+            if k == 3:
+                break
+    from hdrkit import color
+    from hdrkit.video.io import frame_light
+
+    pq = np.random.default_rng(1).random((20, 30, 3)).astype(np.float32)
+    np.testing.assert_allclose(_light_of_pq(pq), frame_light(color.pq_eotf(pq)), rtol=1e-5)
+
+
 def test_pyav_stream_copy_remux_keeps_the_metadata(encoded, tmp_path):
     import av
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -38,7 +40,7 @@ import numpy as np
 from hdrkit.errors import InputError, MetadataError
 from hdrkit.progress import ProgressFn, report
 from hdrkit.video import shots as S
-from hdrkit.video.io import ContentLight, MasteringDisplay, VideoReader, VideoWriter, content_light_of, frame_light
+from hdrkit.video.io import ContentLight, MasteringDisplay, VideoReader, VideoWriter, content_light_of
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,27 @@ def sdr_codes(reader: VideoReader, frame) -> np.ndarray:
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
+def sdr_codes_at(reader: VideoReader, frame, pos: np.ndarray) -> np.ndarray:
+    """:func:`sdr_codes` of the pixels at flat positions ``pos`` only ``(N, 3)``: the same per-pixel conversion
+    (the reader's chroma is nearest-neighbour, so gathering the planes first is exact)."""
+    from hdrkit.video import _kernels as K
+    from hdrkit.video.io import ycbcr_matrices
+
+    if reader.info.chroma == "rgb":
+        return sdr_codes(reader, frame).reshape(-1, 3)[pos]
+    y, cb, cr, sx, sy = reader.frame_planes(frame)
+    W = y.shape[1]
+    r, c = pos // W, pos % W
+    ys = np.ascontiguousarray(y[r, c])[:, None]
+    cbs = np.ascontiguousarray(cb[r >> sy, c >> sx])[:, None]
+    crs = np.ascontiguousarray(cr[r >> sy, c >> sx])[:, None]
+    out = np.empty((len(pos), 1, 3), np.float32)
+    m_in, _ = ycbcr_matrices(reader.info.matrix)
+    K.planes_to_rgb(ys, cbs, crs, 0, 0, reader.frame_quant(frame), m_in, out)
+    rgb = reader.convert(out)
+    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8).reshape(-1, 3)
+
+
 def _mastering_of(md: Optional[dict], peak: float) -> MasteringDisplay:
     if md and md.get("has_luminance") and md.get("max_nits", 0) > 0:
         prim = "bt2020" if md.get("has_primaries") and md["primaries"][0][0] > 0.69 else "p3d65"
@@ -125,6 +148,15 @@ class _Pool:
         while sum(len(p) for p, _ in self.frames.values()) > self.max_pool:
             self.every *= 2
             self.frames = {k: v for k, v in self.frames.items() if (k - self.first) % self.every == 0}
+
+
+def _light_of_pq(pq: np.ndarray) -> tuple[float, float]:
+    """:func:`hdrkit.video.io.frame_light` from PQ code values (the EOTF is monotonic: max(R,G,B) is taken on
+    the code values, then one channel is linearised)."""
+    from hdrkit import color
+
+    m = np.asarray(color.pq_eotf(np.asarray(pq, np.float32).max(axis=-1)), np.float64)
+    return float(m.max()), float(m.mean())
 
 
 def _positions(seed: int, t: int, n: int, count: int) -> np.ndarray:
@@ -183,14 +215,28 @@ def encode_video(master: str | os.PathLike, out: str | os.PathLike, sdr_grade: O
         prog = _Rate(progress, "pass 1/3: SDR + samples", info.frames)
         prev_hsv = None
         t = 0
-        with VideoWriter(sdr_tmp, W, H, rate, codec=codec, hdr=False, crf=crf, preset=preset) as wr:
+        with VideoWriter(sdr_tmp, W, H, rate, codec=codec, hdr=False, crf=crf, preset=preset) as wr, \
+                ThreadPoolExecutor(1) as worker:
+            # two stages on two cores: this thread reads the master (decode, Y'CbCr → PQ, samples, shots), the
+            # worker tone maps and encodes the SDR; one worker keeps the order, ≤ 2 frames wait (bounded memory)
+            pending: deque = deque()
+
+            def submit(fn, *args) -> None:
+                pending.append(worker.submit(fn, *args))
+                while len(pending) > 2:
+                    pending.popleft().result()
+
+            def write(nits, sdr, key) -> None:
+                wr.write_rgb_prime(np.asarray(make_sdr(nits, tmo) if sdr is None else sdr, np.float32), key=key)
+
             wr.copy_streams(copies)
-            for frame in hr.decoded(copies, wr.mux_copy):
+            for frame in hr.decoded(copies, lambda p: submit(wr.mux_copy, p)):
                 rgb = hr.to_rgb_prime(frame)
-                nits = hr.convert(rgb)
                 if hr.info.transfer == "pq" and hr.info.primaries == "bt2020":
                     pq = np.clip(rgb, 0.0, 1.0)
+                    nits = None if grade is not None else hr.convert(rgb)
                 else:
+                    nits = hr.convert(rgb)
                     pq = np.asarray(color.pq_inverse_eotf(np.clip(nits, 0, 10000)), np.float32)
                 hsv = S.hsv_thumbnail(pq)
                 score = S.content_score(prev_hsv, hsv)
@@ -199,21 +245,22 @@ def encode_video(master: str | os.PathLike, out: str | os.PathLike, sdr_grade: O
                     cuts.append(t)
                 if t == 0 or cuts[-1] == t:
                     pools.append(_Pool(t, cfg.max_pool))
-                mx, mean = frame_light(nits)
+                mx, mean = _light_of_pq(pq)
                 lights = [max(lights[0], mx), max(lights[1], mean)]
                 if pools[-1].wants(t):
                     pos = _positions(cfg.seed, t, n_pix, cfg.samples)
                     pools[-1].add(t, pos, pq.reshape(-1, 3)[pos].astype(np.float32))
+                sdr = None
                 if grade is not None:
                     try:
                         sdr = next(grade)
                     except StopIteration:
                         raise InputError(f"the SDR grade has fewer frames than the master ({t})") from None
-                else:
-                    sdr = make_sdr(nits, tmo)
-                wr.write_rgb_prime(np.asarray(sdr, np.float32), key=cuts[-1] == t)
+                submit(write, nits, sdr, cuts[-1] == t)
                 t += 1
                 prog(t)
+            while pending:
+                pending.popleft().result()
             _check_complete(hr, t)
             if grade is not None and next(grade, None) is not None:
                 raise InputError("the SDR grade has more frames than the master")
@@ -231,7 +278,7 @@ def encode_video(master: str | os.PathLike, out: str | os.PathLike, sdr_grade: O
                 frame_pts.append(frame.pts)
                 if k in want:
                     pos = want[k].frames[k][0]
-                    codes_of[k] = sdr_codes(rd, frame).reshape(-1, 3)[pos]
+                    codes_of[k] = sdr_codes_at(rd, frame, pos)
                 prog(k + 1)
             tb = rd.stream.time_base
         if len(frame_pts) != n_frames:
