@@ -285,7 +285,7 @@ def speed(master: str, tmp: str, steps: int, samples: int, device: str = "cpu") 
     return out
 
 
-def decode_speed(device: str, frames: int, tmp: str) -> dict:
+def decode_speed(device: str, frames: int, tmp: str, size=(1920, 1080)) -> dict:
     """Procedural 1080p master (no data needed) → encode (100 steps/shot) → decode on ``device``."""
     import cv2
 
@@ -297,14 +297,14 @@ def decode_speed(device: str, frames: int, tmp: str) -> dict:
     tmpd = Path(tmp)
     tmpd.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    h, w = 1080, 1920
+    w, h = size
     master = tmpd / "proc_master.mkv"
     with VideoWriter(master, w, h, 24, codec="hevc", crf=12, mastering=MasteringDisplay.named("bt2020", 1000)) as wr:
         for k in range(2):
             scene, _ = procedural_scene(rng, (h // 2, w))
             m = cv2.resize(master_hdr10(scene, peak=1000.0, mid=26.0), (2 * w, h)).astype(np.float32)
             for t in range(frames // 2):
-                wr.write_nits(np.ascontiguousarray(m[:, t * 8:t * 8 + w]))
+                wr.write_nits(np.ascontiguousarray(m[:, t * (w // 240):t * (w // 240) + w]))
     shipped = tmpd / "proc_shipped.mkv"
     encode_video(master, shipped, config=VideoEncodeConfig(steps=100))
     out = {}
@@ -314,7 +314,7 @@ def decode_speed(device: str, frames: int, tmp: str) -> dict:
         wall = time.perf_counter() - t0
         out[dev] = {"device": d.device, "frames": d.frames, "fps_end_to_end": d.frames / wall,
                     "networks_fps": d.frames / max(d.decode_seconds, 1e-9)}
-        print(f"{dev}: {d.frames} frames 1920x1080, end to end {d.frames / wall:.2f} fps (decode + HEVC Main 10 "
+        print(f"{dev}: {d.frames} frames {w}x{h}, end to end {d.frames / wall:.2f} fps (decode + HEVC Main 10 "
               f"encode), networks alone {out[dev]['networks_fps']:.1f} fps", flush=True)
     return out
 
@@ -345,6 +345,7 @@ def main(argv=None) -> int:
     g.add_argument("--device", default="cuda")
     g.add_argument("--frames", type=int, default=48)
     g.add_argument("--tmp", default="/tmp/nv_gpu")
+    g.add_argument("--size", default="1920x1080")
     g.add_argument("--json")
     a = ap.parse_args(argv)
     if a.cmd == "make":
@@ -356,7 +357,8 @@ def main(argv=None) -> int:
     elif a.cmd == "speed":
         res = speed(a.master, a.tmp, a.steps, a.samples, a.device)
     else:
-        res = decode_speed(a.device, a.frames, a.tmp)
+        w, h = (int(v) for v in a.size.split("x"))
+        res = decode_speed(a.device, a.frames, a.tmp, (w, h))
     res["command"] = " ".join(sys.argv)
     text = json.dumps(res, indent=1)
     print(json.dumps({k: v for k, v in res.items() if k not in ("methods",)}, indent=1)[:4000])
