@@ -157,3 +157,55 @@ def test_zlib_only_fallback_same_pixels(threads, tmp_path, monkeypatch):
     assert all(np.array_equal(a, q) for a in _readers(data, tmp_path))
     assert all(np.array_equal(a, q) for a in _readers(png.encode_fast(q.astype(np.uint16), threads=threads,
                                                                          level=0), tmp_path))
+
+
+def test_jpeg_exif_orientation_applied_by_both_readers(tmp_path):
+    """An EXIF Orientation tag turns the picture (read_image and read_codes8 alike), as Pillow's own
+    exif_transpose does; without the tag nothing turns."""
+    from PIL import Image as PILImage
+    from PIL import ImageOps
+
+    arr = np.random.default_rng(8).integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    for orient, shape in ((6, (24, 16, 3)), (3, (16, 24, 3)), (None, (16, 24, 3))):
+        p = tmp_path / f"o{orient}.jpg"
+        exif = PILImage.Exif()
+        if orient:
+            exif[0x0112] = orient
+        PILImage.fromarray(arr).save(p, quality=95, exif=exif.tobytes())
+        want = np.asarray(ImageOps.exif_transpose(PILImage.open(p)))
+        got = read_codes8(p)
+        assert got.shape == shape and np.array_equal(got, want)
+        assert np.array_equal(np.clip(np.rint(read_image(p).pixels * 255), 0, 255).astype(np.uint8), want)
+
+
+def test_describe_png_reads_only_the_head(tmp_path, monkeypatch):
+    """describe_file on a PNG parses the chunks before IDAT (its meaning) and reads no further than needed, but
+    still refuses a PNG whose header chunks are corrupt; read_info(head_only) agrees with the whole-file read."""
+    from hdrkit.io import limits
+    from hdrkit.io.read import describe_file
+    from hdrkit.errors import FormatError
+
+    q = np.random.default_rng(2).integers(0, 65536, (300, 400, 3)).astype(np.uint16)
+    data = png.encode_fast(q, threads=2, chunks=[(b"cICP", png.cicp_payload("bt2020", "pq")),
+                                                 (b"zzZz", b"x" * 100_000)])  # a large chunk before IDAT
+    p = tmp_path / "a.png"
+    p.write_bytes(data)
+    sizes = []
+    real = limits.read_input
+
+    def spy(path, **kw):
+        out = real(path, **kw)
+        sizes.append(len(out))
+        return out
+
+    monkeypatch.setattr("hdrkit.io.read.read_input", spy)
+    assert describe_file(p) == "400×300 PNG 16-bit, BT.2020 PQ"
+    assert max(sizes) < len(data)  # the head was enough (after one larger read for the 100 kB chunk)
+    whole, head = png.read_info(data), png.read_info(data[:150_000], head_only=True)
+    assert (head.width, head.height, head.bit_depth, head.cicp, head.private_chunks) == (
+        whole.width, whole.height, whole.bit_depth, whole.cicp, whole.private_chunks)
+    bad = bytearray(data)
+    bad[40] ^= 0xFF  # inside the cICP chunk: CRC mismatch
+    p.write_bytes(bytes(bad))
+    with pytest.raises(FormatError):
+        describe_file(p)

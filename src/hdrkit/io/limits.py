@@ -110,9 +110,10 @@ def check_decode_cost(name: str, n_params: int, n_pixels: int) -> None:
                           f"exceeds the decode-cost limit of {limit:.3g}")
 
 
-def read_input(path: str | os.PathLike, *, what: str = "file") -> bytes:
-    """All bytes of a *regular* file, refusing folders, FIFOs, devices (a symlink to ``/dev/zero``) and files
-    larger than the budget allows, before reading anything.  Raises :class:`InputError`."""
+def read_input(path: str | os.PathLike, *, what: str = "file", head: Optional[int] = None) -> bytes:
+    """All bytes of a *regular* file (or its first ``head`` bytes), refusing folders, FIFOs, devices (a symlink to
+    ``/dev/zero``) and files larger than the budget allows, before reading anything.  Raises
+    :class:`InputError`."""
     p = Path(path)
     st = _stat_regular(p, what)
     limit = current_budget().max_file_bytes
@@ -128,9 +129,11 @@ def read_input(path: str | os.PathLike, *, what: str = "file") -> bytes:
         st2 = os.fstat(fd)
         if not stat.S_ISREG(st2.st_mode) or st2.st_size > limit:
             raise InputError(f"{p} changed while being opened (no longer a regular file of a safe size)")
+        if head is not None:
+            return os.read(fd, max(0, min(int(head), st2.st_size)))
         chunks, left = [], st2.st_size + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 24))
+        while left > 0:  # one read for most files: b"".join of one piece is that piece, not a copy
+            chunk = os.read(fd, min(left, 1 << 30))
             if not chunk:
                 break
             chunks.append(chunk)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import Optional
 
 from hdrkit.errors import FormatError
 
@@ -45,8 +46,9 @@ class PngInfo:
         return {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(self.color_type, 0)
 
 
-def iter_chunks(data: bytes):
-    """Yield ``(type, payload, offset)`` for each chunk; raises ``FormatError`` on truncation or bad CRC."""
+def iter_chunks(data: bytes, stop: Optional[bytes] = None):
+    """Yield ``(type, payload, offset)`` for each chunk; raises ``FormatError`` on truncation or bad CRC.  With
+    ``stop`` (a chunk type), return as soon as the header of such a chunk is read, without its payload."""
     if not data.startswith(SIGNATURE):
         raise FormatError("not a PNG file (bad signature)")
     pos = len(SIGNATURE)
@@ -55,12 +57,15 @@ def iter_chunks(data: bytes):
         if pos + 8 > n:
             raise FormatError("PNG is truncated (incomplete chunk header)")
         length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
+        if ctype == stop:
+            return
         end = pos + 12 + length
         if end > n:
             raise FormatError(f"PNG is truncated (chunk {ctype!r} runs past the end of the file)")
         payload = data[pos + 8:pos + 8 + length]
         (crc,) = struct.unpack(">I", data[pos + 8 + length:end])
-        if zlib.crc32(payload, zlib.crc32(ctype)) & 0xFFFFFFFF != crc:  # no copy of a large IDAT
+        z = _isal() or zlib  # ISA-L's CRC-32: ~15x zlib's on a 4K frame's IDAT
+        if z.crc32(payload, z.crc32(ctype)) & 0xFFFFFFFF != crc:  # no copy of a large IDAT
             raise FormatError(f"PNG chunk {ctype.decode('latin1')!r} has a bad CRC (corrupt file)")
         yield ctype, payload, pos
         pos = end
@@ -69,8 +74,10 @@ def iter_chunks(data: bytes):
     raise FormatError("PNG is truncated (no IEND chunk)")
 
 
-def read_info(data: bytes) -> PngInfo:
-    """Header facts, ``cICP`` and private (lower-case, ancillary) chunks of a whole PNG file."""
+def read_info(data: bytes, head_only: bool = False) -> PngInfo:
+    """Header facts, ``cICP`` and private (lower-case, ancillary) chunks of a whole PNG file; ``head_only``: of
+    the chunks before the first IDAT (``data`` may end anywhere after its header; ``idat_bytes`` is then 0).
+    Every chunk that says what the pixels mean (IHDR, cICP, iCCP, sRGB, gAMA, cHRM) precedes IDAT."""
     ihdr = None
     cicp = None
     icc = None
@@ -79,7 +86,7 @@ def read_info(data: bytes) -> PngInfo:
     chrm = None
     private: list[tuple[bytes, bytes]] = []
     idat = 0
-    for ctype, payload, _ in iter_chunks(data):
+    for ctype, payload, _ in iter_chunks(data, b"IDAT" if head_only else None):
         if ctype == b"IDAT":
             idat += len(payload)
         elif ctype == b"IHDR":

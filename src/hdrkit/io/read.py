@@ -203,7 +203,7 @@ def _read_pillow(path: Path, data: bytes, fmt: str, codes: bool = False) -> dict
             meta["jpeg_app"] = [(m, bytes(p)) for m, p in getattr(im, "applist", [])]
         profile = im.info.get("icc_profile")
         im.load()
-        im = ImageOps.exif_transpose(im)
+        ImageOps.exif_transpose(im, in_place=True)  # not a copy of the whole picture when nothing turns
         if im.mode in ("LA", "PA"):
             raise FormatError(f"{path.name}: unsupported channels (2: grey + alpha)")
         if im.mode not in ("RGB", "RGBA", "L"):
@@ -455,15 +455,24 @@ def read_codes8(path: str | os.PathLike) -> np.ndarray:
 def describe_file(path: str | os.PathLike) -> str:
     """One phrase saying what a written image file holds, read back from the file itself:
     ``"1024×512 PNG 16-bit, BT.2020 PQ"``, ``"... EXR 32-bit float, BT.709 linear (1.0 = 100 nits)"``.
-    PNG: from its chunks (IHDR, cICP, iCCP, ...) without decoding the pixels (a 4K 16-bit frame would take
-    ~1 s); other formats are read back."""
+    PNG: from its chunks before the pixel data (IHDR, cICP, iCCP, ...), neither decoding nor reading the pixels
+    (a 4K 16-bit frame would take ~1 s); other formats are read back."""
     p = Path(path)
     fmt = format_of(p)
     info = None
-    if fmt == "png":
+    if fmt == "png":  # the chunks before the first IDAT, read as far as needed (not a 4K frame's 25 MB)
         from hdrkit.io import png
 
-        info = png.read_info(read_input(p))
+        head = 1 << 16
+        while True:
+            data = read_input(p, head=head)
+            try:
+                info = png.read_info(data, head_only=True)
+                break
+            except FormatError:
+                if len(data) < head:  # the whole file: really truncated or corrupt
+                    raise
+                head *= 8
     if info is not None and info.color_type in (0, 2, 3, 6):  # what _read_png would say, from the header
         bits = 16 if info.bit_depth == 16 else 8
         prim, tr, _src, _narrow = _png_meaning(info, bits)
