@@ -264,6 +264,16 @@ def test_sampled_codes_equal_the_full_conversion(encoded):
     np.testing.assert_allclose(_light_of_pq(pq), frame_light(color.pq_eotf(pq)), rtol=1e-5)
 
 
+def test_lut_on_pq_is_the_youtube_operator():
+    from hdrkit import color
+    from hdrkit.tonemap import tonemap
+    from hdrkit.tonemap.lut import tonemap_lut_pq, youtube_lut
+
+    nits = (np.random.default_rng(2).random((40, 50, 3)) ** 3 * 4000).astype(np.float32)
+    pq = np.asarray(color.pq_inverse_eotf(nits.astype(np.float64)), np.float32)  # as tonemap_lut encodes
+    np.testing.assert_allclose(tonemap_lut_pq(pq, youtube_lut()), tonemap(nits, "youtube"), atol=1e-6)
+
+
 def test_pyav_stream_copy_remux_keeps_the_metadata(encoded, tmp_path):
     import av
 

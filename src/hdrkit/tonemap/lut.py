@@ -423,6 +423,17 @@ def tonemap_lut(hdr_nits: Any, lut: Any = None, threads: int = 1) -> np.ndarray:
     return np.clip(out, 0.0, 1.0, out=out)
 
 
+def tonemap_lut_pq(pq: Any, lut: Any = None, threads: int = 1) -> np.ndarray:
+    """:func:`tonemap_lut` of a frame already PQ-encoded (BT.2020 PQ R'G'B' code values, clipped to [0, 1]):
+    the same operator without the EOTF round trip (an HDR10 video's decoded frames are PQ code values)."""
+    table = _as_lut(lut)
+    x = np.clip(np.asarray(pq, dtype=np.float32), 0.0, 1.0)
+    if not np.isfinite(x).all():
+        raise InputError("LUT input contains NaN or Inf values")
+    out = _apply_chunks(x.reshape(-1, 3), table, threads=threads).reshape(x.shape)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
 def youtube(hdr_nits: Any, threads: int = 1) -> np.ndarray:
     """The "YouTube" HDR10→SDR conversion: :func:`tonemap_lut` with the bundled emulation LUT."""
     return tonemap_lut(hdr_nits, youtube_lut(), threads=threads)

@@ -173,6 +173,8 @@ def encode_video(master: str | os.PathLike, out: str | os.PathLike, sdr_grade: O
     Atomic: nothing is left behind on any error."""
     from hdrkit import color
     from hdrkit.codec.api import check_tmo, make_sdr
+    from hdrkit.tonemap import DEFAULT_OPERATOR, get_operator
+    from hdrkit.tonemap.lut import tonemap_lut_pq, youtube_lut
     from hdrkit.io.atomic import atomic_path
     from hdrkit.video.expand import _check_complete, _Rate
     from hdrkit.video.io import SDR_CODECS, _check_output, check_encodable
@@ -213,6 +215,8 @@ def encode_video(master: str | os.PathLike, out: str | os.PathLike, sdr_grade: O
         fps = float(rate)
         copies = hr.copyable_streams()
         prog = _Rate(progress, "pass 1/3: SDR + samples", info.frames)
+        lut_on_pq = get_operator(tmo or DEFAULT_OPERATOR).name == "youtube"
+        lut = youtube_lut() if lut_on_pq else None
         prev_hsv = None
         t = 0
         with VideoWriter(sdr_tmp, W, H, rate, codec=codec, hdr=False, crf=crf, preset=preset) as wr, \
@@ -226,15 +230,18 @@ def encode_video(master: str | os.PathLike, out: str | os.PathLike, sdr_grade: O
                 while len(pending) > 2:
                     pending.popleft().result()
 
-            def write(nits, sdr, key) -> None:
-                wr.write_rgb_prime(np.asarray(make_sdr(nits, tmo) if sdr is None else sdr, np.float32), key=key)
+            def write(nits, pq, sdr, key) -> None:
+                if sdr is None:
+                    sdr = make_sdr(nits, tmo) if nits is not None else tonemap_lut_pq(pq, lut)
+                wr.write_rgb_prime(np.asarray(sdr, np.float32), key=key)
 
             wr.copy_streams(copies)
             for frame in hr.decoded(copies, lambda p: submit(wr.mux_copy, p)):
                 rgb = hr.to_rgb_prime(frame)
                 if hr.info.transfer == "pq" and hr.info.primaries == "bt2020":
                     pq = np.clip(rgb, 0.0, 1.0)
-                    nits = None if grade is not None else hr.convert(rgb)
+                    # the default operator (the YouTube LUT) takes PQ code values: no EOTF round trip
+                    nits = None if grade is not None or lut_on_pq else hr.convert(rgb)
                 else:
                     nits = hr.convert(rgb)
                     pq = np.asarray(color.pq_inverse_eotf(np.clip(nits, 0, 10000)), np.float32)
@@ -256,7 +263,7 @@ def encode_video(master: str | os.PathLike, out: str | os.PathLike, sdr_grade: O
                         sdr = next(grade)
                     except StopIteration:
                         raise InputError(f"the SDR grade has fewer frames than the master ({t})") from None
-                submit(write, nits, sdr, cuts[-1] == t)
+                submit(write, nits, pq, sdr, cuts[-1] == t)
                 t += 1
                 prog(t)
             while pending:
