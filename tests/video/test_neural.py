@@ -92,6 +92,12 @@ def test_sei_insert_and_find(codec, length_size):
     assert M.records_in_packet(packet, codec, length_size) == []
 
 
+def test_sei_uuid_is_the_documented_uuid5():
+    import uuid
+
+    assert M.SEI_UUID == uuid.uuid5(uuid.NAMESPACE_URL, "hdrkit.video.shot/1").bytes
+
+
 def test_nal_length_size_from_extradata():
     assert M.nal_length_size(bytes([1, 0x64, 0, 0x0A, 0xFF]), "h264") == 4
     assert M.nal_length_size(bytes([1, 0x64, 0, 0x0A, 0xFD]), "h264") == 2

@@ -60,7 +60,7 @@ FLAG_DELTA = 1
 FLAG_DEFLATE = 2
 _KNOWN_FLAGS = FLAG_DELTA | FLAG_DEFLATE
 #: 16-byte UUID of hdrkit's SEI user data unregistered messages (uuid5(NAMESPACE_URL, "hdrkit.video.shot/1")).
-SEI_UUID = bytes.fromhex("5a0f2b6e1c8d5b8e9f3a4c7d2e1b6a90")
+SEI_UUID = bytes.fromhex("773b0717e37653ccab1af0672d54bd76")
 _HEAD = struct.Struct("<8sHHIIIIqIIHHB3xffII")
 HEAD_SIZE = _HEAD.size  # 68
 #: Bounds on what a reader accepts (a shot's network is a few KB).
