@@ -231,7 +231,7 @@ def _adler32_combine(a1: int, a2: int, len2: int) -> int:
 def encode_fast(q, threads: int = 1, level: int = 1, chunks: list[tuple[bytes, bytes]] | None = None) -> bytes:
     """A PNG of the integer pixels ``q`` ``(H, W, C)`` (uint8/uint16, C = 1, 3 or 4: grey, RGB, RGBA), written
     for speed: every scanline with the Up filter, then one zlib stream deflated in ``threads`` threads as
-    pigz does: the rows cut into pieces, each deflated on its own (ISA-L level 1 through python-isal; zlib's
+    pigz does: the rows cut into pieces, each filtered and deflated on its own (ISA-L level 1 through python-isal; zlib's
     run-length mode where isal is missing, with a warning) and ending on a sync flush but the last, which ends
     the stream; one Adler-32 of the whole, combined from the pieces'.  ``level`` 0 stores the rows
     uncompressed.  ``chunks`` [(type, payload)] go right after IHDR.  Readers see an ordinary PNG (tested with
@@ -246,12 +246,22 @@ def encode_fast(q, threads: int = 1, level: int = 1, chunks: list[tuple[bytes, b
     H, W, C = q.shape
     if q.dtype not in (np.uint8, np.uint16) or C not in (1, 3, 4) or H < 1 or W < 1:
         raise ValueError(f"cannot write {q.dtype} {q.shape} as PNG")
-    raw = q.astype(">u2" if q.dtype == np.uint16 else np.uint8, copy=False).reshape(H, -1).view(np.uint8)
-    filt = np.empty((H, raw.shape[1] + 1), np.uint8)  # Up: byte minus the byte above, modulo 256
-    filt[:, 0] = 2
-    filt[0, 1:] = raw[0]
-    np.subtract(raw[1:], raw[:-1], out=filt[1:, 1:])
-    del raw
+    rows = q.reshape(H, -1)
+    big = ">u2" if q.dtype == np.uint16 else np.uint8
+
+    def filtered(a: int, b: int):
+        """Rows a..b as PNG scanlines: filter type 2 (Up: each byte minus the byte above, modulo 256); made
+        in the piece's own thread (the big-endian copy and the subtraction release the GIL)."""
+        raw = rows[max(a - 1, 0):b].astype(big).view(np.uint8)  # with the row above the piece
+        out = np.empty((b - a, raw.shape[1] + 1), np.uint8)
+        out[:, 0] = 2
+        if a == 0:
+            out[0, 1:] = raw[0]
+            np.subtract(raw[1:], raw[:-1], out=out[1:, 1:])
+        else:
+            np.subtract(raw[1:], raw[:-1], out=out[:, 1:])
+        return out
+
     threads = max(1, int(threads))
     isal = _isal()
     z = isal or zlib  # adler32 / crc32: ISA-L's are 4x / 15x zlib's speed
@@ -260,7 +270,7 @@ def encode_fast(q, threads: int = 1, level: int = 1, chunks: list[tuple[bytes, b
     last = n - 1
 
     def deflate(i: int) -> tuple[bytes, int, int]:
-        piece = filt[bounds[i]:bounds[i + 1]]
+        piece = filtered(bounds[i], bounds[i + 1])
         if level > 0 and isal is not None:
             c = isal.compressobj(1, isal.DEFLATED, -15)
         else:
