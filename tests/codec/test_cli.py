@@ -188,3 +188,26 @@ def test_cpu_decode_never_imports_torch(tmp_path):
         assert r.stdout.strip().endswith("NO-TORCH NO-NUMBA")  # numba's start-up (~0.4 s) is not paid either
         got = np.asarray(color.pq_inverse_eotf(color.to_nits(read_image(out))))
         assert np.abs(got - decode_arrays(read_blob(src), sdr)).max() <= 1.5 / 65535
+
+
+@pytest.mark.parametrize("family", [None, "siren"])
+def test_decode_png_from_kernel_codes_is_the_same_file(family, tmp_path):
+    """`hdrkit decode` to a 16-bit PNG takes the 16-bit codes straight from the kernel (gamma family) or
+    quantises (SIREN): byte for byte the file that write_image makes of the float PQ decode, chunks included."""
+    from hdrkit.codec.adapters import SdrWriter
+    from hdrkit.codec.api import decode_file, decode_to_file
+    from hdrkit.codec.container import Container, pack
+    from hdrkit.codec.weights import load_theta
+
+    cfg, theta = load_theta(family)
+    rng = np.random.default_rng(4)
+    theta = {k: np.asarray(v) + rng.normal(0, 0.05, np.shape(v)).astype(np.float32) for k, v in theta.items()}
+    sdr = rng.integers(0, 256, (37, 70, 3), dtype=np.uint8)
+    src = tmp_path / "photo.png"
+    SdrWriter(src, sdr, 95).commit(pack(Container(cfg=cfg, weights=theta, width=70, height=37)))
+    for threads in (1, 2):
+        decode_to_file(src, tmp_path / "a.png", threads=threads)
+        pq, _ = decode_file(src, threads=threads)
+        write_image(tmp_path / "b.png", Image(pq, primaries="bt2020", transfer="pq"), bit_depth=16,
+                    png_compression=1, threads=threads)
+        assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()

@@ -139,3 +139,18 @@ def test_config_validation():
         with pytest.raises(InputError):
             G.GammaConfig(**bad)
     assert G.param_count(G.GammaConfig()) == 120 * 16 + 16 + 16 * 16 + 16 + 16 * 3 + 3
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_kernel_codes16_equal_the_quantised_float_output(threads):
+    """codes16: the kernel's uint16 output is exactly what hdrkit.io.write quantises the float32 output to
+    (rint(clip(x, 0, 1) * 65535), round half to even), partial blocks and several row chunks included."""
+    from hdrkit.io.write import _quantise
+
+    for cfg, (h, w) in ((G.GammaConfig(), (37, 53)), (G.GammaConfig(hidden=(12, 7, 5)), (5, 33)),
+                        (G.GammaConfig(hidden=(8,)), (3, 1))):
+        wts, sdr = _weights(cfg, seed=h), _sdr(h, w, seed=h)
+        f = G.decode(wts, sdr, cfg, threads=threads, chunk=200)
+        q = G.decode(wts, sdr, cfg, threads=threads, chunk=200, codes16=True)
+        assert q.dtype == np.uint16 and q.shape == f.shape
+        assert np.array_equal(q, _quantise(f, 16))

@@ -126,10 +126,13 @@ def encode_arrays(
 
 
 def decode_arrays(blob: bytes, sdr: np.ndarray, *, device=None, chunk: Optional[int] = None,
-                  progress: Optional[ProgressFn] = None, threads: Optional[int] = None) -> np.ndarray:
+                  progress: Optional[ProgressFn] = None, threads: Optional[int] = None,
+                  codes16: bool = False) -> np.ndarray:
     """PQ code values (H x W x 3, clipped to [0, 1]) from a blob and the SDR pixels it travelled with (on the
     CPU through the fused kernel, without importing torch; ``threads`` worker threads).  Metadata asking for
-    more than the budget's ``max_decode_cost`` (parameters × pixels, :mod:`hdrkit.io.limits`) is refused first."""
+    more than the budget's ``max_decode_cost`` (parameters × pixels, :mod:`hdrkit.io.limits`) is refused first.
+    ``codes16``: the 16-bit codes ``rint(PQ * 65535)`` (uint16) instead, straight from the gamma family's kernel
+    (the other families quantise their float output the same way)."""
     from hdrkit.io.limits import check_decode_cost
     from hdrkit.models import gammanet
 
@@ -140,11 +143,16 @@ def decode_arrays(blob: bytes, sdr: np.ndarray, *, device=None, chunk: Optional[
         if device is not None and str(device) != "cpu":
             raise InputError("the gamma-family decoder runs on the CPU (--device cpu)")
         return gammanet.decode(c.weights, np.asarray(sdr), c.cfg, threads=threads, progress=progress,
-                               **({"chunk": chunk} if chunk else {}))
+                               codes16=codes16, **({"chunk": chunk} if chunk else {}))
     from hdrkit.models.fast import decode_pq
 
     out = decode_pq(c.weights, sdr, c.cfg, chunk=chunk, device=device, progress=progress, threads=threads)
-    return np.clip(out, 0.0, 1.0, out=out)
+    out = np.clip(out, 0.0, 1.0, out=out)
+    if codes16:
+        from hdrkit.io.write import _quantise
+
+        return _quantise(out, 16, threads or 1)
+    return out
 
 
 def make_sdr(hdr_nits: np.ndarray, tmo: Optional[str] = None, tmo_params: Optional[dict] = None) -> np.ndarray:
@@ -216,23 +224,26 @@ def encode_file(
 
 
 def decode_file(path: str | Path, *, device=None, chunk: Optional[int] = None,
-                progress: Optional[ProgressFn] = None, threads: Optional[int] = None) -> tuple[np.ndarray, Container]:
-    """``(pq H x W x 3 in [0, 1], container)`` from an encoded picture; ``MetadataError`` when it has none."""
+                progress: Optional[ProgressFn] = None, threads: Optional[int] = None,
+                codes16: bool = False) -> tuple[np.ndarray, Container]:
+    """``(pq H x W x 3 in [0, 1], container)`` from an encoded picture; ``MetadataError`` when it has none.
+    ``codes16``: the PQ as uint16 codes (:func:`decode_arrays`)."""
     from hdrkit.codec.adapters import read_blob
     from hdrkit.errors import MetadataError
     from hdrkit.io.read import read_codes8
 
     blob = read_blob(path)
     c = unpack(blob)
-    sdr = _read_codes_warming(path, c, device)  # the 8-bit codes the encoder saw
+    sdr = _read_codes_warming(path, c, device, codes16)  # the 8-bit codes the encoder saw
     h, w = sdr.shape[:2]
     if (c.width, c.height) != (w, h):
         raise MetadataError(f"{Path(path).name} is {w}x{h} but its hdrkit metadata was made for "
                             f"{c.width}x{c.height} (the picture was resized after encoding)")
-    return decode_arrays(blob, sdr, device=device, chunk=chunk, progress=progress, threads=threads), c
+    return decode_arrays(blob, sdr, device=device, chunk=chunk, progress=progress, threads=threads,
+                         codes16=codes16), c
 
 
-def _read_codes_warming(path, c: Container, device) -> np.ndarray:
+def _read_codes_warming(path, c: Container, device, codes16: bool = False) -> np.ndarray:
     """:func:`~hdrkit.io.read.read_codes8` of ``path`` while another thread builds the gamma family's fused
     kernel (llvmlite's import and the compilation, ~0.1-0.2 s of one-time start-up; the JPEG decode and the
     compilation release the GIL)."""
@@ -244,7 +255,8 @@ def _read_codes_warming(path, c: Container, device) -> np.ndarray:
     if not isinstance(c.cfg, gammanet.GammaConfig) or (device is not None and str(device) != "cpu"):
         return read_codes8(path)
     with ThreadPoolExecutor(1) as pool:  # a 1-pixel decode: the same argument types as the real one
-        warm = pool.submit(gammanet.decode, c.weights, np.zeros((1, 1, 3), np.uint8), c.cfg, threads=1)
+        warm = pool.submit(gammanet.decode, c.weights, np.zeros((1, 1, 3), np.uint8), c.cfg, threads=1,
+                           codes16=codes16)
         sdr = read_codes8(path)
         warm.result()
     return sdr
@@ -290,13 +302,20 @@ def decode_to_file(src: str | Path, out: str | Path, *, device=None, threads: Op
         kind = {"iso": "ISO 21496-1", "xmp": "Adobe hdrgm XMP", "apple": "Apple HDRGainMap"}[f.source]
         return DecodedFile("gainmap", detail=f"{f.metadata.channels}-channel gain map ({kind}, headroom "
                                               f"{2 ** f.metadata.capacity_max:.2f}x)")
+    png16 = bits == 16 and out.suffix.lower() == ".png"  # the kernel writes the 16-bit codes themselves
     try:
-        pq, c = decode_file(src, device=device, progress=progress, threads=threads)
+        pq, c = decode_file(src, device=device, progress=progress, threads=threads, codes16=png16)
     except MetadataError as exc:
         if src.suffix.lower() in (".jpg", ".jpeg") and "no hdrkit metadata" in str(exc):
             raise MetadataError(f"{src.name} has no gain map and no hdrkit metadata: a plain JPEG, nothing to "
                                 f"decode") from None
         raise
-    write_image(out, Image(pq, primaries="bt2020", transfer="pq"), bit_depth=bits, png_compression=1,
-                threads=threads)
+    if png16:
+        from hdrkit.io import atomic_write_bytes
+        from hdrkit.io.write import encode_png_codes
+
+        atomic_write_bytes(out, encode_png_codes(pq, "bt2020", "pq", compression=1, threads=threads))
+    else:
+        write_image(out, Image(pq, primaries="bt2020", transfer="pq"), bit_depth=bits, png_compression=1,
+                    threads=threads)
     return DecodedFile("mlp", peak_nits=float(c.hdr.nits))

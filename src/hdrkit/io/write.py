@@ -71,19 +71,44 @@ def encode_png(img: Image, bits: int, chunks: Optional[list[tuple[bytes, bytes]]
     is the zlib level: <= 1 is the fast mode (:func:`hdrkit.io.png.encode_fast`: Up filter, run-length deflate
     in ``threads`` threads; 4K 16-bit PQ frame: ~0.45 s CPU vs 1.3 s for libpng's level 1 RLE,
     file 5 % smaller); above, OpenCV (libpng, adaptive filters)."""
-    from hdrkit.io import png
-
     img = _for_integer(img, bits)
     q = _quantise(img.pixels, bits, threads)
-    colour = colour_chunks(img, q, bits, threads)
     if img.alpha is not None:
-        q = np.concatenate([q, _quantise(img.alpha, bits)[..., None]], axis=-1)
+        return _png_of_codes(q, img, bits, chunks, compression, threads,
+                             alpha=_quantise(img.alpha, bits)[..., None])
+    return _png_of_codes(q, img, bits, chunks, compression, threads)
+
+
+def encode_png_codes(codes: np.ndarray, primaries: str, transfer: str, chunks: Optional[list[tuple[bytes, bytes]]] = None,
+                     compression: int = 1, threads: int = 1) -> bytes:
+    """PNG bytes of integer code values already quantised as :func:`encode_png` does (``(H, W, 3)`` uint16 =
+    ``rint(clip(x, 0, 1) * 65535)``, or uint8), meaning ``primaries`` / ``transfer`` (PQ or SDR: the colour
+    chunks are computed from the codes) -- the same file as :func:`encode_png` of the float picture."""
+    codes = np.asarray(codes)
+    bits = {np.dtype(np.uint16): 16, np.dtype(np.uint8): 8}.get(codes.dtype)
+    if bits is None or codes.ndim != 3 or codes.shape[2] != 3:
+        raise InputError(f"PNG codes must be H x W x 3 uint8 or uint16, got {codes.dtype} {codes.shape}")
+    if transfer not in ("pq", "srgb", "bt1886"):
+        raise InputError(f"PNG codes carry PQ or SDR code values, not {transfer}")
+    return _png_of_codes(codes, Image(np.zeros((1, 1, 3), np.float32), primaries, transfer), bits, chunks,
+                         compression, threads)
+
+
+def _png_of_codes(q: np.ndarray, img: Image, bits: int, chunks, compression: int, threads: int,
+                  alpha: Optional[np.ndarray] = None) -> bytes:
+    """The PNG of quantised codes ``q`` of ``img`` (for its primaries and transfer; its pixels only for HLG's
+    light levels); ``alpha`` codes ``(H, W, 1)`` appended as a fourth channel."""
+    from hdrkit.io import png
+
+    colour = colour_chunks(img, q, bits, threads)
+    if alpha is not None:
+        q = np.concatenate([q, alpha], axis=-1)
     extra = [(b"cICP", png.cicp_payload(img.primaries, img.transfer))] + colour + list(chunks or [])
     if compression <= 1:
         return png.encode_fast(q, threads=threads, level=int(compression), chunks=extra)
     import cv2
 
-    q = q[..., [2, 1, 0, 3]] if img.alpha is not None else q[..., ::-1]
+    q = q[..., [2, 1, 0, 3]] if alpha is not None else q[..., ::-1]
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(q), [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
     if not ok:
         raise FormatError("OpenCV could not encode the PNG")

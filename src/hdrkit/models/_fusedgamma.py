@@ -61,13 +61,14 @@ class GammaLayout:
     lrow: int  # 3 rows: L[code] of R, G, B per pixel
     oacc: int  # 3 rows: output accumulators, then the results
     n_scratch: int
+    codes16: bool = False  # output: uint16 codes rint(H * 65535) instead of float32 H
 
     @property
     def pb(self) -> int:
         return self.lanes * self.nv
 
 
-def layout(hidden: Tuple[int, ...], lanes: int, nv: int, mr: int) -> GammaLayout:
+def layout(hidden: Tuple[int, ...], lanes: int, nv: int, mr: int, codes16: bool = False) -> GammaLayout:
     pb = lanes * nv
     h0 = hidden[0]
     h0p = -(-h0 // lanes) * lanes
@@ -94,7 +95,7 @@ def layout(hidden: Tuple[int, ...], lanes: int, nv: int, mr: int) -> GammaLayout
         w += nblk * mr * k + nblk * mr
     out_w, out_b = w, w + 3 * hidden[-1]
     return GammaLayout(lanes, nv, mr, tuple(hidden), h0p, tuple(dense), out_w, out_b, out_b + 3, out_b + 4, 0, a0,
-                       tuple(bufs), lrow, oacc, rows * pb)
+                       tuple(bufs), lrow, oacc, rows * pb, bool(codes16))
 
 
 def pack_weights(lay: GammaLayout, weights: Dict[str, np.ndarray], offset: float) -> np.ndarray:
@@ -139,6 +140,10 @@ class _GammaGen(_fusednet._Gen):
         (self.sdr, self.out, self.width, self.row0, self.row1, self.tx, self.ty, self.trgb, self.lt, self.wts,
          self.scr) = self.fn.args
         self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
+        if lay.codes16:  # the same pointer argument, written as uint16
+            self.i16 = ir.IntType(16)
+            self.rint_fn = ir.Function(self.mod, ir.FunctionType(self.vt, [self.vt]), name=f"llvm.rint.v{self.L}f32")
+            self.out = self.b.bitcast(self.out, self.i16.as_pointer())
 
     # ---- vector helpers ------------------------------------------------------------------------------------
     def vmax(self, a, c):
@@ -231,10 +236,42 @@ class _GammaGen(_fusednet._Gen):
                     at = self.c64((lay.oacc + c) * PB + v * L)
                     g = self.vload(self.scr, at)
                     lt = self.vload(self.scr, self.c64((lay.lrow + c) * PB + v * L))
-                    h = b.fsub(self.exp(b.fmul(g, lt)), off)
-                    self.vstore(self.vmin(self.vmax(h, zero), one), self.scr, at)
+                    h = self.vmin(self.vmax(b.fsub(self.exp(b.fmul(g, lt)), off), zero), one)
+                    if lay.codes16:  # rint(h * 65535): numpy's float32 quantisation (round half to even)
+                        h = b.call(self.rint_fn, [b.fmul(h, self.splat(65535.0))])
+                    self.vstore(h, self.scr, at)
 
         return self.over_blocks(block, row_setup)
+
+    def store_out(self, pix3, full, nvalid):
+        """As the parent's, or for ``codes16`` the (already rounded) codes converted to uint16."""
+        if not self.lay.codes16:
+            return super().store_out(pix3, full, nvalid)
+        lay, b, L, NV, PB, ir = self.lay, self.b, self.L, self.NV, self.PB, self.ir
+        vt16 = ir.VectorType(self.i16, L)
+        outv = [[b.fptoui(self.vload(self.scr, self.c64((lay.oacc + c) * PB + v * L)), vt16) for v in range(NV)]
+                for c in range(3)]
+
+        def store_vec():
+            m2 = ir.Constant(ir.VectorType(self.i32, 2 * L), list(range(2 * L)))
+            il = ir.Constant(ir.VectorType(self.i32, 3 * L), [(c * L + i) for i in range(L) for c in range(3)])
+            v3 = ir.VectorType(self.i16, 3 * L)
+            for v in range(NV):
+                rg = b.shuffle_vector(outv[0][v], outv[1][v], m2)
+                bb = b.shuffle_vector(outv[2][v], outv[2][v], m2)
+                p = b.bitcast(self.ptr(self.out, self.idx(pix3, 3 * v * L)), v3.as_pointer())
+                b.store(b.shuffle_vector(rg, bb, il), p, align=2)
+
+        def store_scalar():
+            def px(i, _):
+                for c in range(3):
+                    s = b.load(self.ptr(self.scr, b.add(i, self.c64((lay.oacc + c) * PB))), align=4)
+                    b.store(b.fptoui(s, self.i16), self.ptr(self.out, b.add(pix3, b.add(b.mul(i, self.c64(3)),
+                                                                                        self.c64(c)))), align=2)
+                return []
+            self.loop(nvalid, px)
+
+        self.if_else(full, store_vec, store_scalar)
 
 
 class GammaKernel(_fusednet.Kernel):
@@ -242,7 +279,8 @@ class GammaKernel(_fusednet.Kernel):
 
     def rows(self, sdr: np.ndarray, out: np.ndarray, row0: int, row1: int, tables, weights: np.ndarray,
              scratch: np.ndarray) -> None:
-        """Decode rows ``row0 .. row1`` of ``sdr`` (``(H, W, 3)`` uint8) into ``out`` (``(H, W, 3)`` float32);
+        """Decode rows ``row0 .. row1`` of ``sdr`` (``(H, W, 3)`` uint8) into ``out`` (``(H, W, 3)`` float32, or
+        uint16 codes ``rint(H * 65535)`` for a ``codes16`` kernel);
         ``tables`` = (tx ``(W, h0p)``, ty ``(H, h0p)``, trgb ``(768, h0p)``, lt ``(256,)``), float32."""
         _check_rows(self.layout, sdr, out, row0, row1, tables, weights, scratch)
         if row1 <= row0 or sdr.shape[1] == 0:
@@ -266,7 +304,7 @@ def _check_rows(lay: GammaLayout, sdr, out, row0: int, row1: int, tables, weight
         raise ValueError("gamma kernel: sdr must be an H x W x 3 uint8 array")
     H, W = sdr.shape[:2]
     arr("sdr", sdr, np.uint8, (H, W, 3))
-    arr("out", out, np.float32, (H, W, 3), writable=True)
+    arr("out", out, np.uint16 if lay.codes16 else np.float32, (H, W, 3), writable=True)
     if not (0 <= row0 <= row1 <= H):
         raise ValueError(f"gamma kernel: rows {row0}..{row1} outside 0..{H}")
     if len(tables) != 4:
@@ -281,23 +319,23 @@ def _check_rows(lay: GammaLayout, sdr, out, row0: int, row1: int, tables, weight
 
 
 def compile_kernel(hidden: Tuple[int, ...], lanes: Optional[int] = None, nv: int = 2,
-                   mr: Optional[int] = None) -> GammaKernel:
+                   mr: Optional[int] = None, codes16: bool = False) -> GammaKernel:
     """Compile the kernel for hidden widths ``hidden``; raises whatever llvmlite raises (see :func:`build`)."""
     llvm, tm = _fusednet.init_llvm()
     lanes = lanes or _fusednet.host_lanes(llvm)
     mr = mr or (8 if lanes == 16 else 4)
-    lay = layout(tuple(hidden), lanes, nv, mr)
+    lay = layout(tuple(hidden), lanes, nv, mr, codes16)
     P, I = ctypes.c_void_p, ctypes.c_int64
     fn, keep = _fusednet.jit(llvm, tm, _GammaGen(lay).build_ir(), "gamma_rows", (P, P, I, I, I, P, P, P, P, P, P))
     return GammaKernel(lay, fn, keep)
 
 
 @functools.lru_cache(maxsize=16)
-def build(hidden: Tuple[int, ...]) -> Optional[GammaKernel]:
+def build(hidden: Tuple[int, ...], codes16: bool = False) -> Optional[GammaKernel]:
     """The compiled kernel for ``hidden``, or None with a ``RuntimeWarning`` (once per shape) naming the numpy
     fallback where llvmlite or the target is unavailable."""
     try:
-        return compile_kernel(hidden)
+        return compile_kernel(hidden, codes16=codes16)
     except Exception as exc:  # no llvmlite / unsupported target: the caller falls back, loudly
         warnings.warn(f"hdrkit: the fused LLVM gamma-map decode kernel could not be built ({type(exc).__name__}: "
                       f"{exc}); decoding falls back to the numpy forward pass, many times slower", RuntimeWarning,

@@ -133,12 +133,12 @@ def forward_reference(weights: Dict[str, np.ndarray], sdr_u8: np.ndarray, cfg: G
     return np.clip(np.exp(h * lt) - cfg.offset, 0, 1).reshape(H, W, 3).astype(np.float32)
 
 
-def _kernel(cfg: GammaConfig):
+def _kernel(cfg: GammaConfig, codes16: bool = False):
     """The fused LLVM kernel for ``cfg``'s widths (:mod:`hdrkit.models._fusedgamma`), or None (with a
     ``RuntimeWarning`` naming the numpy fallback, once per shape) where llvmlite cannot build it."""
     from hdrkit.models import _fusedgamma
 
-    return _fusedgamma.build(cfg.hidden)
+    return _fusedgamma.build(cfg.hidden, codes16)
 
 
 def decode_path(cfg: Optional[GammaConfig] = None) -> str:
@@ -147,10 +147,12 @@ def decode_path(cfg: Optional[GammaConfig] = None) -> str:
 
 
 def decode(weights: Dict[str, np.ndarray], sdr_u8: np.ndarray, cfg: GammaConfig, *, chunk: int = 1 << 16,
-           threads: Optional[int] = None, progress=None) -> np.ndarray:
+           threads: Optional[int] = None, progress=None, codes16: bool = False) -> np.ndarray:
     """PQ code values ``(H, W, 3)`` in [0, 1] from the 8-bit SDR ``(H, W, 3)`` (uint8; float code values in [0, 1]
     are rounded to 8 bits) on the CPU; rows split over ``threads`` worker threads (the kernel releases the GIL),
-    ``chunk`` pixels (whole rows) at a time.  Where the kernel cannot be built, :func:`forward_reference`."""
+    ``chunk`` pixels (whole rows) at a time.  ``codes16``: the 16-bit codes ``rint(PQ * 65535)`` (uint16, what a
+    16-bit PNG holds; the float32 result quantised as :func:`hdrkit.io.write.write_image` does) straight from
+    the kernel.  Where the kernel cannot be built, :func:`forward_reference`."""
     from hdrkit.models import _fusedgamma
     from hdrkit.models._fusednet import default_threads, prefaulted_empty
     from hdrkit.progress import report
@@ -162,13 +164,14 @@ def decode(weights: Dict[str, np.ndarray], sdr_u8: np.ndarray, cfg: GammaConfig,
         sdr_u8 = np.clip(np.rint(np.asarray(sdr_u8, np.float32) * 255), 0, 255).astype(np.uint8)
     sdr_u8 = np.ascontiguousarray(sdr_u8)
     H, W, _ = sdr_u8.shape
-    kern = _kernel(cfg)
+    kern = _kernel(cfg, codes16)
     if kern is None:
-        return forward_reference(weights, sdr_u8, cfg)
+        ref = forward_reference(weights, sdr_u8, cfg)
+        return np.rint(ref * np.float32(65535)).astype(np.uint16) if codes16 else ref
     tables = _fusedgamma.padded_tables(*first_layer_tables(weights, cfg, H, W),
                                        sdr_log_table(cfg).astype(np.float32), kern.layout.h0p)
     packed = _fusedgamma.pack_weights(kern.layout, weights, cfg.offset)
-    out = prefaulted_empty((H, W, 3))
+    out = np.empty((H, W, 3), np.uint16) if codes16 else prefaulted_empty((H, W, 3))
     rows = max(1, chunk // max(W, 1))
     threads = max(1, min(threads or default_threads(), -(-H // rows)))
     if threads == 1:
