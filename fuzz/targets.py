@@ -44,8 +44,14 @@ def read_codes8(data: bytes) -> None:
 
 
 def png_info(data: bytes) -> None:
+    from hdrkit.errors import HdrkitError
     from hdrkit.io import png
+    from hdrkit.io.read import describe_file
 
+    try:  # the header-only walk of describe_file (chunks before IDAT, read as far as needed) on its own
+        describe_file(_as_file(data, "png"))
+    except HdrkitError:
+        pass
     info = png.read_info(data)
     png.check_capacity(info)
 
