@@ -192,6 +192,116 @@ def table(data: str, frames: int, size, seed: int, methods, tmp: str, anchor: bo
     return {"rows": rows, "summary": summary}
 
 
+def temporal(data: str, frames: int, size, seed: int, variants, scenes: str = "held-out", limit: int = 0) -> dict:
+    """Held-out ablation of the learned video methods against the per-frame model (``gcm``, full: global mapping
+    + highlight branch) and the smoothed global baseline: PU-PSNR overall and inside the SDR-clipped pixels
+    (max channel ≥ 254/255, all of a clip's clipped pixels pooled), ΔE_ITP, MABD (both forms, on PQ), Lai et al.'s
+    warping error with the reference's DIS flow and occlusion mask (pairs across the cut left out), CPU s/frame;
+    and the flow correction's end-point error against the DIS flow of the PQ-encoded masters (key/reference pairs
+    as at inference)."""
+    import time
+
+    from hdrkit import color
+    from hdrkit.metrics import delta_e_itp, mabd_jiang2019, mabd_kpnmfi, pu_psnr
+    from hdrkit.metrics.temporal import dis_flow, occlusion_mask, warp
+    from hdrkit.video import shots as S
+    from hdrkit.video.expand import expand_frames
+    from hdrkit.video.models import temporal_clues as TC
+
+    model = TC.load_model()
+    cfg = model.cfg
+    pq = lambda x: np.asarray(color.pq_inverse_eotf(np.clip(x, 0, 10000)), np.float32)  # noqa: E731
+    rows, epe_rows = [], []
+    for name, hdr, sdr in _clips(data, frames, size, seed, limit=limit, scenes=scenes):
+        ref_pq = np.stack([pq(h) for h in hdr])
+        cuts = S.frame_cuts(sdr)
+        pairs = [t for t in range(len(sdr) - 1) if t + 1 not in cuts]
+        flows = {}
+        for t in pairs:
+            fw, bw = dis_flow(ref_pq[t], ref_pq[t + 1]), dis_flow(ref_pq[t + 1], ref_pq[t])
+            flows[t] = (fw, occlusion_mask(fw, bw))
+        clip_mask = np.stack([s.max(-1) >= 254.0 / 255.0 for s in sdr])
+        c0 = time.process_time()
+        bases = [TC.gcm_frame(s) for s in sdr]
+        gcm_s = (time.process_time() - c0) / len(sdr)
+        # flow correction: EPE against the DIS flow of the PQ masters, key/reference pairs as at inference
+        for a, b in TC.shot_bounds(len(sdr), cuts):
+            for k in sorted({TC.key_of(t, (a, b), cfg.gop) for t in range(a, b)}):
+                cands = [(c, sdr[c]) for c in TC.reference_candidates(k, (a, b), cfg)]
+                for r, lr in TC.choose_references(sdr[k], cands, cfg.refs):
+                    gk, gr = TC.flow_greys(sdr[k], sdr[r], lr)
+                    dis = dis_flow(gk, gr)
+                    fixed = TC.corrected_flow(model.fix, gk, gr, dis)
+                    tgt = dis_flow(ref_pq[k].mean(-1) / 0.75, ref_pq[r].mean(-1) / 0.75)
+                    e0 = np.sqrt(((dis - tgt) ** 2).sum(-1))
+                    e1 = np.sqrt(((fixed - tgt) ** 2).sum(-1))
+                    cm = clip_mask[k]
+                    epe_rows.append({"clip": name, "key": k, "ref": r, "epe_dis": float(e0.mean()),
+                                     "epe_fixed": float(e1.mean()), "clipped_px": int(cm.sum()),
+                                     "epe_dis_clipped": float(e0[cm].mean()) if cm.any() else None,
+                                     "epe_fixed_clipped": float(e1[cm].mean()) if cm.any() else None})
+        for label, kind, opts in variants:
+            c0 = time.process_time()
+            if kind == "gcm":
+                test, extra = bases, gcm_s
+            elif kind == "gcm-smooth":
+                test, extra = expand_frames(sdr, 24.0, method="gcm", smooth=1.0), 0.0
+            else:
+                test, extra = TC.expand_frames(sdr, cuts, model=model, bases=bases, **opts), gcm_s
+            sec = (time.process_time() - c0) / len(sdr) + (extra if kind != "gcm" else 0.0)
+            test_pq = np.stack([pq(t) for t in test])
+            cm = clip_mask
+            H = np.stack(hdr).astype(np.float64)
+            Tt = np.stack(test).astype(np.float64)
+            we = [float((((test_pq[t] - warp(test_pq[t + 1], flows[t][0])) ** 2).sum(-1))[flows[t][1]].mean())
+                  for t in pairs if flows[t][1].any()]
+            rows.append({
+                "clip": name, "method": label,
+                "pu_psnr": float(np.mean([pu_psnr(a, b) for a, b in zip(H, Tt)])),
+                "pu_psnr_clipped": float(pu_psnr(H[cm][None], Tt[cm][None])) if cm.any() else None,
+                "clipped_fraction": float(cm.mean()),
+                "delta_e_itp": float(np.mean([delta_e_itp(a, b) for a, b in zip(H, Tt)])),
+                "mabd_mse": float(mabd_jiang2019(ref_pq, test_pq)),
+                "mabd_kpnmfi": float(mabd_kpnmfi(test_pq)), "mabd_kpnmfi_ref": float(mabd_kpnmfi(ref_pq)),
+                "warping_error": float(np.mean(we)),
+                "cpu_s_per_frame": sec,
+            })
+            print(json.dumps(rows[-1]), flush=True)
+    summary = {}
+    for label, _, _ in variants:
+        sel = [r for r in rows if r["method"] == label]
+        summary[label] = {k: float(np.mean([r[k] for r in sel if r[k] is not None]))
+                          for k in ("pu_psnr", "pu_psnr_clipped", "delta_e_itp", "mabd_mse", "mabd_kpnmfi",
+                                    "warping_error", "cpu_s_per_frame")}
+    base = summary.get("gcm per frame")
+    if base:
+        for label, v in summary.items():
+            v["d_pu_psnr"] = v["pu_psnr"] - base["pu_psnr"]
+            v["d_pu_psnr_clipped"] = v["pu_psnr_clipped"] - base["pu_psnr_clipped"]
+            v["warping_error_ratio"] = v["warping_error"] / base["warping_error"]
+            v["mabd_mse_ratio"] = v["mabd_mse"] / base["mabd_mse"]
+    cl = [r for r in epe_rows if r["epe_dis_clipped"] is not None]
+    epe = {"pairs": len(epe_rows), "epe_dis": float(np.mean([r["epe_dis"] for r in epe_rows])),
+           "epe_fixed": float(np.mean([r["epe_fixed"] for r in epe_rows])),
+           "pairs_with_clipping": len(cl),
+           "epe_dis_clipped": float(np.mean([r["epe_dis_clipped"] for r in cl])) if cl else None,
+           "epe_fixed_clipped": float(np.mean([r["epe_fixed_clipped"] for r in cl])) if cl else None}
+    print(json.dumps(epe), flush=True)
+    return {"rows": rows, "summary": summary, "flow_epe": epe, "flow_rows": epe_rows}
+
+
+TEMPORAL_VARIANTS = {
+    "gcm": ("gcm per frame", "gcm", {}),
+    "gcm-smooth": ("gcm global, smoothed 1 s (video default)", "gcm-smooth", {}),
+    "tc": ("temporal-clues (4 refs, flow correction)", "tc", {}),
+    "tc-nofix": ("temporal-clues, no flow correction", "tc", {"fix": False}),
+    "tc-0": ("temporal-clues, 0 refs", "tc", {"refs": 0}),
+    "tc-2": ("temporal-clues, 2 refs", "tc", {"refs": 2}),
+    "tc-6": ("temporal-clues, 6 refs", "tc", {"refs": 6}),
+    "tc-noprop": ("temporal-clues, no propagation (keys only)", "tc", {"propagate": False}),
+}
+
+
 def _procedural_clips(frames: int, size, seed: int, count: int):
     """Textured clips: a pan across procedural HDR scenes (hdrkit.data.procedural_scene, mastered to HDR10) with
     a fine colour texture (log-normal, σ 0.25 after a 0.8-px blur, fixed to the scene) — the texture that makes
@@ -278,7 +388,7 @@ def main(argv=None) -> int:
     s.add_argument("--json")
     s.add_argument("--rss-every", type=int, default=0, help="print the RSS every N frames of each pass")
     s.add_argument("--svtav1-params", default=None, help="replace the HDR10 SVT-AV1 options ('' = SVT's defaults)")
-    for name in ("table", "roundtrip"):
+    for name in ("table", "roundtrip", "temporal"):
         t = sub.add_parser(name)
         t.add_argument("--data", default="../shared/data/hdr_extra")
         t.add_argument("--frames", type=int, default=48)
@@ -290,6 +400,9 @@ def main(argv=None) -> int:
         if name == "roundtrip":
             t.add_argument("--crfs", default="default", help="CRFs (default = the writer's default)")
             t.add_argument("--codecs", default="hevc,av1")
+        if name == "temporal":
+            t.add_argument("--variants", default=",".join(TEMPORAL_VARIANTS), help="of " + ",".join(TEMPORAL_VARIANTS))
+            t.add_argument("--scenes", default="held-out", choices=("all", "held-out"))
         if name == "table":
             t.add_argument("--methods", default="masia2017,akyuz2007,masia2009")
             t.add_argument("--smooths", default="1,0")
@@ -310,7 +423,10 @@ def main(argv=None) -> int:
         res = speed(a.src, a.codec, a.preset, a.method or DEFAULT_METHOD, a.tmp, a.crf, a.rss_every, svt)
     else:
         w, h = (int(v) for v in a.size.split("x"))
-        if a.cmd == "table":
+        if a.cmd == "temporal":
+            res = temporal(a.data, a.frames, (h, w), a.seed, [TEMPORAL_VARIANTS[v] for v in a.variants.split(",")],
+                           a.scenes, a.limit)
+        elif a.cmd == "table":
             methods = [(m, float(s)) for m in a.methods.split(",") for s in a.smooths.split(",")]
             res = table(a.data, a.frames, (h, w), a.seed, methods, a.tmp, not a.no_anchor, a.scenes, a.oracle_exposure)
         else:

@@ -360,7 +360,14 @@ def expand_frames(frames, fps: float = 24.0, method: str = DEFAULT_METHOD, smoot
     analysis (every 4th pixel), shots, smoothing and per-frame LUTs, without the codecs.  Returns nits frames."""
     from hdrkit import color
     from hdrkit.expand import expand as expand_image
+    from hdrkit.video.models import VIDEO_METHODS
 
+    if method in VIDEO_METHODS:
+        from hdrkit.video.models import temporal_clues as TC
+
+        step = analysis_step(frames[0].shape[1], frames[0].shape[0]) if len(frames) else 1
+        cuts = S.frame_cuts([np.asarray(f, np.float32)[::step, ::step] for f in frames], threshold, min_length)
+        return TC.expand_frames(frames, cuts, peak, **TC.options(**(params or {})))
     per_frame = method not in GLOBAL_METHODS
     smooth = (0.0 if per_frame else DEFAULT_SMOOTH) if smooth is None else float(smooth)
     if per_frame:
@@ -398,6 +405,57 @@ def _global_light(path, analysis: Analysis, method: str, peak: float, progress, 
     return np.array(light)
 
 
+def _finish_grade(nits: np.ndarray, peak: float) -> np.ndarray:
+    """A 1000 cd/m² grade of the learned models re-graded to ``peak`` (as ``hdrkit expand``'s learned methods)."""
+    from hdrkit.expand.learned import _finish
+
+    return _finish(nits, peak)
+
+
+class _Thumbnails:
+    """Work-resolution SDR thumbnails of a video, one per frame, from a reader of its own (closed by
+    :meth:`close` or at exhaustion) — the look-ahead stream of the multi-frame methods."""
+
+    def __init__(self, src, matrix, full_range, size):
+        from hdrkit.video.models.temporal_clues import to_work
+
+        self.reader = _open_sdr(src, matrix, full_range)
+        self._it = (to_work(self.reader.convert(self.reader.to_rgb_prime(f)), size) for f in self.reader.decoded())
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            return next(self._it)
+        except StopIteration:
+            self.close()
+            raise
+
+    def close(self):
+        self.reader.close()
+
+
+def _multi_light(src, analysis: Analysis, model, work, options: dict, peak: float, progress, matrix,
+                 full_range) -> np.ndarray:
+    """Content-light pass of the multi-frame methods: the whole method at the work resolution (the encode
+    pass repeats it at the same resolution, so Δ is the same) → (max, mean) of max(R,G,B) per frame."""
+    from hdrkit.video.models import temporal_clues as TC
+
+    thumbs = _Thumbnails(src, matrix, full_range, work)
+    light = []
+    try:
+        r = TC.Restorer(model, thumbs, analysis.frames, analysis.cuts, **options)
+        rate = _Rate(progress, "restoring (content light)", analysis.frames)
+        for t in range(analysis.frames):
+            d = r.frame(t)
+            light.append(frame_light(_finish_grade(TC.apply_gain(r.base(t), r.thumb(t), d), peak)))
+            rate(t + 1)
+    finally:
+        thumbs.close()
+    return np.array(light)
+
+
 def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = DEFAULT_METHOD,
                  smooth: Optional[float] = None, peak: Optional[float] = None, codec: str = "hevc",
                  crf: Optional[float] = None, preset: Optional[str] = None, chroma: str = "420",
@@ -427,15 +485,20 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
     from hdrkit.expand import METHODS
     from hdrkit.expand import expand as expand_image
     from hdrkit.io.atomic import atomic_path
+    from hdrkit.video.models import VIDEO_METHODS
 
-    if method not in GLOBAL_METHODS and method not in METHODS:
-        raise InputError(f"unknown expansion method {method!r}; choose one of {', '.join(METHODS)}")
+    if method not in GLOBAL_METHODS and method not in METHODS and method not in VIDEO_METHODS:
+        raise InputError(f"unknown expansion method {method!r}; choose one of "
+                         f"{', '.join(list(GLOBAL_METHODS) + list(VIDEO_METHODS) + [m for m in METHODS if m not in GLOBAL_METHODS])}")
+    multi = method in VIDEO_METHODS
     per_frame = method not in GLOBAL_METHODS
     if smooth is None:
         smooth = 0.0 if per_frame else DEFAULT_SMOOTH
     smooth = float(smooth)
     if np.isnan(smooth) or smooth < 0:
         raise InputError(f"--smooth must be ≥ 0 seconds (inf: one exposure per shot), got {smooth}")
+    if multi and smooth > 0:
+        raise InputError(f"{method} takes no temporal smoothing (--smooth): it is temporal by construction")
     if per_frame and smooth > 0:
         raise InputError(f"{method} is applied per frame; temporal smoothing is for {', '.join(GLOBAL_METHODS)}")
     if not per_frame:  # the global baseline's parameters come from the (smoothed) statistics: nothing to ignore
@@ -449,7 +512,11 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
     if not np.isfinite(peak) or not 0 < peak <= 10000:
         raise InputError(f"--peak must lie in (0, 10000] nits, got {peak}")
     op_params = dict(params or {})
-    if per_frame:
+    if multi:
+        from hdrkit.video.models import temporal_clues as TC
+
+        op_params = TC.options(**op_params)
+    elif per_frame:
         op_params.setdefault("peak", peak)
         import inspect
 
@@ -469,11 +536,18 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
     check_encodable(codec, info.width, info.height, chroma, hdr=True)
     t0 = time.perf_counter()
     passes = {}
-    analysis = analyse(src, method, smooth, threshold, min_length, op_params, progress, matrix, full_range, anchor)
+    analysis = analyse(src, "linear" if multi else method, smooth, threshold, min_length,
+                       None if multi else op_params, progress, matrix, full_range, anchor)
     passes["analysis_s"] = time.perf_counter() - t0
+    if multi:
+        tc_model = TC.load_model()
+        work = TC.work_size(info.width, info.height, tc_model.cfg.work)
     if light is None:
         t1 = time.perf_counter()
-        fl = analysis.light if per_frame else _global_light(src, analysis, method, peak, progress, matrix, full_range)
+        if multi:
+            fl = _multi_light(src, analysis, tc_model, work, op_params, peak, progress, matrix, full_range)
+        else:
+            fl = analysis.light if per_frame else _global_light(src, analysis, method, peak, progress, matrix, full_range)
         light = content_light_of(float(fl[:, 0].max()), float(fl[:, 1].max()))
         passes["light_s"] = time.perf_counter() - t1
     mastering = mastering or MasteringDisplay.named("p3d65", max_nits=max(peak, 100.0))
@@ -490,10 +564,17 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
             m_in, _ = ycbcr_matrices(reader.info.matrix)
             to_sdr = None if reader.info.primaries in ("bt709", "bt601") else reader.convert
             n = 0
+            if multi:
+                thumbs = _Thumbnails(src, matrix, full_range, work)
+                restorer = TC.Restorer(tc_model, thumbs, analysis.frames, analysis.cuts, **op_params)
             for frame in reader.decoded(copies, writer.mux_copy):
                 if n >= analysis.frames:
                     break
-                if per_frame:
+                if multi:
+                    sdr = reader.convert(reader.to_rgb_prime(frame))
+                    out = TC.apply_gain(TC.gcm_frame(sdr), sdr, restorer.frame(n))
+                    writer.write_nits(_finish_grade(out, peak))
+                elif per_frame:
                     sdr = reader.convert(reader.to_rgb_prime(frame))
                     writer.write_nits(expand_image(sdr, method=method, **op_params))
                 elif reader.info.chroma == "rgb":
@@ -510,6 +591,8 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
                     writer.write_planes(oy, ocb, ocr)
                 n += 1
                 rate(n)
+            if multi:
+                thumbs.close()
     passes["encode_s"] = time.perf_counter() - t2
     seconds = time.perf_counter() - t0
     return ExpandResult(str(dst), n, info.width, info.height, method, smooth, codec, analysis.cuts, light, seconds,

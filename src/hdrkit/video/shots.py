@@ -46,6 +46,17 @@ def detect_cuts(scores, threshold: float = DEFAULT_THRESHOLD, min_length: int = 
     return cuts
 
 
+def frame_cuts(frames, threshold: float = DEFAULT_THRESHOLD, min_length: int = DEFAULT_MIN_LENGTH) -> list[int]:
+    """Shot starts of frames in memory (SDR R'G'B' ``H×W×3`` each): :func:`content_score` of consecutive
+    :func:`hsv_thumbnail` s, then :func:`detect_cuts`."""
+    prev, scores = None, []
+    for f in frames:
+        hsv = hsv_thumbnail(f)
+        scores.append(content_score(prev, hsv))
+        prev = hsv
+    return detect_cuts(scores, threshold, min_length)
+
+
 def shot_ids(n: int, cuts: list[int]) -> np.ndarray:
     """Shot number of each of ``n`` frames from the shot starts ``cuts``."""
     ids = np.zeros(n, dtype=np.int64)
