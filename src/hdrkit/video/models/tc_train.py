@@ -43,9 +43,9 @@ class TCTrainConfig:
     nonkeys_per_clip: int = 8
     ref_counts: tuple = (0, 1, 2, 3, 4, 6)
     flow_pairs_per_clip: int = 6
-    fix_steps: int = 600
-    fuse_steps: int = 2000
-    prop_steps: int = 600
+    fix_steps: int = 800
+    fuse_steps: int = 2500
+    prop_steps: int = 800
     crop: int = 96
     batch: int = 8
     lr: float = 2e-3
