@@ -293,12 +293,13 @@ def temporal(data: str, frames: int, size, seed: int, variants, scenes: str = "h
 TEMPORAL_VARIANTS = {
     "gcm": ("gcm per frame", "gcm", {}),
     "gcm-smooth": ("gcm global, smoothed 1 s (video default)", "gcm-smooth", {}),
-    "tc": ("temporal-clues (4 refs, flow correction)", "tc", {}),
-    "tc-nofix": ("temporal-clues, no flow correction", "tc", {"fix": False}),
-    "tc-0": ("temporal-clues, 0 refs", "tc", {"refs": 0}),
-    "tc-2": ("temporal-clues, 2 refs", "tc", {"refs": 2}),
-    "tc-6": ("temporal-clues, 6 refs", "tc", {"refs": 6}),
-    "tc-noprop": ("temporal-clues, no propagation (keys only)", "tc", {"propagate": False}),
+    "tc": ("temporal-clues (4 refs, flow correction)", "tc", {"steady": False}),
+    "tc-nofix": ("temporal-clues, no flow correction", "tc", {"fix": False, "steady": False}),
+    "tc-0": ("temporal-clues, 0 refs", "tc", {"refs": 0, "steady": False}),
+    "tc-2": ("temporal-clues, 2 refs", "tc", {"refs": 2, "steady": False}),
+    "tc-6": ("temporal-clues, 6 refs", "tc", {"refs": 6, "steady": False}),
+    "tc-noprop": ("temporal-clues, no propagation (keys only)", "tc", {"propagate": False, "steady": False}),
+    "tc-steady": ("temporal-clues default (4 refs, flow correction, steady gain)", "tc", {"steady": True}),
 }
 
 

@@ -203,3 +203,19 @@ def test_file_pass_is_the_in_memory_method(tmp_path):
         hot = soft_mask(s) > 0.5
         if hot.sum() > 20 and np.abs(np.log((m[hot] + 1) / (gcm_frame(s)[hot] + 1))).mean() > 0.05:
             assert np.abs(g[hot] - m[hot]).mean() < np.abs(g[hot] - gcm_frame(s)[hot]).mean()
+
+
+def test_steady_gain_reduces_frame_to_frame_change_and_keeps_eq1():
+    """On a slowly panning clip the steady gain (Δ averaged with t ± 1 along the flow, α-weighted) changes less
+    from frame to frame inside the clipped area than the raw per-frame Δ, and α = 0 pixels stay gcm's."""
+    from hdrkit.video.models.temporal_clues import Restorer, load_model, soft_mask
+
+    m = load_model()
+    frames = _bright(gradient_frames(12, 48, 64), 1.6)
+    change = {}
+    for steady in (False, True):
+        r = Restorer(m, iter(frames), len(frames), [0], steady=steady)
+        ds = [r.frame(t) for t in range(len(frames))]
+        hot = np.stack([soft_mask(f) > 0.9 for f in frames])
+        change[steady] = np.mean([np.abs(ds[t + 1] - ds[t])[hot[t] & hot[t + 1]].mean() for t in range(11)])
+    assert change[True] < change[False]
