@@ -99,12 +99,15 @@ def peak_check(data: str, size: int, seed: int, peak: float = 4000.0, level: flo
                methods=("gcm",), gcm_weights=None, split: str = "held-out") -> dict:
     """``--peak 4000``: held-out views mastered at ``peak``; SDR by each operator; for every method expanded with
     ``peak``: the views whose master reaches ``level``, how many of them the output reaches ``level`` in, and the
-    share of the master's pixels ≥ ``level`` where the output is ≥ ``level`` too."""
+    share of the master's pixels ≥ ``level`` where the output is ≥ ``level`` too; the other way round, the views
+    whose master stays below ``level`` and how many of them the output still reaches it in (false highlights);
+    and the mean PU21-PSNR / PQ-PSNR against the ``peak`` master (is the whole grade right, not only its top)."""
     from hdrkit.data import load_hdr_nits, perspective_view
     import functools
 
     from hdrkit.data.split import held_out_files, training_files
     from hdrkit.expand import METHODS
+    from hdrkit.metrics import evaluate
     from hdrkit.tonemap import master_hdr10
 
     fns = {m: functools.partial(METHODS[m], model=gcm_weights) if m == "gcm" and gcm_weights else METHODS[m]
@@ -119,18 +122,29 @@ def peak_check(data: str, size: int, seed: int, peak: float = 4000.0, level: flo
     for op in OPERATORS:
         rng = np.random.default_rng(seed)
         for m in methods:
-            out.setdefault(op, {})[m] = {"views": 0, "views_reached": 0, "pixels": 0, "pixels_reached": 0}
+            out.setdefault(op, {})[m] = {"views": 0, "views_reached": 0, "pixels": 0, "pixels_reached": 0,
+                                         "views_below": 0, "views_below_reached": 0, "pu_psnr": [], "pq_psnr": []}
         for master in scenes:
             sdr = sdr_of(master, op, rng)
             lit = master.max(-1) >= level
             for m in methods:
                 r = out[op][m]
-                o = np.asarray(fns[m](sdr, peak=peak)).max(-1)
+                full = np.asarray(fns[m](sdr, peak=peak), np.float32)
+                o = full.max(-1)
                 if lit.any():
                     r["views"] += 1
                     r["views_reached"] += int(o.max() >= level)
                     r["pixels"] += int(lit.sum())
                     r["pixels_reached"] += int((o[lit] >= level).sum())
+                else:
+                    r["views_below"] += 1
+                    r["views_below_reached"] += int(o.max() >= level)
+                e = evaluate(master, full, metrics=["pu_psnr", "pq_psnr"])
+                r["pu_psnr"].append(e["pu_psnr"])
+                r["pq_psnr"].append(e["pq_psnr"])
+        for m in methods:
+            r = out[op][m]
+            r["pu_psnr"], r["pq_psnr"] = float(np.mean(r["pu_psnr"])), float(np.mean(r["pq_psnr"]))
         print(op, json.dumps(out[op]), file=sys.stderr)
     return out
 
@@ -147,7 +161,8 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--json")
     ap.add_argument("--seed", type=int, default=16)
-    ap.add_argument("--only", default="", help="comma list of method rows to run (default: all)")
+    ap.add_argument("--only", default="", help="comma list of method rows to run (default: all; with "
+                    "--peak-check: the methods to check, default gcm)")
     ap.add_argument("--timing", action="store_true", help="only time gcm at 1080p and 4K")
     ap.add_argument("--peak-check", action="store_true", help="only the --peak 4000 highlight check")
     ap.add_argument("--split", choices=("held-out", "dev"), default="held-out",
@@ -157,13 +172,16 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     if a.peak_check:
-        res = peak_check(a.data, a.size, a.seed, gcm_weights=a.gcm, split=a.split)
+        pm = tuple(m.strip() for m in a.only.split(",") if m.strip()) or ("gcm",)
+        res = peak_check(a.data, a.size, a.seed, methods=pm, gcm_weights=a.gcm, split=a.split)
         print("| SDR | method | views whose master reaches 3000 | of those, output reaches 3000 | "
-              "master pixels ≥ 3000 also ≥ 3000 in the output |\n|---|---|---:|---:|---:|")
+              "master pixels ≥ 3000 also ≥ 3000 in the output | views whose master stays below 3000: output "
+              "reaches 3000 | PU-PSNR / PQ-PSNR vs the 4000 master |\n|---|---|---:|---:|---:|---:|---:|")
         for op, per in res.items():
             for m, r in per.items():
                 share = r["pixels_reached"] / r["pixels"] if r["pixels"] else float("nan")
-                print(f"| {op} | {m} | {r['views']} | {r['views_reached']} | {100 * share:.0f} % |")
+                print(f"| {op} | {m} | {r['views']} | {r['views_reached']} | {100 * share:.0f} % | "
+                      f"{r['views_below_reached']} of {r['views_below']} | {r['pu_psnr']:.2f} / {r['pq_psnr']:.2f} |")
         if a.json:
             from hdrkit.io.atomic import atomic_write_bytes
 

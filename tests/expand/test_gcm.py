@@ -9,11 +9,11 @@ import torch
 from hdrkit.expand import METHODS, classical, expand, learned
 
 
-def _random_gcm(seed=0):
-    from hdrkit.models.gcm import GCM
+def _random_gcm(seed=0, **cfg):
+    from hdrkit.models.gcm import GCM, GCMConfig
 
     torch.manual_seed(seed)
-    m = GCM()
+    m = GCM(GCMConfig(**cfg))
     with torch.no_grad():  # the zero-initialised layers get random weights so every branch matters
         for layer in (m.l3, m.gfm, m.loc_out):
             layer.weight.normal_(0.0, 0.3)
@@ -59,8 +59,9 @@ def test_lut_inference_matches_the_direct_network():
     assert np.allclose(predict(m, sdr, rows=1000), lut, rtol=1e-5, atol=1e-4)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_clipped_pixels_never_come_out_more_neutral_than_the_sdr(seed):
+@pytest.mark.parametrize("seed,cfg", [(0, {}), (1, {}), (2, {}), (3, {"boost_norm": True, "cond_stats": 1}),
+                                      (4, {"boost_norm": True, "peak_cond": True})])
+def test_clipped_pixels_never_come_out_more_neutral_than_the_sdr(seed, cfg):
     """By construction (k ≥ 1, order-keeping channel boosts), for any weights: where the SDR is clipped the
     output's min/max channel ratio (BT.709) is at most the SDR's."""
     from hdrkit.color import convert_primaries
@@ -70,7 +71,7 @@ def test_clipped_pixels_never_come_out_more_neutral_than_the_sdr(seed):
     _, sdr = _sky()
     rng = np.random.default_rng(seed)
     noisy = np.clip(sdr + rng.normal(0, 0.02, sdr.shape) * (sdr < 1), 0, 1).astype(np.float32)
-    out = predict(_random_gcm(seed), noisy)
+    out = predict(_random_gcm(seed, **cfg), noisy)
     clipped = noisy.max(-1) >= 254 / 255
     assert clipped.sum() > 100
     out709 = np.asarray(convert_primaries(out.astype(np.float64), "bt2020", "bt709"))
@@ -107,3 +108,44 @@ def test_peak_regrades_the_highlights():
     assert out4000.max() > 2.0 * out1000.max()
     lit = m4000.max(-1) >= 3000.0  # where the 4000-nit master has highlights, most output pixels reach 3000 too
     assert lit.sum() > 100 and (out4000.max(-1)[lit] >= 3000.0).mean() > 0.5
+
+
+def test_boost_norm_moves_chromaticity_only():
+    """With ``boost_norm`` the per-channel boost B changes no luminance: the highlight branch's BT.709 luminance
+    is Y_F·(1 + α·G) whatever B is (closed form, at clipped pixels where α = 1)."""
+    m = _random_gcm(5, boost_norm=True)
+    v = torch.tensor([[1.0, 1.0, 0.6], [1.0, 0.7, 1.0], [0.99, 1.0, 1.0]]).T.reshape(1, 3, 3, 1)
+    logF = torch.log(torch.tensor([[600.0, 500.0, 300.0], [400.0, 300.0, 700.0], [800.0, 800.0, 900.0]]).T
+                     ).reshape(1, 3, 3, 1)
+    y = torch.tensor([0.2126, 0.7152, 0.0722]).view(1, 3, 1, 1)
+    gain = torch.full((1, 1, 3, 1), 0.5)
+    k = torch.ones(1, 1, 3, 1)
+    outs = []
+    for b in (0.0, 0.3, 3.0):
+        out2020 = m.combine(v, logF, torch.full((1, 1, 3, 1), b), k, gain)
+        from hdrkit.models.gcm import _M709_TO_2020
+        out709 = torch.einsum("ij,bjhw->bihw", torch.linalg.inv(_M709_TO_2020), out2020)
+        outs.append(out709)
+        YF = (torch.exp(logF) * y).sum(1)
+        assert torch.allclose((out709 * y).sum(1), YF * 1.5, rtol=1e-4)
+    assert not torch.allclose(outs[0], outs[2], rtol=1e-3)  # B does move the colour
+
+
+def test_peak_conditioned_gcm_predicts_the_grade_asked_for(tmp_path):
+    """A peak-conditioned model predicts the grade ``clamp(peak, 1000, 4000)`` and ``expand`` re-grades that to
+    ``peak`` (BT.2390 EETF inverted and reapplied) — the pipeline equals this composition for any weights."""
+    from hdrkit.models.gcm import predict, save_weights
+    from hdrkit.tonemap import regrade_peak
+
+    m = _random_gcm(6, peak_cond=True, cond_stats=1, boost_norm=True)
+    path = tmp_path / "gcm_peak.npz"
+    save_weights(path, m)
+    rng = np.random.default_rng(2)
+    sdr = rng.uniform(0, 1, (24, 32, 3)).astype(np.float32)
+    sdr[:6, :8] = 1.0
+    assert not np.allclose(predict(m, sdr, peak=1000.0), predict(m, sdr, peak=4000.0), rtol=1e-3)
+    for peak, grade in ((None, 1000.0), (600.0, 1000.0), (2000.0, 2000.0), (4000.0, 4000.0), (10000.0, 4000.0)):
+        got = learned.gcm(sdr, peak=peak, model=str(path))
+        want = regrade_peak(np.clip(predict(m, sdr, peak=grade), 0, 1e4), grade if peak is None else peak, grade)
+        assert np.allclose(got, want, rtol=1e-5, atol=1e-3), peak
+        assert got.max() <= (grade if peak is None else peak) + 1e-3

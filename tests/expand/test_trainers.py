@@ -45,7 +45,8 @@ def test_gcm_trainer_lowers_the_loss_and_is_deterministic():
 
 def test_gcm_loss_parts_against_numpy():
     """The hue term is the mean ICtCp |ΔCt| + |ΔCp| weighted by the SDR's soft clipping mask (0 where nothing is
-    near the clip); the highlight term only counts pixels whose master reaches ``highlight_nits``."""
+    near the clip), the angle term the mean 1 − cos Δhue with the same mask and a gate on the master's chroma; the
+    highlight term only counts pixels whose master reaches ``highlight_nits``."""
     import numpy as np
 
     from hdrkit.color import pq_inverse_eotf, rgb_to_ictcp
@@ -66,6 +67,12 @@ def test_gcm_loss_parts_against_numpy():
     alpha[0, :4] = 1.0
     alpha[1, :, :2] = 0.5
     hue = cfg.hue_weight * (np.abs(ct(pred) - ct(master)).sum(-1) * alpha).mean()
+    tp, tt = ct(pred), ct(master)  # the hue-angle term: 1 − cos of the (Ct, Cp) angle, master chroma gate
+    dh = np.arctan2(tp[..., 1], tp[..., 0]) - np.arctan2(tt[..., 1], tt[..., 0])
+    gate = np.clip((np.hypot(tt[..., 0], tt[..., 1]) - 0.005) / 0.005, 0.0, 1.0)
+    angle = cfg.angle_weight * ((1.0 - np.cos(dh)) * gate * alpha).mean()
+    assert cfg.angle_weight > 0 and angle > 0
+    assert abs(float(parts["angle"]) - angle) < 1e-3 * angle
     d = np.abs(pq_inverse_eotf(pred) - pq_inverse_eotf(master))
     bright = master.max(1, keepdims=True) >= cfg.highlight_nits
     assert abs(float(parts["hue"]) - hue) < 1e-4 * max(hue, 1.0)

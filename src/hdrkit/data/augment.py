@@ -191,9 +191,13 @@ class RandomTMO:
             get_operator(m)
             if m == "lut":
                 raise InputError("RandomTMO cannot draw 'lut' (it needs a file); use 'youtube' or tonemap(..., 'lut')")
+        if weights is not None and len(weights) != len(methods):
+            raise InputError("weights must be non-negative, one per method")
         if "ocio" in methods and not ocio_available():
             if len(methods) == 1:
                 raise InputError("method 'ocio' needs OpenColorIO: pip install 'hdrkit[ocio]'")
+            if weights is not None:
+                weights = [w for m, w in zip(methods, weights) if m != "ocio"]
             methods = [m for m in methods if m != "ocio"]
         self.methods = tuple(methods)
         if isinstance(randomize, (bool, np.bool_)):

@@ -45,6 +45,7 @@ class SampleParams:
     flip: bool
     ev: float
     tmo: dict  # {"method": ..., "params": {...}}
+    peak: Optional[float] = None  # the master's peak when drawn (``peak_choices``)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -67,6 +68,10 @@ class PairDataset(Dataset):
     pixels : ``None`` → whole pictures; ``K`` → ``K`` random pixels per sample.
     seed : the dataset seed.
     cache : number of decoded HDR files kept in memory (per worker process).
+    tmo_weights : relative probabilities of ``tmos`` (uniform when ``None``).
+    peak_choices, peak_weights : draw the mastering peak of each sample from ``peak_choices`` (relative
+        probabilities ``peak_weights``, uniform when ``None``) instead of using ``peak``; the SDR is made from that
+        master and the sample carries it (``"peak"``, cd/m²).
     """
 
     def __init__(self, root: Optional[str | os.PathLike | Iterable[str | os.PathLike]] = None, length: int = 1000,
@@ -75,7 +80,9 @@ class PairDataset(Dataset):
                  flip: bool = True,
                  fov: tuple[float, float] = (50.0, 100.0), pitch: tuple[float, float] = (-30.0, 30.0),
                  roll: tuple[float, float] = (-10.0, 10.0), peak: float = 1000.0, mid: float = 26.0,
-                 pixels: Optional[int] = None, seed: int = 0, cache: int = 16):
+                 pixels: Optional[int] = None, seed: int = 0, cache: int = 16,
+                 tmo_weights: Optional[Sequence[float]] = None, peak_choices: Optional[Sequence[float]] = None,
+                 peak_weights: Optional[Sequence[float]] = None):
         from hdrkit.data.augment import ExposureShift, RandomCrop, RandomFlip, RandomTMO, RandomView
         from hdrkit.data.pairs import list_hdr_files
         from hdrkit.data.procedural import ProceduralScene
@@ -101,9 +108,17 @@ class PairDataset(Dataset):
         self.crop = RandomCrop(self.size)
         self.flip = RandomFlip(0.5 if flip else 0.0)
         self.exposure = ExposureShift(ev_range)
-        self.tmo = RandomTMO(tmos, randomize=randomize_tmo)
+        self.tmo = RandomTMO(tmos, randomize=randomize_tmo, weights=tmo_weights)
         self.scenes = ProceduralScene()
         self.peak, self.mid = float(peak), float(mid)
+        self.peak_choices = None
+        if peak_choices is not None:
+            pc = np.asarray(peak_choices, np.float64).ravel()
+            pw = np.ones(len(pc)) if peak_weights is None else np.asarray(peak_weights, np.float64)
+            if (pc.size == 0 or not (np.isfinite(pc) & (pc > 0) & (pc <= 10000.0)).all() or pw.shape != pc.shape
+                    or (pw < 0).any() or pw.sum() <= 0):
+                raise InputError("peak_choices needs peaks in (0, 10000] cd/m², one non-negative weight each")
+            self.peak_choices, self.peak_weights = pc, pw / pw.sum()
         if pixels is not None and int(pixels) < 1:
             raise InputError(f"pixels must be ≥ 1, got {pixels}")
         self.pixels = None if pixels is None else int(pixels)
@@ -155,8 +170,10 @@ class PairDataset(Dataset):
         fp = self.flip.make_params(rng)
         ep = self.exposure.make_params(rng)
         tp = self.tmo.make_params(rng)
+        pk = None if self.peak_choices is None else float(self.peak_choices[int(rng.choice(
+            len(self.peak_choices), p=self.peak_weights))])
         params = SampleParams(int(index), source, geometry, fp.horizontal, ep.ev,
-                              {"method": tp.method, "params": dict(tp.params)})
+                              {"method": tp.method, "params": dict(tp.params)}, pk)
         return params, (payload, fp, ep, tp), rng
 
     def params(self, index: int) -> SampleParams:
@@ -183,17 +200,21 @@ class PairDataset(Dataset):
                 scene = self.crop.apply(_ensure_min_size(nits, _pair(self.size, "size")), gp)
         scene = self.flip.apply(scene, fp)
         # The exposure shift moves the master's log-average (auto-exposure would cancel a plain gain).
-        master = master_hdr10(scene, peak=self.peak, mid=self.mid * 2.0 ** ep.ev)
+        master = master_hdr10(scene, peak=self.peak if params.peak is None else params.peak,
+                              mid=self.mid * 2.0 ** ep.ev)
         sdr, hdr = make_pair(master, tp.method, tp.params)
         return sdr, hdr, params
 
     def __getitem__(self, index: int) -> dict:
         import torch
 
-        sdr, hdr, _ = self.pair(index)
+        sdr, hdr, params = self.pair(index)
         if self.pixels is None:
-            return {"sdr": torch.from_numpy(np.ascontiguousarray(sdr.transpose(2, 0, 1))),
-                    "hdr": torch.from_numpy(np.ascontiguousarray(hdr.transpose(2, 0, 1)))}
+            out = {"sdr": torch.from_numpy(np.ascontiguousarray(sdr.transpose(2, 0, 1))),
+                   "hdr": torch.from_numpy(np.ascontiguousarray(hdr.transpose(2, 0, 1)))}
+            if params.peak is not None:
+                out["peak"] = torch.tensor(params.peak, dtype=torch.float32)
+            return out
         rng = np.random.default_rng([self.seed, int(index), 1])
         h, w = sdr.shape[:2]
         flat = rng.integers(0, h * w, self.pixels)

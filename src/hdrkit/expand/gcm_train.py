@@ -46,19 +46,28 @@ class GCMTrainConfig:
     procedural: float = 0.2
     ev_range: tuple = (-0.5, 0.5)
     tmos: tuple = TRAIN_TMOS
+    tmo_weights: Optional[tuple] = (1.0, 2.0, 1.0, 2.0, 1.0, 1.0)  # relative draw probabilities of ``tmos``
     fixed_tmos: tuple = ("ocio",)   # drawn with their default parameters (see module docstring)
     hue_weight: float = 4.0         # CtCp L1 inside the SDR's soft clipping mask
+    angle_weight: float = 2.0       # ICtCp hue-angle term (1 − cos Δh) inside the clipping mask
     highlight_weight: float = 2.0   # extra PQ L1 weight where the master is ≥ highlight_nits
     highlight_nits: float = 500.0
+    peaks: Optional[tuple] = None          # mastering peaks drawn per pair (needs model peak_cond); None: 1000
+    peak_weights: Optional[tuple] = None   # their relative probabilities
     val_pairs: int = 48
     val_every: int = 100
     seed: int = 0
-    model: dict = field(default_factory=dict)   # GCMConfig overrides
+    model: dict = field(default_factory=lambda: {"hidden": 64, "cond_stats": 1, "boost_norm": True})  # GCMConfig
 
 
 RECIPES: Dict[str, GCMTrainConfig] = {
     "gcm": GCMTrainConfig(),
-    "gcm-smoke": GCMTrainConfig(pool=8, size=32, crop=24, batch=4, steps=20, val_pairs=4, val_every=5),
+    # peak-conditioned: masters of 1000 (2/3 of the pairs), 2000 and 4000 cd/m²; SDR made from each
+    "gcm-peak": GCMTrainConfig(pool=2400, peaks=(1000.0, 2000.0, 4000.0), peak_weights=(4.0, 1.0, 1.0),
+                               model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "peak_cond": True}),
+    # uniform operator draws: with 8 pairs, the weighted draw leaves the 4 validation pairs unlike the pool
+    "gcm-smoke": GCMTrainConfig(pool=8, size=32, crop=24, batch=4, steps=20, val_pairs=4, val_every=5,
+                                tmo_weights=None),
 }
 
 
@@ -79,6 +88,10 @@ def gcm_loss(pred: torch.Tensor, target_pq: torch.Tensor, sdr: torch.Tensor, cfg
     * ``hue``: mean |ΔCt| + |ΔCp| (BT.2100 ICtCp) × ``hue_weight`` × the SDR's soft clipping mask
       ``α = smoothstep((max V' − τ₀)/(τ₁ − τ₀))`` — colour (hue and chroma) inside clipped regions, which PQ L1
       alone does not ask for;
+    * ``angle``: mean ``1 − cos Δh`` (the ICtCp hue-angle difference, from the (Ct, Cp) vectors with a 1e-4
+      floor on their lengths) × ``angle_weight`` × ``α`` × a gate on the master's chroma (0 below 0.005, 1 from
+      0.01, linear between: the hue of a neutral master is undefined) — the hue-angle error that the benchmark
+      measures in clipped regions, which a chroma-magnitude term can trade away;
     * ``total``: their sum."""
     from hdrkit.color import pq_eotf, pq_inverse_eotf, rgb_to_ictcp
 
@@ -90,30 +103,41 @@ def gcm_loss(pred: torch.Tensor, target_pq: torch.Tensor, sdr: torch.Tensor, cfg
     out["highlight"] = cfg.highlight_weight * (d * bright).mean()
     a = ((sdr.amax(1) - tau[0]) / (tau[1] - tau[0])).clamp(0.0, 1.0)
     a = a * a * (3.0 - 2.0 * a)
-    if cfg.hue_weight > 0 and bool((a > 0).any()):
+    out["hue"] = out["angle"] = pred.new_zeros(())
+    if (cfg.hue_weight > 0 or cfg.angle_weight > 0) and bool((a > 0).any()):
         tp = rgb_to_ictcp(pred.permute(0, 2, 3, 1))[..., 1:]
         tt = rgb_to_ictcp(pq_eotf(target_pq.clamp(0.0, 1.0)).permute(0, 2, 3, 1))[..., 1:]
-        out["hue"] = cfg.hue_weight * ((tp - tt).abs().sum(-1) * a).mean()
-    else:
-        out["hue"] = pred.new_zeros(())
-    out["total"] = out["pq_l1"] + out["highlight"] + out["hue"]
+        if cfg.hue_weight > 0:
+            out["hue"] = cfg.hue_weight * ((tp - tt).abs().sum(-1) * a).mean()
+        if cfg.angle_weight > 0:
+            np_, nt = (tp.square().sum(-1) + 1e-8).sqrt(), (tt.square().sum(-1) + 1e-8).sqrt()
+            cos = (tp * tt).sum(-1) / (np_ * nt)
+            gate = ((nt - 0.005) / 0.005).clamp(0.0, 1.0)
+            out["angle"] = cfg.angle_weight * ((1.0 - cos) * gate * a).mean()
+    out["total"] = out["pq_l1"] + out["highlight"] + out["hue"] + out["angle"]
     return out
 
 
 def render_pool(files, n: int, size: int, cfg: GCMTrainConfig, seed: int, progress: Optional[ProgressFn] = None):
-    """``n`` pairs of :class:`hdrkit.data.PairDataset` as two ``n×3×size×size`` tensors (SDR codes, PQ)."""
+    """``n`` pairs of :class:`hdrkit.data.PairDataset` as two ``n×3×size×size`` tensors (SDR codes, PQ) and the
+    ``n`` mastering peaks (cd/m²)."""
     from hdrkit.data import PairDataset
 
     randomize = tuple(t for t in cfg.tmos if t not in cfg.fixed_tmos)
     ds = PairDataset(files, length=n, size=size, procedural=cfg.procedural if files else 1.0, tmos=cfg.tmos,
-                     randomize_tmo=randomize, ev_range=cfg.ev_range, seed=seed)
+                     randomize_tmo=randomize, ev_range=cfg.ev_range, seed=seed,
+                     tmo_weights=None if cfg.tmo_weights is None else list(cfg.tmo_weights),
+                     peak_choices=cfg.peaks, peak_weights=cfg.peak_weights)
     xs = torch.empty(n, 3, size, size)
     ys = torch.empty(n, 3, size, size)
+    ps = torch.full((n,), 1000.0)
     for i in range(n):
         s = ds[i]
         xs[i], ys[i] = s["sdr"], s["hdr"]
+        if "peak" in s:
+            ps[i] = s["peak"]
         report(progress, i + 1, n, "rendering pairs")
-    return xs, ys
+    return xs, ys, ps
 
 
 def _lr(base: float, frac: float) -> float:
@@ -124,7 +148,7 @@ def _lr(base: float, frac: float) -> float:
 
 def train(cfg: GCMTrainConfig, files: Sequence, progress: Optional[ProgressFn] = None, pools=None):
     """Train a :class:`~hdrkit.models.gcm.GCM`; returns ``(model, log)``.  ``pools`` = precomputed
-    ``((x, y), (vx, vy))`` (tests); otherwise they are rendered from ``files``."""
+    ``((x, y[, peaks]), (vx, vy[, peaks]))`` (tests); otherwise they are rendered from ``files``."""
     from hdrkit.expand.learned_train import TrainLog
     from hdrkit.models.gcm import GCM, GCMConfig
 
@@ -132,15 +156,19 @@ def train(cfg: GCMTrainConfig, files: Sequence, progress: Optional[ProgressFn] =
     log = TrainLog(config=asdict(cfg))
     t0 = time.time()
     if pools is None:
-        x, y = render_pool(files, cfg.pool, cfg.size, cfg, cfg.seed, progress)
-        vx, vy = render_pool(files, cfg.val_pairs, cfg.size, cfg, cfg.seed + 10_000)
+        x, y, p = render_pool(files, cfg.pool, cfg.size, cfg, cfg.seed, progress)
+        vx, vy, vp = render_pool(files, cfg.val_pairs, cfg.size, cfg, cfg.seed + 10_000)
     else:
-        (x, y), (vx, vy) = pools
+        (x, y, *p), (vx, vy, *vp) = pools
+        p = p[0] if p else torch.full((len(x),), 1000.0)
+        vp = vp[0] if vp else torch.full((len(vx),), 1000.0)
     log.config["pool_seconds"] = round(time.time() - t0, 1)
     mc = dict(cfg.model)
     if "tau" in mc:
         mc["tau"] = tuple(mc["tau"])
     model = GCM(GCMConfig(**mc))
+    if cfg.peaks is not None and not model.cfg.peak_cond:
+        raise ValueError("peaks need a peak-conditioned model (model={'peak_cond': True})")
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     g = torch.Generator().manual_seed(cfg.seed + 1)
 
@@ -148,9 +176,9 @@ def train(cfg: GCMTrainConfig, files: Sequence, progress: Optional[ProgressFn] =
 
     def validate(step):
         with torch.no_grad():
-            parts = [gcm_loss(model(vx[i:i + 16]), vy[i:i + 16], vx[i:i + 16], cfg, tau)
+            parts = [gcm_loss(model(vx[i:i + 16], vp[i:i + 16]), vy[i:i + 16], vx[i:i + 16], cfg, tau)
                      for i in range(0, len(vx), 16)]
-        log.add_val(step, {k: float(np.mean([float(p[k]) for p in parts])) for k in ("pq_l1", "hue", "total")})
+        log.add_val(step, {k: float(np.mean([float(p[k]) for p in parts])) for k in ("pq_l1", "hue", "angle", "total")})
 
     validate(0)
     for step in range(1, cfg.steps + 1):
@@ -163,7 +191,7 @@ def train(cfg: GCMTrainConfig, files: Sequence, progress: Optional[ProgressFn] =
         yb = torch.where(flip[:, None, None, None], yb.flip(-1), yb)
         for grp in opt.param_groups:
             grp["lr"] = _lr(cfg.lr, step / cfg.steps)
-        loss = gcm_loss(model(xb), yb, xb, cfg, tau)["total"]
+        loss = gcm_loss(model(xb, p[idx]), yb, xb, cfg, tau)["total"]
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -63,7 +63,7 @@ def load_model(name_or_path: str):
 GRADE_PEAK = 1000.0
 
 
-def _finish(nits: np.ndarray, peak: Optional[float]) -> np.ndarray:
+def _finish(nits: np.ndarray, peak: Optional[float], grade_peak: float = GRADE_PEAK) -> np.ndarray:
     """Clip to the PQ range; with ``peak``, re-grade the 1000 cd/m² prediction to it
     (:func:`hdrkit.tonemap.regrade_peak`: BT.2390 EETF inverted, then applied towards ``peak``)."""
     nits = np.clip(np.nan_to_num(nits, nan=0.0, posinf=1e4), 0.0, 1e4).astype(np.float32)
@@ -71,7 +71,7 @@ def _finish(nits: np.ndarray, peak: Optional[float]) -> np.ndarray:
         return nits
     from hdrkit.tonemap import regrade_peak
 
-    return regrade_peak(nits, float(peak), GRADE_PEAK)
+    return regrade_peak(nits, float(peak), float(grade_peak))
 
 
 def _device(device):
@@ -257,9 +257,10 @@ def gcm(sdr: np.ndarray, peak: Optional[float] = None, model: str = "gcm", rows:
         raise InputError(f"model weights {p} are missing (train them: python -m hdrkit.expand.gcm_train)")
     net = _load_gcm(str(p.resolve()))
     report(progress, 0, 1, "expanding")
-    out = predict(net, np.asarray(sdr, np.float32), rows=int(rows), device=_device(device))
+    grade = net.grade_peak(peak)
+    out = predict(net, np.asarray(sdr, np.float32), rows=int(rows), device=_device(device), peak=grade)
     report(progress, 1, 1, "expanding")
-    return _finish(out, GRADE_PEAK if peak is None else peak)
+    return _finish(out, grade if peak is None else peak, grade)
 
 
 #: The learned operators added to :data:`hdrkit.expand.METHODS`.

@@ -70,6 +70,17 @@ class GCMConfig:
     tau: Tuple[float, float] = (0.88, 0.98)
     lut: int = 33
     hist_bins: int = 16
+    #: 1 adds per-channel code-value histograms and the mean chroma (max − min code) per luma bin to the
+    #: condition's statistics (what tells the SDR operators apart: their tone curves per channel and how they
+    #: desaturate highlights); 0 = the luma histogram only (weights of earlier rounds).
+    cond_stats: int = 0
+    #: True: the per-channel boost ``B`` only moves chromaticity (``c'·(1 + α_c·B)`` is renormalised to
+    #: luminance 1, so the level of a clipped region comes from ``Y_F`` and ``G`` alone); False: earlier rounds.
+    boost_norm: bool = False
+    #: True: the condition also gets ``log2(peak / 1000)`` of the grade to predict (``peak`` clamped to
+    #: ``peak_range``), trained on masters of several peaks; False: a 1000 cd/m² grade only (earlier rounds).
+    peak_cond: bool = False
+    peak_range: Tuple[float, float] = (1000.0, 4000.0)
 
 
 def _smoothstep(x: Tensor) -> Tensor:
@@ -77,16 +88,18 @@ def _smoothstep(x: Tensor) -> Tensor:
     return x * x * (3.0 - 2.0 * x)
 
 
-def _soft_histogram(x: Tensor, bins: int) -> Tensor:
+def _soft_histogram(x: Tensor, bins: int, weights: Optional[Tensor] = None) -> Tensor:
     """Triangular-kernel histogram of ``x`` (``B×N`` in [0, 1]) on ``bins`` centres ``(j + ½)/bins``, normalised by
-    ``N``: each value splits between its two nearest centres (linear interpolation), ``B×bins``."""
+    ``N``: each value splits between its two nearest centres (linear interpolation), ``B×bins``.  ``weights``
+    (``B×N``): each value counts with its weight instead of 1."""
     pos = x * bins - 0.5
     i0 = torch.floor(pos)
     w1 = pos - i0
     i0 = i0.long()
+    w = torch.ones_like(x) if weights is None else weights
     out = x.new_zeros(x.shape[0], bins + 2)  # one spare bin each side for the values beyond the end centres
-    out.scatter_add_(1, (i0 + 1).clamp(0, bins + 1), 1.0 - w1)
-    out.scatter_add_(1, (i0 + 2).clamp(0, bins + 1), w1)
+    out.scatter_add_(1, (i0 + 1).clamp(0, bins + 1), (1.0 - w1) * w)
+    out.scatter_add_(1, (i0 + 2).clamp(0, bins + 1), w1 * w)
     return out[:, 1:-1] / x.shape[1]
 
 
@@ -99,7 +112,8 @@ class GCM(nn.Module):
         c, h, loc = cfg.cond, cfg.hidden, cfg.local
         self.enc = nn.ModuleList([nn.Conv2d(3, 16, 3, 2, 1), nn.Conv2d(16, 32, 3, 2, 1),
                                   nn.Conv2d(32, 32, 3, 2, 1), nn.Conv2d(32, 64, 3, 2, 1)])
-        self.head = nn.Sequential(nn.Linear(64 + cfg.hist_bins + 6, 64), nn.LeakyReLU(0.1), nn.Linear(64, c))
+        n_stats = cfg.hist_bins * (5 if cfg.cond_stats else 1) + 6 + int(cfg.peak_cond)
+        self.head = nn.Sequential(nn.Linear(64 + n_stats, 64), nn.LeakyReLU(0.1), nn.Linear(64, c))
         self.l1, self.l2, self.l3 = nn.Linear(3, h), nn.Linear(h, h), nn.Linear(h, 3)
         self.gfm = nn.Linear(c, 4 * h)
         nn.init.zeros_(self.gfm.weight)
@@ -115,8 +129,18 @@ class GCM(nn.Module):
             self.loc_out.bias.copy_(torch.tensor([-3.0, -3.0, -3.0]))
 
     # ------------------------------------------------------------------------------------------- condition
-    def condition(self, v: Tensor) -> Tensor:
-        """``B×3×H×W`` code values → ``B×cond`` (from a ``thumb``² area thumbnail and global statistics)."""
+    def grade_peak(self, peak=None) -> float:
+        """The grade (cd/m²) the network predicts when asked for ``peak``: ``peak`` clamped to ``peak_range``
+        with peak conditioning, else :data:`GRADE_PEAK`."""
+        if not self.cfg.peak_cond or peak is None:
+            return GRADE_PEAK
+        lo, hi = self.cfg.peak_range
+        return float(min(max(float(peak), lo), hi))
+
+    def condition(self, v: Tensor, peak=None) -> Tensor:
+        """``B×3×H×W`` code values → ``B×cond`` (from a ``thumb``² area thumbnail and global statistics);
+        ``peak``: the grade to predict (cd/m², a number or a ``B`` tensor; 1000 when ``None``), used only with
+        ``peak_cond``."""
         cfg = self.cfg
         t = F.adaptive_avg_pool2d(v, cfg.thumb)
         x = t
@@ -127,7 +151,18 @@ class GCM(nn.Module):
         hist = _soft_histogram(luma, cfg.hist_bins)
         clipped = (v > 0.98).to(v.dtype).flatten(2).mean(-1)
         mean = v.flatten(2).mean(-1)
-        return self.head(torch.cat([feat, hist, clipped, mean], 1))
+        stats = [feat, hist, clipped, mean]
+        if cfg.cond_stats:
+            flat = v.flatten(2)
+            stats += [_soft_histogram(flat[:, i], cfg.hist_bins) for i in range(3)]
+            chroma = flat.amax(1) - flat.amin(1)
+            stats.append(_soft_histogram(luma, cfg.hist_bins, chroma) / (hist + 1e-3))  # mean chroma per luma bin
+        if cfg.peak_cond:
+            lo, hi = cfg.peak_range
+            p = torch.as_tensor(GRADE_PEAK if peak is None else peak, dtype=v.dtype, device=v.device)
+            p = p.reshape(-1, 1).expand(v.shape[0], 1).clamp(lo, hi)
+            stats.append(torch.log2(p / GRADE_PEAK))
+        return self.head(torch.cat(stats, 1))
 
     # ------------------------------------------------------------------------------------------ global map
     def mapping(self, v: Tensor, z: Tensor) -> Tensor:
@@ -180,7 +215,10 @@ class GCM(nn.Module):
         a_c = _smoothstep((v - cfg.tau[0]) / (cfg.tau[1] - cfg.tau[0]))
         a = a_c.amax(1, keepdim=True)
         YF = (Fm * y).sum(1, keepdim=True)
-        Hm = YF * c2 * (1.0 + a_c * boost) * (1.0 + a * gain)
+        P = c2 * (1.0 + a_c * boost)
+        if cfg.boost_norm:  # B moves chromaticity only: luminance of P back to 1 (one factor: ratios kept)
+            P = P / (P * y).sum(1, keepdim=True).clamp(min=1e-6)
+        Hm = YF * P * (1.0 + a * gain)
         out = (1.0 - a) * Fm + a * Hm
         out = torch.einsum("ij,bjhw->bihw", _M709_TO_2020.to(v), out)
         return out.clamp(0.0, 1e4)
@@ -213,9 +251,10 @@ class GCM(nn.Module):
         flat[:, idx] = part[0, :, :, 0]
         return out
 
-    def forward(self, v: Tensor) -> Tensor:
-        """``B×3×H×W`` code values → BT.2020 cd/m² (the per-pixel MLP evaluated directly; for training)."""
-        z = self.condition(v)
+    def forward(self, v: Tensor, peak=None) -> Tensor:
+        """``B×3×H×W`` code values → BT.2020 cd/m² (the per-pixel MLP evaluated directly; for training);
+        ``peak``: see :meth:`condition`."""
+        z = self.condition(v, peak)
         B, _, H, W = v.shape
         logF = self.mapping(v.permute(0, 2, 3, 1).reshape(B, H * W, 3), z).reshape(B, H, W, 3).permute(0, 3, 1, 2)
         boost, k, gain = self.local(v, z)
@@ -242,15 +281,16 @@ def apply_lut(lut: Tensor, v: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def predict(model: GCM, sdr: np.ndarray, rows: int = 512, device: str = "cpu") -> np.ndarray:
-    """SDR code values (``H×W×3`` float in [0, 1]) → BT.2020 cd/m² (float32 ``H×W×3``, 1000 cd/m² grade).
+def predict(model: GCM, sdr: np.ndarray, rows: int = 512, device: str = "cpu", peak=None) -> np.ndarray:
+    """SDR code values (``H×W×3`` float in [0, 1]) → BT.2020 cd/m² (float32 ``H×W×3``, a grade of
+    ``model.grade_peak(peak)`` cd/m²: 1000 unless the model is peak-conditioned).
 
     The condition comes from the whole picture; the global mapping is baked into a 3D LUT; the highlight CNN runs
     once on the ``down``-times smaller picture; the LUT and the blend run in bands of ``rows`` rows (bounded
     memory; the result does not depend on ``rows``)."""
     model = model.to(device).eval()
     v = torch.from_numpy(np.ascontiguousarray(np.asarray(sdr, np.float32).transpose(2, 0, 1)))[None].to(device)
-    z = model.condition(v)
+    z = model.condition(v, model.grade_peak(peak))
     lut = bake_lut(model, z)
     o_small = model.local_raw(v, z)
     H = v.shape[2]
