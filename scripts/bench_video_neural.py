@@ -106,6 +106,7 @@ def _gainmap_video(master, sdr_file, target_bytes: int, tmp: Path, scales=(4, 8,
     import av
 
     from hdrkit.codec.gainmap import apply_gainmap, compute_gainmap, quantise_map
+    from hdrkit.metrics import pu_psnr
     from hdrkit.video.io import MasteringDisplay, VideoReader, VideoWriter
 
     maps, rng_lo, rng_hi = {s: [] for s in scales}, np.inf, -np.inf
@@ -121,8 +122,7 @@ def _gainmap_video(master, sdr_file, target_bytes: int, tmp: Path, scales=(4, 8,
     for s in scales:
         hh, ww = maps[s][0].shape
         H2, W2 = hh + hh % 2, ww + ww % 2
-        chosen = None
-        for crf in range(0, 52, 3):
+        def encode_map(crf: int):
             p = tmp / f"gm_s{s}_crf{crf}.mp4"
             c = av.open(str(p), "w")
             st = c.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": "slow",
@@ -141,10 +141,17 @@ def _gainmap_video(master, sdr_file, target_bytes: int, tmp: Path, scales=(4, 8,
             for pk in st.encode(None):
                 c.mux(pk)
             c.close()
-            n = _stream_bytes(p)
+            return p, _stream_bytes(p)
+
+        # the lowest CRF (best map) whose stream fits: bisection (bytes fall as the CRF rises)
+        lo, hi, chosen = 0, 51, None
+        while lo <= hi:
+            crf = (lo + hi) // 2
+            p, n = encode_map(crf)
             if n <= target_bytes:
-                chosen = (crf, p, n)
-                break
+                chosen, hi = (crf, p, n), crf - 1
+            else:
+                lo = crf + 1
         if chosen is None:
             continue
         crf, p, n = chosen
@@ -155,10 +162,7 @@ def _gainmap_video(master, sdr_file, target_bytes: int, tmp: Path, scales=(4, 8,
                 if t % 6:
                     continue
                 gm = mf.to_ndarray(format="gray")[:hh, :ww, None]
-                from hdrkit.codec.gainmap import GainMapMetadata
-                md = _md(GainMapMetadata, rng_lo, rng_hi)
-                out = apply_gainmap(sdr, gm, md)
-                from hdrkit.metrics import pu_psnr
+                out = apply_gainmap(sdr, gm, _md(rng_lo, rng_hi))
                 err.append(float(pu_psnr(hdr.astype(np.float64), out.astype(np.float64))))
         cand = {"scale": s, "crf": crf, "bytes": n, "map_size": [ww, hh], "pu_psnr_every6th": float(np.mean(err)),
                 "file": str(p)}
@@ -168,8 +172,7 @@ def _gainmap_video(master, sdr_file, target_bytes: int, tmp: Path, scales=(4, 8,
     if best is None:
         return {"error": f"no gain-map stream fits in {target_bytes} bytes"}
     out_hdr = tmp / "gainmap_hdr10.mkv"
-    from hdrkit.codec.gainmap import GainMapMetadata
-    md = _md(GainMapMetadata, rng_lo, rng_hi)
+    md = _md(rng_lo, rng_hi)
     ww, hh = best["map_size"]
     with VideoReader(sdr_file) as sr, av.open(best["file"]) as mc, \
             VideoWriter(out_hdr, sr.info.width, sr.info.height, sr.stream.average_rate or 24, codec="hevc",
@@ -181,10 +184,11 @@ def _gainmap_video(master, sdr_file, target_bytes: int, tmp: Path, scales=(4, 8,
     return best
 
 
-def _md(cls, lo, hi):
-    from hdrkit.codec.gainmap import DEFAULT_OFFSET
+def _md(lo, hi):
+    """Gain-map metadata of the video baseline: one boost range for the clip, monochrome, gamma 1."""
+    from hdrkit.codec.gainmap import DEFAULT_OFFSET, GainMapMetadata
 
-    return cls(min_log2=(lo,) * 3, max_log2=(hi,) * 3, gamma=(1.0,) * 3, offset_sdr=(DEFAULT_OFFSET,) * 3,
+    return GainMapMetadata(min_log2=(lo,) * 3, max_log2=(hi,) * 3, gamma=(1.0,) * 3, offset_sdr=(DEFAULT_OFFSET,) * 3,
                offset_hdr=(DEFAULT_OFFSET,) * 3, capacity_min=0.0, capacity_max=max(hi, 1 / 65536),
                channels=1, use_base_colour_space=True).validate()
 
