@@ -707,21 +707,29 @@ def decode(kernel: Kernel, weights: Dict[str, np.ndarray], rgb: np.ndarray, cfg:
     """Run the network on every pixel: ``rgb`` ``(H, W, 3)`` float32 SDR code values in [0, 1] -> ``(H, W, 3)``
     float32 PQ code values (unclipped).  Rows are split over ``threads`` (default :func:`default_threads`)
     worker threads, each with its own scratch (the kernel releases the GIL); progress per ``chunk`` pixels."""
-    from hdrkit.progress import report
-
     H, W, _ = rgb.shape
     w = folded_weights(weights, cfg)
     packed = pack_weights(kernel.layout, w)
     tables = separable_tables(w["spatial.0"], cfg, H, W, pad_to=kernel.layout.pb)
     rgb = np.ascontiguousarray(rgb, dtype=np.float32)
     out = prefaulted_empty((H, W, 3))
-    rows = max(1, chunk // W)
+    return run_rows(kernel, rgb, out, tables, packed, max(1, chunk // W), threads, progress)
+
+
+def run_rows(kernel, src: np.ndarray, out: np.ndarray, tables, packed: np.ndarray, rows: int,
+             threads: Optional[int] = None, progress=None) -> np.ndarray:
+    """Drive a fused row kernel (``kernel.rows(src, out, r0, r1, tables, packed, scratch)``) over all rows of
+    ``out``, ``rows`` at a time, on ``threads`` worker threads (default :func:`default_threads`; the kernel
+    releases the GIL), each with its own ``kernel.scratch()``; progress once per block.  Returns ``out``."""
+    from hdrkit.progress import report
+
+    H = out.shape[0]
     threads = max(1, min(threads or default_threads(), -(-H // rows)))
     if threads == 1:
         scratch = kernel.scratch()
         for r0 in range(0, H, rows):
             r1 = min(H, r0 + rows)
-            kernel.rows(rgb, out, r0, r1, tables, packed, scratch)
+            kernel.rows(src, out, r0, r1, tables, packed, scratch)
             report(progress, r1, H, "decoding")
         return out
     import threading
@@ -729,12 +737,10 @@ def decode(kernel: Kernel, weights: Dict[str, np.ndarray], rgb: np.ndarray, cfg:
 
     local = threading.local()
 
-    def run(r0):
+    def run(r0: int) -> None:
         if not hasattr(local, "scratch"):
             local.scratch = kernel.scratch()
-        r1 = min(H, r0 + rows)
-        kernel.rows(rgb, out, r0, r1, tables, packed, local.scratch)
-        return r1
+        kernel.rows(src, out, r0, min(H, r0 + rows), tables, packed, local.scratch)
 
     done = 0
     with ThreadPoolExecutor(threads) as pool:

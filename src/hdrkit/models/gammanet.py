@@ -154,8 +154,7 @@ def decode(weights: Dict[str, np.ndarray], sdr_u8: np.ndarray, cfg: GammaConfig,
     16-bit PNG holds; the float32 result quantised as :func:`hdrkit.io.write.write_image` does) straight from
     the kernel.  Where the kernel cannot be built, :func:`forward_reference`."""
     from hdrkit.models import _fusedgamma
-    from hdrkit.models._fusednet import default_threads, prefaulted_empty
-    from hdrkit.progress import report
+    from hdrkit.models._fusednet import prefaulted_empty, run_rows
 
     sdr_u8 = np.asarray(sdr_u8)
     if sdr_u8.ndim != 3 or sdr_u8.shape[2] != 3:
@@ -172,30 +171,7 @@ def decode(weights: Dict[str, np.ndarray], sdr_u8: np.ndarray, cfg: GammaConfig,
                                        sdr_log_table(cfg).astype(np.float32), kern.layout.h0p)
     packed = _fusedgamma.pack_weights(kern.layout, weights, cfg.offset)
     out = np.empty((H, W, 3), np.uint16) if codes16 else prefaulted_empty((H, W, 3))
-    rows = max(1, chunk // max(W, 1))
-    threads = max(1, min(threads or default_threads(), -(-H // rows)))
-    if threads == 1:
-        scratch = kern.scratch()
-        for r0 in range(0, H, rows):
-            kern.rows(sdr_u8, out, r0, min(H, r0 + rows), tables, packed, scratch)
-            report(progress, min(H, r0 + rows), H, "decoding")
-        return out
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    local = threading.local()
-
-    def run(r0: int) -> None:
-        if not hasattr(local, "scratch"):
-            local.scratch = kern.scratch()
-        kern.rows(sdr_u8, out, r0, min(H, r0 + rows), tables, packed, local.scratch)
-
-    done = 0
-    with ThreadPoolExecutor(threads) as pool:
-        for _ in pool.map(run, range(0, H, rows)):
-            done += 1
-            report(progress, min(H, done * rows), H, "decoding")
-    return out
+    return run_rows(kern, sdr_u8, out, tables, packed, max(1, chunk // max(W, 1)), threads, progress)
 
 
 def decode_torch(weights: Dict[str, np.ndarray], sdr_u8: np.ndarray, cfg: GammaConfig, device="cuda",
