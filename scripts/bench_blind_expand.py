@@ -31,7 +31,9 @@ OPERATORS = ("youtube", "ocio", "bt2446a", "camera")
 CLIP_CODE = 254.0 / 255.0
 
 
-def views(files, size: int, yaws=(0, 90, 180, 270)):
+def views(files, size: int, yaws=(0, 90, 180, 270), peak: float = 1000.0):
+    """``(name, master)`` of each panorama's perspective views (pitch 0°, 75° field of view, ``size``²), mastered
+    to HDR10 at ``peak`` cd/m² (log-average 26 cd/m²)."""
     from hdrkit.data import load_hdr_nits, perspective_view
     from hdrkit.tonemap import master_hdr10
 
@@ -40,7 +42,7 @@ def views(files, size: int, yaws=(0, 90, 180, 270)):
         pano = load_hdr_nits(f)
         for yaw in yaws:
             v = perspective_view(pano, yaw=float(yaw), pitch=0.0, fov=75.0, size=size)
-            out.append((f"{f.stem}@{yaw}", master_hdr10(np.clip(v, 0, None), peak=1000.0, mid=26.0)))
+            out.append((f"{f.stem}@{yaw}", master_hdr10(np.clip(v, 0, None), peak=peak, mid=26.0)))
     return out
 
 
@@ -102,22 +104,16 @@ def peak_check(data: str, size: int, seed: int, peak: float = 4000.0, level: flo
     share of the master's pixels ≥ ``level`` where the output is ≥ ``level`` too; the other way round, the views
     whose master stays below ``level`` and how many of them the output still reaches it in (false highlights);
     and the mean PU21-PSNR / PQ-PSNR against the ``peak`` master (is the whole grade right, not only its top)."""
-    from hdrkit.data import load_hdr_nits, perspective_view
     import functools
 
     from hdrkit.data.split import held_out_files, training_files
     from hdrkit.expand import METHODS
     from hdrkit.metrics import evaluate
-    from hdrkit.tonemap import master_hdr10
 
     fns = {m: functools.partial(METHODS[m], model=gcm_weights) if m == "gcm" and gcm_weights else METHODS[m]
            for m in methods}
-    scenes = []
-    for f in held_out_files(data) if split == "held-out" else training_files(data)[:8]:
-        pano = load_hdr_nits(f)
-        for yaw in (0, 90, 180, 270):
-            v = perspective_view(pano, yaw=float(yaw), pitch=0.0, fov=75.0, size=size)
-            scenes.append(master_hdr10(np.clip(v, 0, None), peak=peak, mid=26.0))
+    files = held_out_files(data) if split == "held-out" else training_files(data)[:8]
+    scenes = [master for _, master in views(files, size, peak=peak)]
     out = {}
     for op in OPERATORS:
         rng = np.random.default_rng(seed)

@@ -149,3 +149,35 @@ def test_peak_conditioned_gcm_predicts_the_grade_asked_for(tmp_path):
         want = regrade_peak(np.clip(predict(m, sdr, peak=grade), 0, 1e4), grade if peak is None else peak, grade)
         assert np.allclose(got, want, rtol=1e-5, atol=1e-3), peak
         assert got.max() <= (grade if peak is None else peak) + 1e-3
+
+
+def _fixed_sdr():
+    """A fixed 56×40 SDR picture (seeded noise over ramps, a clipped warm highlight, a grey ramp into clipping, a
+    clipped blue): the input of the default-output checksum below."""
+    rng = np.random.default_rng(1616)
+    h, w = 40, 56
+    y = np.linspace(0, 1, h)[:, None, None]
+    x = np.linspace(0, 1, w)[None, :, None]
+    one = np.ones((h, w, 1))
+    sdr = np.concatenate([0.05 + 0.9 * y * x, (0.05 + 0.95 * y) * one, (0.1 + 0.6 * x) * one], -1)
+    sdr = np.clip(sdr + rng.normal(0, 0.02, (h, w, 3)), 0, 1)
+    sdr[4:16, 28:52] = [1.0, 1.0, 0.75]
+    sdr[24:36, 4:24] = np.linspace(0.8, 1.0, 20)[None, :, None]
+    sdr[26:34, 30:50] = [0.55, 0.8, 1.0]
+    return np.round(sdr * 255) / 255
+
+
+#: sha256 of the float32 output of ``expand(_fixed_sdr(), method="gcm")`` computed by main at 654dbf7 (the
+#: round-4 weights), before the peak-aware highlight expansion existed: the default (1000 cd/m²) grade must stay
+#: bit for bit what it was (downstream models are trained on it).
+_GCM_DEFAULT_SHA256 = "3471ce8b37347aa3386b4548adbeaaf49509c5e58f9fe1f8f846b5df333553dc"
+
+
+def test_gcm_default_output_is_bit_identical_to_round_4():
+    import hashlib
+
+    sdr = _fixed_sdr()
+    for params in ({}, {"peak": 1000.0}):
+        out = expand(sdr, method="gcm", **params)
+        assert out.dtype == np.float32 and out.shape == sdr.shape
+        assert hashlib.sha256(np.ascontiguousarray(out, "<f4").tobytes()).hexdigest() == _GCM_DEFAULT_SHA256

@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
                                    "shows their parameters)."),
         list_: bool = typer.Option(False, "--list", callback=_list_methods, is_eager=True,
                                    help="List the methods and each one's parameters, then exit."),
-        peak: Optional[float] = typer.Option(None, "--peak", help="Display peak in nits. Learned methods (gcm, unet, metahdr) predict a 1000-nit HDR10 grade and re-grade it to PEAK (BT.2390 EETF inverted then re-applied; highlights spread up to PEAK, light below ~400 nits unchanged); classical ones map SDR white to PEAK (bt2446c: the SDR super-white 118 nits, so SDR white reaches ~1/3 of PEAK; huo2014 scales with it and may exceed it)."),
+        peak: Optional[float] = typer.Option(None, "--peak", help="Display peak in nits. Learned methods (gcm, unet, metahdr) predict a 1000-nit HDR10 grade and re-grade it to PEAK (BT.2390 EETF inverted then re-applied; highlights spread up to PEAK, light below ~400 nits unchanged); classical ones map SDR white's luminance to PEAK (bt2446c: the SDR super-white 118 nits, so SDR white reaches ~1/3 of PEAK; huo2014 scales with it and may exceed it; these operators keep colour ratios, so a saturated pixel can exceed PEAK in one channel: akyuz2007 when the brightest pixel is coloured, masia2009/2017 when their gamma is below 1)."),
         param: Optional[List[str]] = typer.Option(
             None, "--param", "-p", help="Method parameter NAME=VALUE (repeatable), e.g. "
             + "; ".join(f"{v} for {k}" for k, v in PARAM_EXAMPLES.items()) + " (`--list` shows all)."),
