@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import sys
@@ -146,11 +147,13 @@ def _clips(data: str, frames: int, size, seed: int, limit: int = 0, scenes: str 
 
 
 def table(data: str, frames: int, size, seed: int, methods, tmp: str, anchor: bool = True, scenes: str = "all",
-          oracle: bool = False) -> dict:
+          oracle: bool = False, stabilise: bool = False, hold: float = math.inf) -> dict:
     """MABD-MSE and PU-PSNR of the smoothed global baseline vs the same operator per frame, on the frames in
     memory (``hdrkit.video.expand.expand_frames``: the analysis, shots, smoothing and per-frame LUTs of
     ``expand_video``, without the codecs).  ``oracle``: also each per-frame output divided by the camera's *true*
-    exposure change within its shot (``METHOD+oracle``: what perfect exposure compensation could reach)."""
+    exposure change within its shot (``METHOD+oracle``: what perfect exposure compensation could reach);
+    ``stabilise``: also each method with the level stabiliser of ``hdrkit.video.stabilize`` (``METHOD+stab``,
+    ``hold`` seconds)."""
     from hdrkit import color
     from hdrkit.metrics import delta_e_itp, mabd_jiang2019, mabd_kpnmfi, pu_psnr
     from hdrkit.metrics.mabd import mabd_vector
@@ -158,11 +161,13 @@ def table(data: str, frames: int, size, seed: int, methods, tmp: str, anchor: bo
 
     rows = []
     ev = {}
-    variants = list(methods) + ([(m + "+oracle", 0.0) for m, s in methods if s == 0] if oracle else [])
+    variants = list(methods) + ([(m + "+stab", s) for m, s in methods] if stabilise else []) \
+        + ([(m + "+oracle", 0.0) for m, s in methods if s == 0] if oracle else [])
     for name, hdr, sdr in _clips(data, frames, size, seed, scenes=scenes, exposures=ev):
         ref_pq = np.stack([np.asarray(color.pq_inverse_eotf(h), np.float32) for h in hdr])
         for method, smooth in variants:
-            test = expand_frames(sdr, 24.0, method=method.split("+")[0], smooth=smooth, anchor=anchor)
+            test = expand_frames(sdr, 24.0, method=method.split("+")[0], smooth=smooth, anchor=anchor,
+                                 stabilise=method.endswith("+stab"), hold=hold)
             if method.endswith("+oracle"):
                 test = [np.clip(t * np.exp(-e), 0, 10000) for t, e in zip(test, ev[name])]
             test_pq = np.stack([np.asarray(color.pq_inverse_eotf(np.clip(t, 0, 10000)), np.float32) for t in test])
@@ -207,6 +212,7 @@ def temporal(data: str, frames: int, size, seed: int, variants, scenes: str = "h
     from hdrkit.video import shots as S
     from hdrkit.video.expand import expand_frames
     from hdrkit.video.models import temporal_clues as TC
+    from hdrkit.video.stabilize import stabilise_frames
 
     model = TC.load_model()
     cfg = model.cfg
@@ -240,15 +246,28 @@ def temporal(data: str, frames: int, size, seed: int, variants, scenes: str = "h
                                      "epe_fixed": float(e1.mean()), "clipped_px": int(cm.sum()),
                                      "epe_dis_clipped": float(e0[cm].mean()) if cm.any() else None,
                                      "epe_fixed_clipped": float(e1[cm].mean()) if cm.any() else None})
+        done = {}  # outputs (and CPU s/frame) of each method before the stabiliser, shared by its variants
         for label, kind, opts in variants:
+            opts = dict(opts)
+            hold = opts.pop("stabilise", None)  # seconds: the level stabiliser on top (hdrkit.video.stabilize)
+            key = (kind, tuple(sorted(opts.items())))
             c0 = time.process_time()
-            if kind == "gcm":
+            if key in done:
+                test, extra = done[key]
+            elif kind == "gcm":
                 test, extra = bases, gcm_s
+            elif kind == "master":  # the reference itself: the floor of the warping error (interpolation, occlusions)
+                test, extra = hdr, 0.0
             elif kind == "gcm-smooth":
                 test, extra = expand_frames(sdr, 24.0, method="gcm", smooth=1.0), 0.0
             else:
                 test, extra = TC.expand_frames(sdr, cuts, model=model, bases=bases, **opts), gcm_s
-            sec = (time.process_time() - c0) / len(sdr) + extra  # + gcm's own time where its output is reused
+            extra += (time.process_time() - c0) / len(sdr)
+            done[key] = (test, extra)
+            c0 = time.process_time()
+            if hold is not None:
+                test = stabilise_frames(test, sdr, cuts, hold * 24.0)[0]
+            sec = (time.process_time() - c0) / len(sdr) + extra  # + the method's own time where its output is reused
             test_pq = np.stack([pq(t) for t in test])
             cm = clip_mask
             H = np.stack(hdr).astype(np.float64)
@@ -292,6 +311,7 @@ def temporal(data: str, frames: int, size, seed: int, variants, scenes: str = "h
 
 TEMPORAL_VARIANTS = {
     "gcm": ("gcm per frame", "gcm", {}),
+    "master": ("the HDR master itself (floor of the warping error)", "master", {}),
     "gcm-smooth": ("gcm global, smoothed 1 s (video default)", "gcm-smooth", {}),
     "tc": ("temporal-clues (4 refs, flow correction)", "tc", {"steady": False}),
     "tc-nofix": ("temporal-clues, no flow correction", "tc", {"fix": False, "steady": False}),
@@ -300,7 +320,22 @@ TEMPORAL_VARIANTS = {
     "tc-6": ("temporal-clues, 6 refs", "tc", {"refs": 6, "steady": False}),
     "tc-noprop": ("temporal-clues, no propagation (keys only)", "tc", {"propagate": False, "steady": False}),
     "tc-steady": ("temporal-clues default (4 refs, flow correction, steady gain)", "tc", {"steady": True}),
+    "gcm-stab": ("gcm per frame + level stabiliser", "gcm", {"stabilise": math.inf}),
+    "tc-stab": ("temporal-clues default + level stabiliser", "tc", {"steady": True, "stabilise": math.inf}),
 }
+
+
+def temporal_variant(name: str):
+    """``TEMPORAL_VARIANTS[name]``; ``NAME@S`` (a ``-stab`` variant): the stabiliser's hold ``S`` seconds."""
+    base, _, hold = name.partition("@")
+    if base not in TEMPORAL_VARIANTS:
+        raise SystemExit(f"error: unknown variant {base!r}; choose of {', '.join(TEMPORAL_VARIANTS)}")
+    label, kind, opts = TEMPORAL_VARIANTS[base]
+    if hold:
+        if "stabilise" not in opts:
+            raise SystemExit(f"error: {base} has no stabiliser hold to set")
+        label, opts = f"{label} (hold {hold} s)", {**opts, "stabilise": float(hold)}
+    return label, kind, opts
 
 
 def _procedural_clips(frames: int, size, seed: int, count: int):
@@ -408,6 +443,9 @@ def main(argv=None) -> int:
             t.add_argument("--methods", default="masia2017,akyuz2007,masia2009")
             t.add_argument("--smooths", default="1,0")
             t.add_argument("--no-anchor", action="store_true")
+            t.add_argument("--stabilise", action="store_true",
+                           help="also METHOD+stab: with the level stabiliser (hdrkit.video.stabilize)")
+            t.add_argument("--hold", type=float, default=math.inf, help="the stabiliser's hold, seconds")
             t.add_argument("--oracle-exposure", action="store_true",
                            help="also METHOD+oracle: per-frame output compensated by the true exposure change")
             t.add_argument("--scenes", default="all", choices=("all", "held-out"),
@@ -425,11 +463,12 @@ def main(argv=None) -> int:
     else:
         w, h = (int(v) for v in a.size.split("x"))
         if a.cmd == "temporal":
-            res = temporal(a.data, a.frames, (h, w), a.seed, [TEMPORAL_VARIANTS[v] for v in a.variants.split(",")],
+            res = temporal(a.data, a.frames, (h, w), a.seed, [temporal_variant(v) for v in a.variants.split(",")],
                            a.scenes, a.limit)
         elif a.cmd == "table":
             methods = [(m, float(s)) for m in a.methods.split(",") for s in a.smooths.split(",")]
-            res = table(a.data, a.frames, (h, w), a.seed, methods, a.tmp, not a.no_anchor, a.scenes, a.oracle_exposure)
+            res = table(a.data, a.frames, (h, w), a.seed, methods, a.tmp, not a.no_anchor, a.scenes, a.oracle_exposure,
+                        a.stabilise, a.hold)
         else:
             crfs = [None if c == "default" else float(c) for c in a.crfs.split(",")]
             res = roundtrip(a.data, a.frames, (h, w), a.seed, a.tmp, a.limit, crfs, a.codecs.split(","))

@@ -49,6 +49,11 @@ def expand_cmd(
                                            "parameters' smoothing within a shot (default 1; 0 = per frame)."),
     anchor: bool = typer.Option(True, "--anchor/--no-anchor", help="Classical global curves: map each frame's median "
                                 "luminance onto the smoothed one (a pumping exposure is not passed on)."),
+    stabilise: bool = typer.Option(False, "--stabilise/--no-stabilise", help="Global methods and temporal-clues: "
+                                   "one gain per frame holding the light of the same scene points steady within a "
+                                   "shot (level stabiliser, docs/VIDEO.md)."),
+    hold: Optional[float] = typer.Option(None, "--hold", help="With --stabilise: std in seconds of the level trend "
+                                         "that is kept (default inf: the shot's mean level)."),
     codec: str = typer.Option("hevc", "--codec", help="hevc (x265 Main 10) or av1 (SVT-AV1 10-bit)."),
     crf: Optional[float] = typer.Option(None, "--crf", help="Quality (default 8 for hevc, 3 for av1: ≤ 1 dB PU-PSNR lost beyond 4:2:0; raise it for smaller files)."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Encoder preset (default faster for x265, 10 for SVT-AV1)."),
@@ -91,9 +96,9 @@ def expand_cmd(
     with rich_progress(f"video expand ({method})") as progress:
         r = expand_video(source, output, method=method, smooth=smooth, peak=peak, codec=codec, crf=crf,
                          preset=preset, chroma=chroma, mastering=md, light=light, params=params, anchor=anchor,
-                         progress=progress)
+                         stabilise=stabilise, hold=hold, progress=progress)
     typer.echo(f"wrote {output} ({r.width}×{r.height}, {r.frames} frames, {r.codec} HDR10, {method}"
-               f"{f' smoothed {r.smooth:g} s' if r.smooth else ''}, {len(r.cuts)} shot(s), MaxCLL {r.content_light.max_cll}"
+               f"{f' smoothed {r.smooth:g} s' if r.smooth else ''}{', stabilised' if stabilise else ''}, {len(r.cuts)} shot(s), MaxCLL {r.content_light.max_cll}"
                f" MaxFALL {r.content_light.max_fall}, {r.fps:.2f} fps end to end)")
 
 

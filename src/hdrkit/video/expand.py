@@ -48,6 +48,7 @@ from hdrkit.video.io import (
     frame_light,
     ycbcr_matrices,
 )
+from hdrkit.video.stabilize import apply_level
 
 #: Global operators with a temporally smoothed, LUT-baked video form.
 GLOBAL_METHODS = ("gcm", "masia2017", "masia2009", "akyuz2007", "linear")
@@ -234,10 +235,18 @@ class Analysis:
     light: Optional[np.ndarray] = None  # frames × 2 (max, mean of max(R,G,B)) nits; per-frame methods only
     params: Optional[np.ndarray] = None  # the statistics actually used per frame (smoothed or not)
     anchor: bool = True  # map each frame's median onto the smoothed one (global_curve's ``own``)
+    gains: Optional[np.ndarray] = None  # ln gain per frame of the level stabiliser (hdrkit.video.stabilize)
 
     def own(self, t: int) -> Optional[np.ndarray]:
         """The exposure anchor of frame ``t`` for :func:`frame_lut` (None when anchoring is off)."""
         return self.stats[t] if self.anchor else None
+
+    def lut(self, method: str, t: int, peak: float, to_sdr=None) -> np.ndarray:
+        """Frame ``t``'s final LUT: :func:`frame_lut` of its (smoothed) parameters, then the stabiliser's gain."""
+        from hdrkit.video.stabilize import level_lut
+
+        lut = frame_lut(method, self.params[t], peak, to_sdr=to_sdr, own=self.own(t))
+        return lut if self.gains is None else level_lut(lut, float(self.gains[t]), peak)
 
 
 @dataclass
@@ -352,23 +361,45 @@ def analyse(path: str | os.PathLike, method: str = DEFAULT_METHOD, smooth: float
     return an.result(fps, smooth, threshold, min_length, anchor)
 
 
+def _check_stabilise(stabilise: bool, hold: Optional[float], method: str, per_frame: bool, multi: bool) -> float:
+    """The stabiliser's hold in seconds (default :data:`hdrkit.video.stabilize.DEFAULT_HOLD`), checked."""
+    from hdrkit.video.stabilize import DEFAULT_HOLD
+
+    hold = DEFAULT_HOLD if hold is None else float(hold)
+    if np.isnan(hold) or hold < 0:
+        raise InputError(f"--hold must be ≥ 0 seconds (inf: the shot's mean level), got {hold}")
+    if stabilise and per_frame and not multi:
+        raise InputError(f"--stabilise is for the global baseline ({', '.join(GLOBAL_METHODS)}) and the video "
+                         f"methods, not the per-frame method {method}")
+    return hold
+
+
 def expand_frames(frames, fps: float = 24.0, method: str = DEFAULT_METHOD, smooth: Optional[float] = None,
                   peak: float = 1000.0, threshold: float = S.DEFAULT_THRESHOLD,
                   min_length: int = S.DEFAULT_MIN_LENGTH, params: Optional[dict] = None,
-                  anchor: bool = True) -> list[np.ndarray]:
+                  anchor: bool = True, stabilise: bool = False, hold: Optional[float] = None) -> list[np.ndarray]:
     """In-memory form of :func:`expand_video` for a list of SDR frames (BT.709 code values ``H×W×3``): the same
-    analysis (every 4th pixel), shots, smoothing and per-frame LUTs, without the codecs.  Returns nits frames."""
+    analysis (every 4th pixel), shots, smoothing, level stabiliser and per-frame LUTs, without the codecs.
+    Returns nits frames."""
     from hdrkit import color
     from hdrkit.expand import expand as expand_image
+    from hdrkit.video import stabilize as ST
     from hdrkit.video.models import VIDEO_METHODS
 
-    if method in VIDEO_METHODS:
+    multi = method in VIDEO_METHODS
+    per_frame = method not in GLOBAL_METHODS
+    hold = _check_stabilise(stabilise, hold, method, per_frame, multi)
+    if multi:
         from hdrkit.video.models import temporal_clues as TC
 
         step = analysis_step(frames[0].shape[1], frames[0].shape[0]) if len(frames) else 1
         cuts = S.frame_cuts([np.asarray(f, np.float32)[::step, ::step] for f in frames], threshold, min_length)
-        return TC.expand_frames(frames, cuts, peak, **TC.options(**(params or {})))
-    per_frame = method not in GLOBAL_METHODS
+        opts = TC.options(**(params or {}))
+        out = TC.expand_frames(frames, cuts, peak, **opts)
+        if stabilise:
+            size = TC.work_size(frames[0].shape[1], frames[0].shape[0], TC.load_model().cfg.work)
+            out = ST.stabilise_frames(out, frames, cuts, hold * fps, peak, lambda f: TC.to_work(f, size))[0]
+        return out
     smooth = (0.0 if per_frame else DEFAULT_SMOOTH) if smooth is None else float(smooth)
     if per_frame:
         return [expand_image(f, method=method, **(params or {})) for f in frames]
@@ -377,18 +408,29 @@ def expand_frames(frames, fps: float = 24.0, method: str = DEFAULT_METHOD, smoot
         step = analysis_step(f.shape[1], f.shape[0])
         an.add(np.asarray(f, np.float32)[::step, ::step])
     a = an.result(fps, smooth, threshold, min_length, anchor)
+    if stabilise:  # as the content-light pass of the file: each frame's LUT on every (step/2)-th pixel
+        tracker = ST.LevelTracker()
+        for t, f in enumerate(frames):
+            s2 = max(1, analysis_step(f.shape[1], f.shape[0]) // 2)
+            small = np.ascontiguousarray(np.asarray(f, np.float32)[::s2, ::s2])
+            pq = np.empty_like(small)
+            K.apply_lut(small, a.lut(method, t, peak), pq)
+            tracker.push(pq, small, cut=t in a.cuts)
+        a.gains = tracker.gains(a.cuts, hold * fps)
     out = []
     for t, f in enumerate(frames):
         f = np.ascontiguousarray(f, dtype=np.float32)
         pq = np.empty_like(f)
-        K.apply_lut(f, frame_lut(method, a.params[t], peak, own=a.own(t)), pq)
+        K.apply_lut(f, a.lut(method, t, peak), pq)
         out.append(np.asarray(color.pq_eotf(pq), np.float32))
     return out
 
 
-def _global_light(path, analysis: Analysis, method: str, peak: float, progress, matrix, full_range) -> np.ndarray:
+def _global_light(path, analysis: Analysis, method: str, peak: float, progress, matrix, full_range,
+                  tracker=None) -> np.ndarray:
     """Pass 2 for the global methods: each frame's LUT on every ``step/2``-th pixel → (max, mean) of
-    max(R,G,B) in nits (:func:`hdrkit.video._kernels.lut_light`)."""
+    max(R,G,B) in nits (:func:`hdrkit.video._kernels.lut_light`); with ``tracker``
+    (:class:`hdrkit.video.stabilize.LevelTracker`) the level steps of the same pixels' output too."""
     from hdrkit import color
 
     eotf = np.asarray(color.pq_eotf(np.linspace(0.0, 1.0, 4096)), np.float64)
@@ -400,7 +442,12 @@ def _global_light(path, analysis: Analysis, method: str, peak: float, progress, 
             if t >= analysis.frames:
                 break
             sdr = np.ascontiguousarray(_thumb(reader, frame, step))
-            light.append(K.lut_light(sdr, frame_lut(method, analysis.params[t], peak, own=analysis.own(t)), eotf))
+            lut = analysis.lut(method, t, peak)
+            light.append(K.lut_light(sdr, lut, eotf))
+            if tracker is not None:
+                pq = np.empty_like(sdr)
+                K.apply_lut(sdr, lut, pq)
+                tracker.push(pq, sdr, cut=t in analysis.cuts)
             rate(t + 1)
     return np.array(light)
 
@@ -436,10 +483,31 @@ class _Thumbnails:
         self.reader.close()
 
 
+#: Row band height of the full-resolution stage of the multi-frame methods (even: 4:2:0 chroma rows).
+BAND_ROWS = 64
+
+
+def _restored_bands(sdr: np.ndarray, base: np.ndarray, delta: np.ndarray, peak: float, gain: Optional[float] = None,
+                    rows: int = BAND_ROWS):
+    """The full-resolution stage of ``temporal-clues`` in row bands: ``(r0, nits rows)`` of Eq. 1's blend
+    (:func:`hdrkit.video.models.temporal_clues.apply_gain`: Δ upsampled, α, the per-frame model's output
+    ``base``), the re-grade to ``peak`` and the stabiliser's ``gain`` (ln), ``rows`` rows at a time — the same
+    numbers as the whole frame at once, holding a few band-sized temporaries instead of whole-frame ones."""
+    from hdrkit.video.models import temporal_clues as TC
+
+    H = sdr.shape[0]
+    for r0 in range(0, H, rows):
+        r1 = min(H, r0 + rows)
+        out = _finish_grade(TC.apply_gain(base[r0:r1], sdr[r0:r1], delta, band=(r0, H)), peak)
+        yield r0, (out if gain is None else apply_level(out, gain, peak))
+
+
 def _multi_light(src, analysis: Analysis, model, work, options: dict, peak: float, progress, matrix,
-                 full_range) -> np.ndarray:
+                 full_range, tracker=None) -> np.ndarray:
     """Content-light pass of the multi-frame methods: the whole method at the work resolution (the encode
-    pass repeats it at the same resolution, so Δ is the same) → (max, mean) of max(R,G,B) per frame."""
+    pass repeats it at the same resolution, so Δ is the same) → (max, mean) of max(R,G,B) per frame; with
+    ``tracker`` (:class:`hdrkit.video.stabilize.LevelTracker`) the level steps of that output too."""
+    from hdrkit import color
     from hdrkit.video.models import temporal_clues as TC
 
     thumbs = _Thumbnails(src, matrix, full_range, work)
@@ -449,7 +517,10 @@ def _multi_light(src, analysis: Analysis, model, work, options: dict, peak: floa
         rate = _Rate(progress, "restoring (content light)", analysis.frames)
         for t in range(analysis.frames):
             d = r.frame(t)
-            light.append(frame_light(_finish_grade(TC.apply_gain(r.base(t), r.thumb(t), d), peak)))
+            out = _finish_grade(TC.apply_gain(r.base(t), r.thumb(t), d), peak)
+            light.append(frame_light(out))
+            if tracker is not None:
+                tracker.push(np.asarray(color.pq_inverse_eotf(out), np.float32), r.thumb(t), cut=t in analysis.cuts)
             rate(t + 1)
     finally:
         thumbs.close()
@@ -463,6 +534,7 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
                  params: Optional[dict] = None, threshold: float = S.DEFAULT_THRESHOLD,
                  min_length: int = S.DEFAULT_MIN_LENGTH, copy_streams: bool = True,
                  matrix: Optional[str] = None, full_range: Optional[bool] = None, anchor: bool = True,
+                 stabilise: bool = False, hold: Optional[float] = None,
                  progress: Optional[ProgressFn] = None) -> ExpandResult:
     """Up-convert an SDR video file to HDR10 (HEVC Main 10 or AV1 10-bit), atomically.
 
@@ -479,6 +551,10 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
     threshold, min_length : shot detection (:mod:`hdrkit.video.shots`).
     matrix, full_range : override the input's Y'CbCr matrix / range.
     anchor : global methods: map each frame's median luminance onto the smoothed one (:func:`global_curve`).
+    stabilise, hold : the level stabiliser (:mod:`hdrkit.video.stabilize`; global methods and video methods):
+        one gain per frame that keeps the output light of the same scene points steady within a shot; ``hold``:
+        std in seconds of the level trend it keeps (default: the shot's mean level).  Measured in the content-
+        light pass (which then runs even when ``light`` is given), applied in the encode pass.
 
     Returns an :class:`ExpandResult`; no file is left behind on any error or interrupt.
     """
@@ -501,6 +577,7 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
         raise InputError(f"{method} takes no temporal smoothing (--smooth): it is temporal by construction")
     if per_frame and smooth > 0:
         raise InputError(f"{method} is applied per frame; temporal smoothing is for {', '.join(GLOBAL_METHODS)}")
+    hold = _check_stabilise(stabilise, hold, method, per_frame, multi)
     if not per_frame:  # the global baseline's parameters come from the (smoothed) statistics: nothing to ignore
         extra = {k: v for k, v in (params or {}).items() if not (k == "device" and str(v) == "cpu")}
         if "device" in extra:
@@ -542,13 +619,21 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
     if multi:
         tc_model = TC.load_model()
         work = TC.work_size(info.width, info.height, tc_model.cfg.work)
-    if light is None:
+    if light is None or stabilise:
+        from hdrkit.video.stabilize import LevelTracker, level_light
+
         t1 = time.perf_counter()
+        tracker = LevelTracker() if stabilise else None
         if multi:
-            fl = _multi_light(src, analysis, tc_model, work, op_params, peak, progress, matrix, full_range)
+            fl = _multi_light(src, analysis, tc_model, work, op_params, peak, progress, matrix, full_range, tracker)
         else:
-            fl = analysis.light if per_frame else _global_light(src, analysis, method, peak, progress, matrix, full_range)
-        light = content_light_of(float(fl[:, 0].max()), float(fl[:, 1].max()))
+            fl = analysis.light if per_frame else _global_light(src, analysis, method, peak, progress, matrix,
+                                                                full_range, tracker)
+        if tracker is not None:
+            analysis.gains = tracker.gains(analysis.cuts, hold * analysis.fps)
+            fl = level_light(fl, analysis.gains, peak)
+        if light is None:
+            light = content_light_of(float(fl[:, 0].max()), float(fl[:, 1].max()))
         passes["light_s"] = time.perf_counter() - t1
     mastering = mastering or MasteringDisplay.named("p3d65", max_nits=max(peak, 100.0))
     t2 = time.perf_counter()
@@ -572,18 +657,18 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
                     break
                 if multi:
                     sdr = reader.convert(reader.to_rgb_prime(frame))
-                    out = TC.apply_gain(TC.gcm_frame(sdr), sdr, restorer.frame(n))
-                    writer.write_nits(_finish_grade(out, peak))
+                    gain = None if analysis.gains is None else float(analysis.gains[n])
+                    writer.write_nits_bands(_restored_bands(sdr, TC.gcm_frame(sdr), restorer.frame(n), peak, gain))
                 elif per_frame:
                     sdr = reader.convert(reader.to_rgb_prime(frame))
                     writer.write_nits(expand_image(sdr, method=method, **op_params))
                 elif reader.info.chroma == "rgb":
                     sdr = reader.to_rgb_prime(frame)
                     pq = np.empty_like(sdr)
-                    K.apply_lut(sdr, frame_lut(method, analysis.params[n], peak, to_sdr=to_sdr, own=analysis.own(n)), pq)
+                    K.apply_lut(sdr, analysis.lut(method, n, peak, to_sdr), pq)
                     writer.write_rgb_prime(pq)
                 else:
-                    lut = frame_lut(method, analysis.params[n], peak, to_sdr=to_sdr, own=analysis.own(n))
+                    lut = analysis.lut(method, n, peak, to_sdr)
                     y, cb, cr, sx, sy = reader.frame_planes(frame)
                     oy, ocb, ocr = writer.new_planes()
                     K.planes_lut_planes(y, cb, cr, sx, sy, reader.frame_quant(frame), m_in, lut,

@@ -623,6 +623,30 @@ class VideoWriter:
             raise InputError("write_nits needs an HDR10 writer")
         self.write_rgb_prime(np.asarray(color.pq_inverse_eotf(np.clip(nits, 0, 10000)), dtype=np.float32))
 
+    def write_nits_bands(self, bands) -> None:
+        """Encode one frame of absolute linear BT.2020 nits (HDR10 only) given as row bands: an iterable of
+        ``(r0, rows)`` (``rows``: ``n×W×3``, in order, covering the frame; with 4:2:0, ``r0`` and ``n`` even except
+        at the bottom).  Only the output planes and one band's R'G'B' are held; the frame encoded is the same
+        as :meth:`write_nits` of the whole frame, bit for bit."""
+        from hdrkit import color
+
+        if not self.hdr:
+            raise InputError("write_nits_bands needs an HDR10 writer")
+        y, cb, cr = self.new_planes()
+        done = 0
+        for r0, rows in bands:
+            n = rows.shape[0]
+            if r0 != done or rows.shape[1:] != (self.width, 3) or (self._sub and (r0 % 2 or (n % 2 and r0 + n != self.height))):
+                raise InputError(f"band of rows {r0}…{r0 + n - 1} ({rows.shape}) does not continue a "
+                                 f"{self.width}×{self.height} frame at row {done}")
+            rgb = np.asarray(color.pq_inverse_eotf(np.clip(rows, 0, 10000)), dtype=np.float32)
+            c0, c1 = (r0 // 2, (r0 + n) // 2) if self._sub else (r0, r0 + n)
+            K.rgb_to_planes(rgb, self._sub, self._q, self._m, self._hi, y[r0:r0 + n], cb[c0:c1], cr[c0:c1])
+            done = r0 + n
+        if done != self.height:
+            raise InputError(f"bands end at row {done} of a {self.height}-row frame")
+        self.write_planes(y, cb, cr)
+
     def write_planes(self, y: np.ndarray, cb: np.ndarray, cr: np.ndarray, key: bool = False) -> None:
         av = _av()
         frame = av.VideoFrame(self.width, self.height, self.pix_fmt)
