@@ -77,7 +77,7 @@ def _rss_mb() -> float:
 
 
 def speed(src: str, codec: str, preset: str | None, method: str, out_dir: str, crf=None, rss_every: int = 0,
-          svtav1_params=None) -> dict:
+          svtav1_params=None, stabilise: bool = False) -> dict:
     """``rss_every``: print the current RSS every N frames of each pass; ``svtav1_params``: replace
     ``hdrkit.video.io.HDR_SVTAV1_PARAMS`` (e.g. ``()`` for SVT-AV1's own defaults)."""
     import hdrkit.video.io as vio
@@ -96,7 +96,7 @@ def speed(src: str, codec: str, preset: str | None, method: str, out_dir: str, c
     out = Path(out_dir) / f"bench_{codec}_{preset}_{method}.mkv"
     t0 = time.perf_counter()
     u0 = resource.getrusage(resource.RUSAGE_SELF)
-    r = expand_video(src, out, method=method, codec=codec, preset=preset, crf=crf,
+    r = expand_video(src, out, method=method, codec=codec, preset=preset, crf=crf, stabilise=stabilise,
                      progress=progress if rss_every else None)
     dt = time.perf_counter() - t0
     u1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -104,7 +104,7 @@ def speed(src: str, codec: str, preset: str | None, method: str, out_dir: str, c
     info = probe(src, side_data=False)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     res = {"input": src, "size": f"{info.width}x{info.height}", "frames": r.frames, "codec": codec,
-           "preset": preset, "method": method, "seconds": dt, "fps": r.frames / dt, "passes": r.passes,
+           "preset": preset, "method": method, "stabilise": stabilise, "seconds": dt, "fps": r.frames / dt, "passes": r.passes,
            "cpu_seconds": cpu, "cpu_s_per_frame": cpu / r.frames,
            "fps_if_2_idle_cores": 2 * r.frames / cpu, "fps_if_1_idle_core": r.frames / cpu,
            "peak_rss_mb": rss, "output_bytes": out.stat().st_size, "loadavg": os.getloadavg(), "rss_trace": trace,
@@ -424,6 +424,7 @@ def main(argv=None) -> int:
     s.add_argument("--json")
     s.add_argument("--rss-every", type=int, default=0, help="print the RSS every N frames of each pass")
     s.add_argument("--svtav1-params", default=None, help="replace the HDR10 SVT-AV1 options ('' = SVT's defaults)")
+    s.add_argument("--stabilise", action="store_true", help="with the level stabiliser (hdrkit.video.stabilize)")
     for name in ("table", "roundtrip", "temporal"):
         t = sub.add_parser(name)
         t.add_argument("--data", default="../shared/data/hdr_extra")
@@ -459,7 +460,7 @@ def main(argv=None) -> int:
         from hdrkit.video.expand import DEFAULT_METHOD
 
         svt = None if a.svtav1_params is None else [p for p in a.svtav1_params.split(":") if p]
-        res = speed(a.src, a.codec, a.preset, a.method or DEFAULT_METHOD, a.tmp, a.crf, a.rss_every, svt)
+        res = speed(a.src, a.codec, a.preset, a.method or DEFAULT_METHOD, a.tmp, a.crf, a.rss_every, svt, a.stabilise)
     else:
         w, h = (int(v) for v in a.size.split("x"))
         if a.cmd == "temporal":
