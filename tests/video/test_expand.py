@@ -289,11 +289,12 @@ def test_analysis_step_leaves_enough_pixels():
         assert (w // s) * (h // s) >= 16384 and (w // (2 * s)) * (h // (2 * s)) < 16384
 
 
-def test_expand_keeps_no_per_frame_arrays(tmp_path):
+@pytest.mark.parametrize("stabilise", [False, True])
+def test_expand_keeps_no_per_frame_arrays(tmp_path, stabilise):
     """Bounded memory, structurally: the Python-side peak of ``expand_video`` (tracemalloc: numpy buffers,
     LUTs, frames, lists) grows by less than 4 KB per extra frame when the clip is 5× longer — a few numbers per
-    frame (gcm's 32-number condition, smoothed, scores, light: ≈ 1 KB), never a frame (36 KB here as float32,
-    9 KB as 8-bit planes) or a LUT (431 KB)."""
+    frame (gcm's 32-number condition, smoothed, scores, light: ≈ 1 KB; the level stabiliser's step and gain),
+    never a frame (36 KB here as float32, 9 KB as 8-bit planes) or a LUT (431 KB)."""
     import tracemalloc
 
     from hdrkit.video.expand import expand_video
@@ -304,7 +305,7 @@ def test_expand_keeps_no_per_frame_arrays(tmp_path):
     peaks = {}
     for name, src in (("short", short), ("long", long)):
         tracemalloc.start()
-        expand_video(src, tmp_path / f"{name}.mkv", codec="av1")
+        expand_video(src, tmp_path / f"{name}.mkv", codec="av1", stabilise=stabilise)
         peaks[name] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert (peaks["long"] - peaks["short"]) / (60 - 12) < 4096, peaks
