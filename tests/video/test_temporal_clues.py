@@ -229,6 +229,7 @@ def test_full_resolution_stage_in_bands_is_bit_identical(tmp_path):
 
     from hdrkit.video.expand import _restored_bands
     from hdrkit.video.io import VideoWriter
+    from hdrkit.video.models import temporal_clues as TC
     from hdrkit.video.models.temporal_clues import apply_gain, upsample_rows
 
     rng = np.random.default_rng(7)
@@ -238,9 +239,9 @@ def test_full_resolution_stage_in_bands_is_bit_identical(tmp_path):
     delta = rng.normal(0, 0.5, (27, 48, 3)).astype(np.float32)
     up = upsample_rows(delta, (W, H), 0, H)
     np.testing.assert_allclose(up, cv2.resize(delta, (W, H), interpolation=cv2.INTER_LINEAR), atol=2e-5)
-    whole = np.concatenate([b for _, b in _restored_bands(sdr, base, delta, 4000.0, 0.3, rows=H)])
+    whole = np.concatenate([b for _, b in _restored_bands(TC, None, sdr, base, delta, 4000.0, 0.3, rows=H)])
     for rows in (2, 16, 64):
-        banded = np.concatenate([b for _, b in _restored_bands(sdr, base, delta, 4000.0, 0.3, rows=rows)])
+        banded = np.concatenate([b for _, b in _restored_bands(TC, None, sdr, base, delta, 4000.0, 0.3, rows=rows)])
         assert banded.dtype == whole.dtype and np.array_equal(banded, whole)
     np.testing.assert_array_equal(apply_gain(base[30:50], sdr[30:50], delta, band=(30, H)),
                                   apply_gain(base, sdr, delta)[30:50])
@@ -248,7 +249,7 @@ def test_full_resolution_stage_in_bands_is_bit_identical(tmp_path):
     w = VideoWriter(tmp_path / "x.mkv", W, H, 24, codec="hevc", hdr=True)
     w.write_planes = lambda y, cb, cr, key=False: captured.append((y.copy(), cb.copy(), cr.copy()))
     w.write_nits(whole)
-    w.write_nits_bands(_restored_bands(sdr, base, delta, 4000.0, 0.3, rows=16))
+    w.write_nits_bands(_restored_bands(TC, None, sdr, base, delta, 4000.0, 0.3, rows=16))
     w.close(flush=False)
     for a, b in zip(*captured):
         np.testing.assert_array_equal(a, b)

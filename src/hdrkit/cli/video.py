@@ -43,7 +43,8 @@ def expand_cmd(
     method: Optional[str] = typer.Option(None, "--method", help="gcm (default: gcm's global mapping, its "
                                          "condition smoothed within shots, LUT per frame), masia2017, masia2009, "
                                          "akyuz2007, linear (smoothed statistics), temporal-clues (learned, clues from "
-                                         "distant frames: docs/VIDEO.md), or any `hdrkit expand` method per "
+                                         "distant frames), kpn-mfi (learned kernels from frames t±1; both: "
+                                         "docs/VIDEO.md), or any `hdrkit expand` method per "
                                          "frame (unet, metahdr, huo2014, kovaleski2014...)."),
     smooth: Optional[float] = typer.Option(None, "--smooth", help="Global methods: std in seconds of the "
                                            "parameters' smoothing within a shot (default 1; 0 = per frame)."),
@@ -81,10 +82,11 @@ def expand_cmd(
     params = parse_assignments(param)
     if method in METHODS:  # typed values; an unknown name is an error naming the method's parameters
         params = bind(METHODS[method], method, params, hidden=_CLI_PARAMS)
-    elif method == "temporal-clues":
-        from hdrkit.video.models.temporal_clues import options
+    else:
+        from hdrkit.video.models import VIDEO_METHODS, method_module
 
-        params = bind(options, method, params, skip=0)
+        if method in VIDEO_METHODS:
+            params = bind(method_module(method).options, method, params, skip=0)
     if method in LEARNED:
         from hdrkit._array import resolve_device
 

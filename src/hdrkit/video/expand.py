@@ -390,15 +390,17 @@ def expand_frames(frames, fps: float = 24.0, method: str = DEFAULT_METHOD, smoot
     per_frame = method not in GLOBAL_METHODS
     hold = _check_stabilise(stabilise, hold, method, per_frame, multi)
     if multi:
-        from hdrkit.video.models import temporal_clues as TC
+        from hdrkit.video.models import method_module
+        from hdrkit.video.models.temporal_clues import to_work, work_size
 
+        M = method_module(method)
         step = analysis_step(frames[0].shape[1], frames[0].shape[0]) if len(frames) else 1
         cuts = S.frame_cuts([np.asarray(f, np.float32)[::step, ::step] for f in frames], threshold, min_length)
-        opts = TC.options(**(params or {}))
-        out = TC.expand_frames(frames, cuts, peak, **opts)
+        opts = M.options(**(params or {}))
+        out = M.expand_frames(frames, cuts, peak, **opts)
         if stabilise:
-            size = TC.work_size(frames[0].shape[1], frames[0].shape[0], TC.load_model().cfg.work)
-            out = ST.stabilise_frames(out, frames, cuts, hold * fps, peak, lambda f: TC.to_work(f, size))[0]
+            size = work_size(frames[0].shape[1], frames[0].shape[0], M.load_model().cfg.work)
+            out = ST.stabilise_frames(out, frames, cuts, hold * fps, peak, lambda f: to_work(f, size))[0]
         return out
     smooth = (0.0 if per_frame else DEFAULT_SMOOTH) if smooth is None else float(smooth)
     if per_frame:
@@ -487,37 +489,34 @@ class _Thumbnails:
 BAND_ROWS = 64
 
 
-def _restored_bands(sdr: np.ndarray, base: np.ndarray, delta: np.ndarray, peak: float, gain: Optional[float] = None,
-                    rows: int = BAND_ROWS):
-    """The full-resolution stage of ``temporal-clues`` in row bands: ``(r0, nits rows)`` of Eq. 1's blend
-    (:func:`hdrkit.video.models.temporal_clues.apply_gain`: Δ upsampled, α, the per-frame model's output
-    ``base``), the re-grade to ``peak`` and the stabiliser's ``gain`` (ln), ``rows`` rows at a time — the same
-    numbers as the whole frame at once, holding a few band-sized temporaries instead of whole-frame ones."""
-    from hdrkit.video.models import temporal_clues as TC
-
-    H = sdr.shape[0]
-    for r0 in range(0, H, rows):
-        r1 = min(H, r0 + rows)
-        out = _finish_grade(TC.apply_gain(base[r0:r1], sdr[r0:r1], delta, band=(r0, H)), peak)
+def _restored_bands(M, model, sdr: np.ndarray, base: np.ndarray, delta: np.ndarray, peak: float,
+                    gain: Optional[float] = None, rows: int = BAND_ROWS, options: Optional[dict] = None):
+    """The full-resolution stage of a multi-frame method (``M``: its module) in row bands: ``(r0, nits rows)``
+    of ``M.output_bands`` (``temporal-clues``: Eq. 1's blend, :func:`hdrkit.video.models.temporal_clues.apply_gain`
+    — Δ upsampled, α, the per-frame model's output ``base``; ``kpn-mfi``: its kernels on ``base``), the re-grade
+    to ``peak`` and the stabiliser's ``gain`` (ln), ``rows`` rows at a time — the same numbers as the whole frame
+    at once, holding a few band-sized temporaries instead of whole-frame ones."""
+    for r0, out in M.output_bands(model, base, sdr, delta, rows, **(options or {})):
+        out = _finish_grade(out, peak)
         yield r0, (out if gain is None else apply_level(out, gain, peak))
 
 
-def _multi_light(src, analysis: Analysis, model, work, options: dict, peak: float, progress, matrix,
+def _multi_light(src, analysis: Analysis, M, model, work, options: dict, peak: float, progress, matrix,
                  full_range, tracker=None) -> np.ndarray:
-    """Content-light pass of the multi-frame methods: the whole method at the work resolution (the encode
-    pass repeats it at the same resolution, so Δ is the same) → (max, mean) of max(R,G,B) per frame; with
-    ``tracker`` (:class:`hdrkit.video.stabilize.LevelTracker`) the level steps of that output too."""
+    """Content-light pass of the multi-frame methods (``M``: the method's module): the whole method at the work
+    resolution (the encode pass repeats it at the same resolution, so its maps are the same) → (max, mean) of
+    max(R,G,B) per frame; with ``tracker`` (:class:`hdrkit.video.stabilize.LevelTracker`) the level steps of
+    that output too."""
     from hdrkit import color
-    from hdrkit.video.models import temporal_clues as TC
 
     thumbs = _Thumbnails(src, matrix, full_range, work)
     light = []
     try:
-        r = TC.Restorer(model, thumbs, analysis.frames, analysis.cuts, **options)
+        r = M.restorer(model, thumbs, analysis.frames, analysis.cuts, **options)
         rate = _Rate(progress, "restoring (content light)", analysis.frames)
         for t in range(analysis.frames):
             d = r.frame(t)
-            out = _finish_grade(TC.apply_gain(r.base(t), r.thumb(t), d), peak)
+            out = _finish_grade(M.apply_output(model, r.base(t), r.thumb(t), d, **options), peak)
             light.append(frame_light(out))
             if tracker is not None:
                 tracker.push(np.asarray(color.pq_inverse_eotf(out), np.float32), r.thumb(t), cut=t in analysis.cuts)
@@ -590,9 +589,11 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
         raise InputError(f"--peak must lie in (0, 10000] nits, got {peak}")
     op_params = dict(params or {})
     if multi:
-        from hdrkit.video.models import temporal_clues as TC
+        from hdrkit.video.models import method_module
+        from hdrkit.video.models.temporal_clues import work_size
 
-        op_params = TC.options(**op_params)
+        M = method_module(method)
+        op_params = M.options(**op_params)
     elif per_frame:
         op_params.setdefault("peak", peak)
         import inspect
@@ -617,15 +618,15 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
                        None if multi else op_params, progress, matrix, full_range, anchor)
     passes["analysis_s"] = time.perf_counter() - t0
     if multi:
-        tc_model = TC.load_model()
-        work = TC.work_size(info.width, info.height, tc_model.cfg.work)
+        mf_model = M.load_model()
+        work = work_size(info.width, info.height, mf_model.cfg.work)
     if light is None or stabilise:
         from hdrkit.video.stabilize import LevelTracker, level_light
 
         t1 = time.perf_counter()
         tracker = LevelTracker() if stabilise else None
         if multi:
-            fl = _multi_light(src, analysis, tc_model, work, op_params, peak, progress, matrix, full_range, tracker)
+            fl = _multi_light(src, analysis, M, mf_model, work, op_params, peak, progress, matrix, full_range, tracker)
         else:
             fl = analysis.light if per_frame else _global_light(src, analysis, method, peak, progress, matrix,
                                                                 full_range, tracker)
@@ -651,14 +652,15 @@ def expand_video(src: str | os.PathLike, dst: str | os.PathLike, method: str = D
             n = 0
             if multi:
                 thumbs = _Thumbnails(src, matrix, full_range, work)
-                restorer = TC.Restorer(tc_model, thumbs, analysis.frames, analysis.cuts, **op_params)
+                restorer = M.restorer(mf_model, thumbs, analysis.frames, analysis.cuts, **op_params)
             for frame in reader.decoded(copies, writer.mux_copy):
                 if n >= analysis.frames:
                     break
                 if multi:
                     sdr = reader.convert(reader.to_rgb_prime(frame))
                     gain = None if analysis.gains is None else float(analysis.gains[n])
-                    writer.write_nits_bands(_restored_bands(sdr, TC.gcm_frame(sdr), restorer.frame(n), peak, gain))
+                    writer.write_nits_bands(_restored_bands(M, mf_model, sdr, M.gcm_frame(sdr), restorer.frame(n), peak,
+                                                            gain, options=op_params))
                 elif per_frame:
                     sdr = reader.convert(reader.to_rgb_prime(frame))
                     writer.write_nits(expand_image(sdr, method=method, **op_params))

@@ -39,7 +39,6 @@ Shapes: frames are ``H×W×3`` float32 SDR BT.709 code values in [0, 1]; outputs
 
 from __future__ import annotations
 
-import functools
 import math
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
@@ -435,21 +434,15 @@ def load_weights(path: str | Path) -> TemporalClues:
 
 
 def model_path() -> Path:
-    from hdrkit.video.models import VIDEO_METHODS
+    from hdrkit.video.models import weights_path
 
-    return Path(__file__).resolve().parents[2] / "assets" / "models" / VIDEO_METHODS["temporal-clues"]
-
-
-@functools.lru_cache(maxsize=2)
-def _load(path: str) -> TemporalClues:
-    return load_weights(path)
+    return weights_path("temporal-clues")
 
 
 def load_model(path: Optional[str | Path] = None) -> TemporalClues:
-    p = Path(path) if path is not None else model_path()
-    if not p.is_file():
-        raise InputError(f"model weights {p} are missing (train them: python -m hdrkit.video.models.tc_train)")
-    return _load(str(p.resolve()))
+    from hdrkit.video.models import load_shipped
+
+    return load_shipped("temporal-clues", load_weights, "hdrkit.video.models.tc_train", path)
 
 
 def gcm_frame(v: np.ndarray) -> np.ndarray:
@@ -614,16 +607,10 @@ def expand_frames(frames: Sequence[np.ndarray], cuts: Optional[Sequence[int]] = 
     ``bases``: :func:`gcm_frame` of each frame when already computed (benchmarks)."""
     from hdrkit.expand.learned import GRADE_PEAK, _finish
 
-    frames = [np.asarray(f, np.float32) for f in frames]
-    if not frames:
-        raise InputError("no frames to expand")
-    if any(f.ndim != 3 or f.shape[-1] != 3 or f.shape != frames[0].shape for f in frames):
-        raise InputError("frames must all be H×W×3 of one size")
-    m = model or load_model()
-    if cuts is None:
-        from hdrkit.video.shots import frame_cuts
+    from hdrkit.video.models import clip_frames
 
-        cuts = frame_cuts(frames)
+    frames, cuts = clip_frames(frames, cuts)
+    m = model or load_model()
     size = work_size(frames[0].shape[1], frames[0].shape[0], m.cfg.work)
     same = (frames[0].shape[1], frames[0].shape[0]) == size
     given = bases
@@ -647,3 +634,23 @@ def expand_frames(frames: Sequence[np.ndarray], cuts: Optional[Sequence[int]] = 
         bases.pop(t, None)
         out.append(_finish(apply_gain(full, f, d), GRADE_PEAK if peak is None else peak))
     return out
+
+
+def restorer(model: TemporalClues, thumbs, n: int, cuts: Sequence[int], base_fn=None, **opts) -> Restorer:
+    """The streaming part of :func:`hdrkit.video.expand.expand_video` (:func:`options` as keywords)."""
+    return Restorer(model, thumbs, n, cuts, base_fn=base_fn, **opts)
+
+
+def apply_output(model: TemporalClues, base: np.ndarray, v: np.ndarray, delta: np.ndarray, **opts) -> np.ndarray:
+    """The output of a frame: :func:`apply_gain` (the options act in the restorer)."""
+    return apply_gain(base, v, delta)
+
+
+def output_bands(model: Optional[TemporalClues], base: np.ndarray, v: np.ndarray, delta: np.ndarray, rows: int,
+                 **opts) -> Iterator[Tuple[int, np.ndarray]]:
+    """:func:`apply_output` of a full-resolution frame in bands of ``rows`` rows: ``(r0, cd/m² rows)``, the same
+    numbers as the whole frame at once."""
+    H = base.shape[0]
+    for r0 in range(0, H, rows):
+        r1 = min(H, r0 + rows)
+        yield r0, apply_gain(base[r0:r1], v[r0:r1], delta, band=(r0, H))
