@@ -34,10 +34,10 @@ class KPNTrainConfig:
     clips: int = 3                 # clips per training scene (tc_train.render_clips reads clips/frames/size/seed)
     frames: int = 40
     size: tuple = (144, 256)       # (h, w) of the training clips (= their work resolution)
-    steps: int = 1000
+    steps: int = 800
     crop: int = 80
     batch: int = 6
-    lr: float = 2e-3
+    lr: float = 5e-4
     consist: float = 0.01          # weight of the brightness-consistency term (KPN-MFI: 0.01)
     val_frac: float = 0.1
     val_windows: int = 4           # per validation clip
