@@ -331,6 +331,7 @@ TEMPORAL_VARIANTS = {
     "kpn-mfi": ("kpn-mfi (shipped: consistency loss 0.01)", "kpn", {}),
     # the ablation's weights: kpn_train --recipe kpn-noconsist (docs/VIDEO.md), not shipped in the package
     "kpn-mfi-noconsist": ("kpn-mfi without the consistency loss", "kpn", {"weights": "docs/video/kpn_mfi_noconsist.npz"}),
+    "kpn-stab": ("kpn-mfi + level stabiliser", "kpn", {"stabilise": math.inf}),
 }
 
 
