@@ -19,7 +19,6 @@ step count is fixed (no wall-clock budget), so a rerun with one thread reproduce
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
@@ -229,23 +228,11 @@ def run(recipe: str, data: str, out: str, log_path: Optional[str] = None, curve:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--recipe", default="gcm", choices=sorted(RECIPES))
-    ap.add_argument("--data", required=True, help="folder holding hdr/ and hdr_extra/")
-    ap.add_argument("-o", "--output", required=True)
-    ap.add_argument("--log")
-    ap.add_argument("--curve")
+    from hdrkit.trainer_cli import parse_trainer_args, trainer_parser
+
+    ap = trainer_parser(__doc__, RECIPES, "gcm")
     ap.add_argument("--steps", type=int)
-    ap.add_argument("--threads", type=int, default=1)
-    a = ap.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    last = [0.0]
-
-    def progress(done, total, what):
-        if time.time() - last[0] > 30 or done == total:
-            last[0] = time.time()
-            print(f"{done}/{total} {what}", flush=True)
-
+    a, progress = parse_trainer_args(ap, argv)
     log = run(a.recipe, a.data, a.output, a.log, a.curve, a.steps, progress)
     print(json.dumps({"steps": log.steps[-1] if log.steps else 0, "seconds": round(log.seconds, 1),
                       "pool_seconds": log.config["pool_seconds"],

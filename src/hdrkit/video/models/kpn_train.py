@@ -16,7 +16,6 @@ ablation).  Seeded; a rerun with one thread reproduces the weights.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
@@ -209,21 +208,14 @@ def run(recipe: str, data: str, out: str, log_path: Optional[str] = None, curve:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--recipe", default="kpn", choices=sorted(RECIPES))
-    ap.add_argument("--data", required=True, help="folder holding hdr/ and hdr_extra/")
-    ap.add_argument("-o", "--output", required=True)
-    ap.add_argument("--log")
-    ap.add_argument("--curve")
+    from hdrkit.trainer_cli import parse_trainer_args, trainer_parser
+
+    ap = trainer_parser(__doc__, RECIPES, "kpn")
     ap.add_argument("--steps", type=int)
     ap.add_argument("--clips", type=int)
     ap.add_argument("--consist", type=float)
-    ap.add_argument("--threads", type=int, default=1)
-    a = ap.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    from hdrkit.progress import console_progress
-
-    log = run(a.recipe, a.data, a.output, a.log, a.curve, console_progress(), steps=a.steps, clips=a.clips,
+    a, progress = parse_trainer_args(ap, argv)
+    log = run(a.recipe, a.data, a.output, a.log, a.curve, progress, steps=a.steps, clips=a.clips,
               consist=a.consist)
     print(json.dumps({"seconds": log["seconds"], "val": [log["val"][0], log["val"][-1]]}))
     return 0

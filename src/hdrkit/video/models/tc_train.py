@@ -21,7 +21,6 @@ weights):
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
@@ -344,26 +343,14 @@ def run(recipe: str, data: str, out: str, log_path: Optional[str] = None, curve:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--recipe", default="tc", choices=sorted(RECIPES))
-    ap.add_argument("--data", required=True, help="folder holding hdr/ and hdr_extra/")
-    ap.add_argument("-o", "--output", required=True)
-    ap.add_argument("--log")
-    ap.add_argument("--curve")
+    from hdrkit.trainer_cli import parse_trainer_args, trainer_parser
+
+    ap = trainer_parser(__doc__, RECIPES, "tc")
     ap.add_argument("--fix-steps", type=int)
     ap.add_argument("--fuse-steps", type=int)
     ap.add_argument("--prop-steps", type=int)
     ap.add_argument("--clips", type=int)
-    ap.add_argument("--threads", type=int, default=1)
-    a = ap.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    last = [0.0]
-
-    def progress(done, total, what):
-        if time.time() - last[0] > 30 or done == total:
-            last[0] = time.time()
-            print(f"{time.strftime('%H:%M:%S')} {done}/{total} {what}", flush=True)
-
+    a, progress = parse_trainer_args(ap, argv)
     log = run(a.recipe, a.data, a.output, a.log, a.curve, progress, fix_steps=a.fix_steps, fuse_steps=a.fuse_steps,
               prop_steps=a.prop_steps, clips=a.clips)
     print(json.dumps({"seconds": log["seconds"], "fix_val": [log["fix_val"][0], log["fix_val"][-1]],
