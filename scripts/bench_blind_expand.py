@@ -46,6 +46,19 @@ def views(files, size: int, yaws=(0, 90, 180, 270), peak: float = 1000.0):
     return out
 
 
+def split_files(data: str, split: str):
+    """The panoramas of ``split``: ``held-out`` (:data:`hdrkit.data.split.HELD_OUT`), ``val`` (the model-selection
+    scenes :data:`hdrkit.data.split.VALIDATION`: only for models trained without them) or ``dev`` (the 8 training
+    panoramas of ``hdr/``)."""
+    from hdrkit.data.split import held_out_files, training_files, validation_files
+
+    if split == "held-out":
+        return held_out_files(data)
+    if split == "val":
+        return validation_files(data)
+    return training_files(data)[:8]
+
+
 def sdr_of(master, op: str, rng):
     from hdrkit.data import VirtualCamera, quantize_sdr
     from hdrkit.tonemap import tonemap
@@ -106,13 +119,12 @@ def peak_check(data: str, size: int, seed: int, peak: float = 4000.0, level: flo
     and the mean PU21-PSNR / PQ-PSNR against the ``peak`` master (is the whole grade right, not only its top)."""
     import functools
 
-    from hdrkit.data.split import held_out_files, training_files
     from hdrkit.expand import METHODS
     from hdrkit.metrics import evaluate
 
     fns = {m: functools.partial(METHODS[m], model=gcm_weights) if m == "gcm" and gcm_weights else METHODS[m]
            for m in methods}
-    files = held_out_files(data) if split == "held-out" else training_files(data)[:8]
+    files = split_files(data, split)
     scenes = [master for _, master in views(files, size, peak=peak)]
     out = {}
     for op in OPERATORS:
@@ -148,7 +160,6 @@ def peak_check(data: str, size: int, seed: int, peak: float = 4000.0, level: flo
 def main(argv=None) -> int:
     import torch
 
-    from hdrkit.data.split import held_out_files, training_files
     from hdrkit.metrics import evaluate, ictcp_hue_error, neutrality
     from hdrkit.color import convert_primaries
 
@@ -161,8 +172,9 @@ def main(argv=None) -> int:
                     "--peak-check: the methods to check, default gcm)")
     ap.add_argument("--timing", action="store_true", help="only time gcm at 1080p and 4K")
     ap.add_argument("--peak-check", action="store_true", help="only the --peak 4000 highlight check")
-    ap.add_argument("--split", choices=("held-out", "dev"), default="held-out",
-                    help="held-out: the HELD_OUT scenes (default); dev: the 8 training panoramas of hdr/ (views "
+    ap.add_argument("--split", choices=("held-out", "val", "dev"), default="held-out",
+                    help="held-out: the HELD_OUT scenes (default); val: the VALIDATION scenes (model selection, "
+                         "only for weights trained without them: the *-val recipes); dev: the 8 training panoramas of hdr/ (views "
                          "the trainer may have drawn: a training-fit figure, for design choices, not generalisation)")
     ap.add_argument("--gcm", help="gcm weight file to use instead of the shipped one")
     a = ap.parse_args(argv)
@@ -191,7 +203,7 @@ def main(argv=None) -> int:
             atomic_write_bytes(a.json, json.dumps(res, indent=1).encode())
         return 0
     t0 = time.time()
-    files = held_out_files(a.data) if a.split == "held-out" else training_files(a.data)[:8]
+    files = split_files(a.data, a.split)
     scenes = views(files, a.size)
     rows = methods(a.gcm)
     if a.only:

@@ -149,6 +149,9 @@ def hue_sources(data: str, size: int, seed: int) -> dict:
 
     torch.set_num_threads(1)
     net = load_weights(model_path("gcm"))[0]
+    if net.cfg.chroma != "boost":
+        raise SystemExit("error: --hue studies the boost B of chroma='boost' weights (round 4); these use "
+                         f"chroma={net.cfg.chroma!r}")
     activate, combine = net.activate, net.combine
 
     def run(sdr, boost=1.0, k1=False, c_from_f=False):

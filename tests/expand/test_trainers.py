@@ -52,7 +52,7 @@ def test_gcm_loss_parts_against_numpy():
     from hdrkit.color import pq_inverse_eotf, rgb_to_ictcp
     from hdrkit.expand.gcm_train import RECIPES as GCM_RECIPES, gcm_loss
 
-    cfg = GCM_RECIPES["gcm"]
+    cfg = GCM_RECIPES["gcm-round4"]  # the pooled colour terms (the per-picture form: the next test)
     rng = np.random.default_rng(0)
     master = rng.uniform(1.0, 900.0, (2, 3, 8, 8))
     pred = master * rng.uniform(0.7, 1.3, master.shape)  # wrong hue and level
@@ -81,3 +81,59 @@ def test_gcm_loss_parts_against_numpy():
     same = gcm_loss(torch.tensor(master, dtype=torch.float32), target_pq, sdr, cfg)
     assert float(same["total"]) < 1e-4
     assert float(gcm_loss(p, target_pq, torch.full_like(sdr, 0.5), cfg)["hue"]) == 0.0
+
+
+def test_gcm_loss_per_picture_colour_terms_and_top_term_against_numpy():
+    """``hue_per_picture`` = f: each picture's colour error is Σ err·α / (Σ α + f·N), then averaged over the batch (a
+    picture with few clipped pixels weighs as much as one with many); ``top_weight``: under-prediction in PQ where
+    the master reaches ``top_nits``, over-prediction free."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from hdrkit.color import pq_inverse_eotf, rgb_to_ictcp
+    from hdrkit.expand.gcm_train import RECIPES as GCM_RECIPES, gcm_loss
+
+    cfg = replace(GCM_RECIPES["gcm"], hue_per_picture=0.05, top_weight=3.0, top_nits=900.0)
+    rng = np.random.default_rng(1)
+    master = rng.uniform(1.0, 990.0, (2, 3, 8, 8))
+    pred = master * rng.uniform(0.7, 1.3, master.shape)
+    target_pq = torch.tensor(pq_inverse_eotf(master), dtype=torch.float32)
+    sdr = torch.full((2, 3, 8, 8), 0.5)
+    sdr[0, :, :6] = 1.0   # 48 clipped pixels
+    sdr[1, :, :1, :2] = 1.0  # 2 clipped pixels
+    parts = gcm_loss(torch.tensor(pred, dtype=torch.float32), target_pq, sdr, cfg)
+    ct = lambda x: np.asarray(rgb_to_ictcp(np.moveaxis(x, 1, -1)))[..., 1:]  # noqa: E731
+    alpha = np.asarray(sdr.amax(1) >= 1.0, np.float64)
+    err = np.abs(ct(pred) - ct(master)).sum(-1)
+    per = (err * alpha).reshape(2, -1).sum(1) / (alpha.reshape(2, -1).sum(1) + 0.05 * 64)
+    assert abs(float(parts["hue"]) - cfg.hue_weight * per.mean()) < 1e-4 * cfg.hue_weight * per.mean()
+    old = cfg.hue_weight * (err * alpha).mean()  # the pooled form gives the 2-pixel picture 24× less weight
+    assert per[1] / per[0] > 3 * ((err[1] * alpha[1]).sum() / (err[0] * alpha[0]).sum()) and old != float(parts["hue"])
+    top = master.max(1, keepdims=True) >= 900.0
+    under = np.clip(pq_inverse_eotf(master) - pq_inverse_eotf(pred), 0.0, None)
+    assert top.any() and abs(float(parts["top"]) - 3.0 * (under * top).mean()) < 1e-5
+    over = gcm_loss(torch.tensor(master * 1.01, dtype=torch.float32), target_pq, sdr, cfg)
+    assert float(over["top"]) == 0.0
+
+
+def test_validation_scenes_are_training_scenes_kept_apart_from_the_held_out_ones(tmp_path):
+    import pytest
+
+    from hdrkit.data import split
+    from hdrkit.errors import InputError
+    from hdrkit.expand import gcm_train
+
+    assert set(split.VALIDATION) < set(split.TRAIN_EXTRA) and not set(split.VALIDATION) & set(split.HELD_OUT)
+    assert gcm_train._VAL == split.VALIDATION
+    for name, r in gcm_train.RECIPES.items():
+        assert r.exclude == split.VALIDATION or not name.endswith("-val"), name
+    (tmp_path / "hdr").mkdir()
+    (tmp_path / "hdr_extra").mkdir()
+    for n in split.TRAIN_EXTRA:
+        (tmp_path / "hdr_extra" / f"{n}.exr").write_bytes(b"")
+    names = [p.stem for p in split.training_files(tmp_path, exclude=split.VALIDATION)]
+    assert names == [n for n in split.TRAIN_EXTRA if n not in split.VALIDATION]
+    assert [p.stem for p in split.validation_files(tmp_path)] == list(split.VALIDATION)
+    with pytest.raises(InputError):
+        split.training_files(tmp_path, exclude=("park",))  # a held-out scene is not a training scene to drop

@@ -51,6 +51,18 @@ class GCMTrainConfig:
     angle_weight: float = 2.0       # ICtCp hue-angle term (1 − cos Δh) inside the clipping mask
     highlight_weight: float = 2.0   # extra PQ L1 weight where the master is ≥ highlight_nits
     highlight_nits: float = 500.0
+    #: extra weight on *under*-prediction (PQ) where the master's largest channel is ≥ ``top_nits``: the top of
+    #: the grade (light sources, the sun), which the mean-seeking L1 pulls down where clipped SDR is ambiguous
+    #: and which ``--peak`` re-grades upwards; 0 = off (earlier rounds)
+    top_weight: float = 0.0
+    top_nits: float = 900.0
+    #: > 0: the hue and angle terms are averaged per picture over its clipping mask (``Σ err·α / (Σ α + f·N)``,
+    #: ``f`` this floor, ``N`` the picture's pixels) and then over the batch, so a picture with few clipped
+    #: pixels (OCIO's SDR clips ~10× fewer than YouTube's) weighs as much as one with many; 0: the mean over
+    #: all pixels of the batch (earlier rounds).
+    hue_per_picture: float = 0.0
+    #: ``hdr_extra`` training scenes left out of training (e.g. :data:`hdrkit.data.split.VALIDATION`).
+    exclude: tuple = ()
     peaks: Optional[tuple] = None          # mastering peaks drawn per pair (needs model peak_cond); None: 1000
     peak_weights: Optional[tuple] = None   # their relative probabilities
     val_pairs: int = 48
@@ -59,15 +71,38 @@ class GCMTrainConfig:
     model: dict = field(default_factory=lambda: {"hidden": 64, "cond_stats": 1, "boost_norm": True})  # GCMConfig
 
 
+_VAL = ("esplanade", "lobby", "studio", "sunset")  # = hdrkit.data.split.VALIDATION (checked by a test)
+_R5 = dict(exclude=_VAL, pool=3200, tmo_weights=(2.0, 2.0, 1.0, 2.0, 1.0, 1.0))
+
 RECIPES: Dict[str, GCMTrainConfig] = {
-    "gcm": GCMTrainConfig(),
+    "gcm-round4": GCMTrainConfig(),
+    # round 5 model selection: trained without the VALIDATION scenes, compared on them (docs/EXPAND.md)
+    "gcm-r4-val": GCMTrainConfig(exclude=_VAL),
+    "gcm-r3-val": GCMTrainConfig(exclude=_VAL, tmo_weights=None, angle_weight=0.0, model={}),  # round-3 recipe
+    "gcm-r5a-val": GCMTrainConfig(**_R5),
+    "gcm-r5b-val": GCMTrainConfig(**_R5, hue_per_picture=0.02, hue_weight=0.5, angle_weight=0.5),
+    "gcm-r5c-val": GCMTrainConfig(**_R5, hue_per_picture=0.02, hue_weight=0.5, angle_weight=0.5,
+                                  model={"hidden": 64, "cond_stats": 0, "boost_norm": True}),
+    "gcm-r5d-val": GCMTrainConfig(**_R5, hue_per_picture=0.02, hue_weight=0.5, angle_weight=0.5,
+                                  model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
+    "gcm-r5e-val": GCMTrainConfig(**_R5, hue_per_picture=0.02, hue_weight=0.5, angle_weight=0.5, top_weight=4.0),
+    # round 5, second pair (after r5d won the first six on val): r5d + the top term; + BT.2446a drawn as often
+    "gcm-r5f-val": GCMTrainConfig(**_R5, hue_per_picture=0.02, hue_weight=0.5, angle_weight=0.5, top_weight=4.0,
+                                  model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
+    "gcm-r5g-val": GCMTrainConfig(**dict(_R5, tmo_weights=(2.0, 2.0, 2.0, 2.0, 1.0, 1.0)), hue_per_picture=0.02,
+                                  hue_weight=0.5, angle_weight=0.5, top_weight=4.0,
+                                  model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
+}
+#: The shipped weights (round 5): the candidate chosen on the validation scenes, as trained (without them).
+RECIPES["gcm"] = RECIPES["gcm-r5d-val"]
+RECIPES.update({
     # peak-conditioned: masters of 1000 (2/3 of the pairs), 2000 and 4000 cd/m²; SDR made from each
     "gcm-peak": GCMTrainConfig(pool=2400, peaks=(1000.0, 2000.0, 4000.0), peak_weights=(4.0, 1.0, 1.0),
                                model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "peak_cond": True}),
     # uniform operator draws: with 8 pairs, the weighted draw leaves the 4 validation pairs unlike the pool
     "gcm-smoke": GCMTrainConfig(pool=8, size=32, crop=24, batch=4, steps=20, val_pairs=4, val_every=5,
                                 tmo_weights=None),
-}
+})
 
 
 def pq_loss(pred: torch.Tensor, target_pq: torch.Tensor) -> torch.Tensor:
@@ -91,6 +126,10 @@ def gcm_loss(pred: torch.Tensor, target_pq: torch.Tensor, sdr: torch.Tensor, cfg
       floor on their lengths) × ``angle_weight`` × ``α`` × a gate on the master's chroma (0 below 0.005, 1 from
       0.01, linear between: the hue of a neutral master is undefined) — the hue-angle error that the benchmark
       measures in clipped regions, which a chroma-magnitude term can trade away;
+    * ``top``: mean of ``max(target − pred, 0)`` in PQ × ``top_weight`` over the pixels whose master's largest
+      channel is ≥ ``top_nits`` (only with ``top_weight`` > 0);
+    * with ``cfg.hue_per_picture`` = ``f`` > 0 both colour terms are per-picture means over the mask
+      (``Σ err·α / (Σ α + f·N)``) averaged over the batch instead of means over all pixels;
     * ``total``: their sum."""
     from hdrkit.color import pq_eotf, pq_inverse_eotf, rgb_to_ictcp
 
@@ -100,20 +139,32 @@ def gcm_loss(pred: torch.Tensor, target_pq: torch.Tensor, sdr: torch.Tensor, cfg
     out = {"pq_l1": pq}
     bright = (target_pq.amax(1, keepdim=True) >= float(pq_inverse_eotf(cfg.highlight_nits))).to(pred.dtype)
     out["highlight"] = cfg.highlight_weight * (d * bright).mean()
+    tw = float(getattr(cfg, "top_weight", 0.0))
+    if tw > 0:
+        top = (target_pq.amax(1, keepdim=True) >= float(pq_inverse_eotf(cfg.top_nits))).to(pred.dtype)
+        out["top"] = tw * ((target_pq - pq_inverse_eotf(pred)).clamp(min=0.0) * top).mean()
     a = ((sdr.amax(1) - tau[0]) / (tau[1] - tau[0])).clamp(0.0, 1.0)
     a = a * a * (3.0 - 2.0 * a)
     out["hue"] = out["angle"] = pred.new_zeros(())
     if (cfg.hue_weight > 0 or cfg.angle_weight > 0) and bool((a > 0).any()):
         tp = rgb_to_ictcp(pred.permute(0, 2, 3, 1))[..., 1:]
         tt = rgb_to_ictcp(pq_eotf(target_pq.clamp(0.0, 1.0)).permute(0, 2, 3, 1))[..., 1:]
+        f = float(getattr(cfg, "hue_per_picture", 0.0))
+
+        def pool(err):  # err: B×H×W, weighted by the mask
+            if f > 0:
+                n = err[0].numel()
+                return ((err * a).flatten(1).sum(1) / (a.flatten(1).sum(1) + f * n)).mean()
+            return (err * a).mean()
+
         if cfg.hue_weight > 0:
-            out["hue"] = cfg.hue_weight * ((tp - tt).abs().sum(-1) * a).mean()
+            out["hue"] = cfg.hue_weight * pool((tp - tt).abs().sum(-1))
         if cfg.angle_weight > 0:
             np_, nt = (tp.square().sum(-1) + 1e-8).sqrt(), (tt.square().sum(-1) + 1e-8).sqrt()
             cos = (tp * tt).sum(-1) / (np_ * nt)
             gate = ((nt - 0.005) / 0.005).clamp(0.0, 1.0)
-            out["angle"] = cfg.angle_weight * ((1.0 - cos) * gate * a).mean()
-    out["total"] = out["pq_l1"] + out["highlight"] + out["hue"] + out["angle"]
+            out["angle"] = cfg.angle_weight * pool((1.0 - cos) * gate)
+    out["total"] = out["pq_l1"] + out["highlight"] + out["hue"] + out["angle"] + out.get("top", 0.0)
     return out
 
 
@@ -212,7 +263,7 @@ def run(recipe: str, data: str, out: str, log_path: Optional[str] = None, curve:
     cfg = RECIPES[recipe]
     if steps is not None:
         cfg = replace(cfg, steps=int(steps))
-    model, log = train(cfg, training_files(data), progress)
+    model, log = train(cfg, training_files(data, exclude=cfg.exclude), progress)
     save_weights(out, model, {"recipe": recipe, "steps": cfg.steps, "seconds": round(log.seconds, 1),
                               "parameters": count_parameters(model)})
     if log_path:
@@ -220,7 +271,7 @@ def run(recipe: str, data: str, out: str, log_path: Optional[str] = None, curve:
     if curve:
         from hdrkit.meta.plot import line_chart
 
-        line_chart(curve, [("train PQ-L1 (EMA)", log.steps, log.train_loss, (90, 90, 90)),
+        line_chart(curve, [("train loss, all terms (EMA)", log.steps, log.train_loss, (90, 90, 90)),
                            ("validation PQ-L1 (training scenes, other draws)", log.val_steps, log.val["pq_l1"],
                             (200, 60, 0))],
                    f"gcm: {cfg.steps} steps, {log.seconds / 60:.1f} min", "step", "PQ L1")

@@ -22,8 +22,17 @@ The highlight branch works in a **hue-keeping domain**: with ``lin`` the BT.1886
                                    (only channels near the clip grow by B; G brightens all three alike)
     out = (1 − α)·F + α·H,         F = exp f(V'; z) the global mapping, Y_F its luminance
 
-Every factor keeps the order of the channels and never shrinks ``max/min`` (``k ≥ 1``; larger code values get
-larger boosts; ``G`` scales the three channels by one factor), so where the SDR is clipped (``α = 1``) the output
+With ``chroma="offset"`` (round 5) there is no ``B``: the branch predicts a luminance-free chroma offset instead,
+
+    P = 1 + s·(c' + α·(u·e₁ + v·e₂) − 1),   e₁ = (1, −0.2126/0.7152, 0), e₂ = (0, −0.0722/0.7152, 1),  |u|, |v| ≤ u_max
+    H = Y_F · P · (1 + α·G),                s ≥ 1 the smallest push away from white that makes max P / min P ≥ max c / min c
+
+so hue (``u, v``, free to turn towards the unclipped colour, and to give a white-clipped pixel the colour of its
+surroundings) and level (``Y_F``, ``G``) are separate outputs.
+
+In the boost form every factor keeps the order of the channels and never shrinks ``max/min`` (``k ≥ 1``; larger code
+values get larger boosts; ``G`` scales the three channels by one factor); in the offset form ``s`` restores the
+SDR's ``max/min`` where the offset would lower it.  Either way, where the SDR is clipped (``α = 1``) the output
 is **never more neutral than the SDR** — a clipped blue sky cannot turn into a grey blob — while a clipped channel
 can be extrapolated above the others (hue correction towards the true colour).  ``G`` lets the branch brighten a
 clipped region without moving its hue; the training loss also scores ICtCp colour inside the clipping mask
@@ -81,6 +90,13 @@ class GCMConfig:
     #: ``peak_range``), trained on masters of several peaks; False: a 1000 cd/m² grade only (earlier rounds).
     peak_cond: bool = False
     peak_range: Tuple[float, float] = (1000.0, 4000.0)
+    #: How the highlight branch sets colour in clipped regions: ``"boost"`` (a scalar boost ``B`` of the clipped
+    #: channels; earlier rounds) or ``"offset"`` (no ``B``: a luminance-free chroma offset ``u·e₁ + v·e₂``,
+    #: ``|u|, |v| ≤ offset_max``, added to ``c'`` in the ``c = lin/Y`` domain and then pushed away from white
+    #: until it is at least as saturated as the SDR — hue and level are separate outputs, and a white-clipped
+    #: pixel can get a colour from its surroundings).
+    chroma: str = "boost"
+    offset_max: float = 0.5
 
 
 def _smoothstep(x: Tensor) -> Tensor:
@@ -123,10 +139,13 @@ class GCM(nn.Module):
         self.loc_in = nn.Conv2d(4, loc, 3, 1, 1)
         self.loc_cond = nn.Linear(c, loc)
         self.loc = nn.ModuleList([nn.Conv2d(loc, loc, 3, 1, d, dilation=d) for d in (2, 4, 8)])
-        self.loc_out = nn.Conv2d(loc, 3, 1)
+        n_out = 5 if cfg.chroma == "offset" else 3
+        if cfg.chroma not in ("boost", "offset"):
+            raise ValueError(f"unknown chroma mode {cfg.chroma!r}")
+        self.loc_out = nn.Conv2d(loc, n_out, 1)
         nn.init.zeros_(self.loc_out.weight)
         with torch.no_grad():
-            self.loc_out.bias.copy_(torch.tensor([-3.0, -3.0, -3.0]))
+            self.loc_out.bias.copy_(torch.tensor([-3.0, -3.0, -3.0, 0.0, 0.0][:n_out]))
 
     # ------------------------------------------------------------------------------------------- condition
     def grade_peak(self, peak=None) -> float:
@@ -184,25 +203,31 @@ class GCM(nn.Module):
             x = F.leaky_relu(conv(x), 0.1) + x
         return self.loc_out(x)
 
-    @staticmethod
-    def activate(o: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """Raw output (``B×3×…``) → boost ``B``, saturation gain ``k``, common gain ``G`` (``B×1×…`` each)."""
-        boost = torch.exp(o[:, :1].clamp(-10.0, 5.0))
+    def activate(self, o: Tensor) -> tuple:
+        """Raw output (``B×3×…``, or ``B×5×…`` with ``chroma="offset"``) → boost ``B``, saturation gain ``k``,
+        common gain ``G`` (``B×1×…`` each) and, with ``chroma="offset"``, the chroma offset ``(u, v)``
+        (``B×2×…``; ``B`` is then 0)."""
         k = 1.0 + F.softplus(o[:, 1:2])
-        gain = torch.exp(o[:, 2:].clamp(-10.0, 5.0))
+        gain = torch.exp(o[:, 2:3].clamp(-10.0, 5.0))
+        if self.cfg.chroma == "offset":
+            return torch.zeros_like(k), k, gain, self.cfg.offset_max * torch.tanh(o[:, 3:5])
+        boost = torch.exp(o[:, :1].clamp(-10.0, 5.0))
         return boost, k, gain
 
-    def local(self, v: Tensor, z: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """Boost ``B``, saturation gain ``k`` and common gain ``G`` (``B×1×H×W`` each): :meth:`local_raw`
-        upsampled (bilinear) to the picture's size, then :meth:`activate`."""
+    def local(self, v: Tensor, z: Tensor) -> tuple:
+        """Boost ``B``, saturation gain ``k`` and common gain ``G`` (``B×1×H×W`` each; with ``chroma="offset"``
+        also ``(u, v)``, ``B×2×H×W``): :meth:`local_raw` upsampled (bilinear) to the picture's size, then
+        :meth:`activate`."""
         o = self.local_raw(v, z)
         if self.cfg.down > 1:
             o = F.interpolate(o, size=tuple(v.shape[-2:]), mode="bilinear", align_corners=False)
         return self.activate(o)
 
     # --------------------------------------------------------------------------------------------- combine
-    def combine(self, v: Tensor, logF: Tensor, boost: Tensor, k: Tensor, gain: Tensor) -> Tensor:
-        """The hue-keeping blend (module docstring): BT.709 code values + branches → BT.2020 cd/m²."""
+    def combine(self, v: Tensor, logF: Tensor, boost: Tensor, k: Tensor, gain: Tensor,
+                uv: Optional[Tensor] = None) -> Tensor:
+        """The hue-keeping blend (module docstring): BT.709 code values + branches → BT.2020 cd/m²; ``uv``: the
+        chroma offset of ``chroma="offset"`` (:meth:`_offset`)."""
         cfg = self.cfg
         y = _Y709.to(v).view(1, 3, 1, 1)
         Fm = torch.exp(logF.clamp(max=float(np.log(1e4))))
@@ -218,10 +243,29 @@ class GCM(nn.Module):
         P = c2 * (1.0 + a_c * boost)
         if cfg.boost_norm:  # B moves chromaticity only: luminance of P back to 1 (one factor: ratios kept)
             P = P / (P * y).sum(1, keepdim=True).clamp(min=1e-6)
+        if uv is not None:
+            P = self._offset(P, c, a, uv)
         Hm = YF * P * (1.0 + a * gain)
         out = (1.0 - a) * Fm + a * Hm
         out = torch.einsum("ij,bjhw->bihw", _M709_TO_2020.to(v), out)
         return out.clamp(0.0, 1e4)
+
+    @staticmethod
+    def _offset(P: Tensor, c: Tensor, a: Tensor, uv: Tensor) -> Tensor:
+        """``P + α·(u·e₁ + v·e₂)`` with luminance-free ``e₁ = (1, −0.2126/0.7152, 0)``, ``e₂ = (0, −0.0722/0.7152,
+        1)`` (BT.709: ``Y`` stays 1), kept ≥ 0, then pushed away from white along the line through white
+        (``1 + s·(P − 1)``, ``s ≥ 1``, ``Y`` unchanged) until its ``max/min`` is at least the SDR's ``max c / min c``:
+        never more neutral than the SDR (the guarantee of the module docstring)."""
+        e1 = P.new_tensor([1.0, -0.2126 / 0.7152, 0.0]).view(1, 3, *([1] * (P.dim() - 2)))
+        e2 = P.new_tensor([0.0, -0.0722 / 0.7152, 1.0]).view(1, 3, *([1] * (P.dim() - 2)))
+        Q = (P + a * (uv[:, :1] * e1 + uv[:, 1:2] * e2)).clamp(min=0.0)
+        S = c.amax(1, keepdim=True) / c.amin(1, keepdim=True).clamp(min=1e-6)
+        d = Q - 1.0
+        dmax, dmin = d.amax(1, keepdim=True), d.amin(1, keepdim=True)
+        sat = (1.0 + dmax) / (1.0 + dmin).clamp(min=1e-6)
+        s = (S - 1.0) / (dmax - S * dmin).clamp(min=1e-6)
+        s = torch.where(sat < S, s.clamp(min=1.0, max=1e3), torch.ones_like(s))
+        return 1.0 + s * d
 
     def combine_sparse(self, v: Tensor, logF: Tensor, o_small: Tensor, row0: int, size: Tuple[int, int]) -> Tensor:
         """:meth:`combine` for the rows ``row0 …`` of a ``size`` picture (``v``, ``logF``: ``1×3×h×W`` band),
@@ -257,8 +301,7 @@ class GCM(nn.Module):
         z = self.condition(v, peak)
         B, _, H, W = v.shape
         logF = self.mapping(v.permute(0, 2, 3, 1).reshape(B, H * W, 3), z).reshape(B, H, W, 3).permute(0, 3, 1, 2)
-        boost, k, gain = self.local(v, z)
-        return self.combine(v, logF, boost, k, gain)
+        return self.combine(v, logF, *self.local(v, z))
 
 
 # ------------------------------------------------------------------------------------------------- inference
