@@ -7,7 +7,8 @@ timestamped console :data:`~hdrkit.progress.ProgressFn`."""
 from __future__ import annotations
 
 import argparse
-from typing import Iterable, Optional, Sequence, Tuple
+from dataclasses import replace
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Tuple
 
 from hdrkit.progress import ProgressFn, console_progress
 
@@ -32,3 +33,24 @@ def parse_trainer_args(ap: argparse.ArgumentParser, argv: Optional[Sequence[str]
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     return a, console_progress()
+
+
+def train_recipe(recipes: Mapping[str, Any], recipe: str, data: str, out: str, log_path: Optional[str],
+                 train: Callable, save_weights: Callable, progress: Optional[ProgressFn] = None,
+                 **overrides) -> Tuple[Any, Any, dict]:
+    """The video trainers' ``run``: ``recipes[recipe]`` with the given (non-``None``) ``overrides``, trained on the
+    training panoramas (:func:`hdrkit.data.split.training_files`) by ``train(cfg, files, progress) → (model, log)``;
+    the model (its ``info["recipe"]`` set) written by ``save_weights(out, model)``, the JSON ``log`` to
+    ``log_path`` (atomic).  Returns ``(cfg, model, log)``."""
+    import json
+
+    from hdrkit.data.split import training_files
+    from hdrkit.io.atomic import atomic_write_bytes
+
+    cfg = replace(recipes[recipe], **{k: v for k, v in overrides.items() if v is not None})
+    model, log = train(cfg, training_files(data), progress)
+    model.info["recipe"] = recipe
+    save_weights(out, model)
+    if log_path:
+        atomic_write_bytes(log_path, json.dumps(log).encode())
+    return cfg, model, log

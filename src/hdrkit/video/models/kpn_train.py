@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -184,16 +184,10 @@ def fit(net, pool: Sequence[np.ndarray], val: Sequence[np.ndarray], cfg: KPNTrai
 
 def run(recipe: str, data: str, out: str, log_path: Optional[str] = None, curve: Optional[str] = None,
         progress: Optional[ProgressFn] = None, **overrides):
-    from hdrkit.data.split import training_files
-    from hdrkit.io.atomic import atomic_write_bytes
+    from hdrkit.trainer_cli import train_recipe
     from hdrkit.video.models.kpn_mfi import save_weights
 
-    cfg = replace(RECIPES[recipe], **{k: v for k, v in overrides.items() if v is not None})
-    model, log = train(cfg, training_files(data), progress)
-    model.info["recipe"] = recipe
-    save_weights(out, model)
-    if log_path:
-        atomic_write_bytes(log_path, json.dumps(log).encode())
+    cfg, model, log = train_recipe(RECIPES, recipe, data, out, log_path, train, save_weights, progress, **overrides)
     if curve:
         from hdrkit.meta.plot import line_chart
 
