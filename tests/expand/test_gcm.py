@@ -104,7 +104,7 @@ def test_peak_regrades_the_highlights():
     m4000 = master_hdr10(scene, peak=4000.0)
     sdr = (np.round(tonemap(m4000, "bt2446a", l_hdr=4000.0) * 255) / 255).astype(np.float64)
     out1000 = expand(sdr, method="gcm")
-    out4000 = expand(sdr, method="gcm", peak=4000.0)
+    out4000 = expand(sdr, method="gcm", peak=4000.0, highlights="regrade")
     assert out1000.max() <= 1000.0 + 1e-3 and out4000.max() <= 4000.0 + 1e-3
     low = out1000.max(-1) < 300
     assert np.allclose(out4000[low], out1000[low], rtol=1e-4, atol=1e-3)  # below the knee nothing moves
@@ -113,9 +113,17 @@ def test_peak_regrades_the_highlights():
     assert np.allclose(out4000, regrade_peak(out1000, 4000.0), rtol=1e-5, atol=1e-3)  # the 1000 grade, re-graded
     hi = out1000.max(-1) > 700.0  # the lamps: above the knee they spread towards the peak
     assert hi.sum() > 20 and (out4000.max(-1)[hi] > 1.3 * out1000.max(-1)[hi]).all()
-    # (round 4's weights also put most pixels of this scene whose 4000 master reaches 3000 above 3000; round 5's do
-    # not — its lamps are ≈ 780 cd/m² in the 1000 grade: the `--peak 4000` line of issue 16, measured in
-    # docs/EXPAND.md, not met)
+    # round 5's lamps are ≈ 780 cd/m² in the 1000 grade, so the re-grade alone stays below 3000 here
+    assert out4000.max() < 3000.0
+    # the default adds the highlight dome: the brightest clipped lamp reaches 0.9 · 4000 where the master is ≥ 3000,
+    # and no pixel is darker than the re-grade
+    dome = expand(sdr, method="gcm", peak=4000.0)
+    assert dome.max() == pytest.approx(3600.0, rel=1e-3)
+    top = np.unravel_index(np.argmax(dome.max(-1)), dome.shape[:2])
+    assert m4000[top].max() >= 3000.0
+    assert (dome >= out4000 * (1 - 1e-5) - 1e-3).all()
+    moved = np.abs(dome - out4000).max(-1) > 1e-3
+    assert moved.any() and (sdr.max(-1)[moved] >= 254 / 255 - 1e-9).all()  # only clipped SDR pixels move
 
 
 def test_boost_norm_moves_chromaticity_only():
@@ -141,7 +149,8 @@ def test_boost_norm_moves_chromaticity_only():
 
 def test_peak_conditioned_gcm_predicts_the_grade_asked_for(tmp_path):
     """A peak-conditioned model predicts the grade ``clamp(peak, 1000, 4000)`` and ``expand`` re-grades that to
-    ``peak`` (BT.2390 EETF inverted and reapplied) — the pipeline equals this composition for any weights."""
+    ``peak`` (BT.2390 EETF inverted and reapplied) — the pipeline equals this composition for any weights
+    (``highlights="regrade"``: without the dome of :mod:`hdrkit.expand.highlights`)."""
     from hdrkit.models.gcm import predict, save_weights
     from hdrkit.tonemap import regrade_peak
 
@@ -153,7 +162,7 @@ def test_peak_conditioned_gcm_predicts_the_grade_asked_for(tmp_path):
     sdr[:6, :8] = 1.0
     assert not np.allclose(predict(m, sdr, peak=1000.0), predict(m, sdr, peak=4000.0), rtol=1e-3)
     for peak, grade in ((None, 1000.0), (600.0, 1000.0), (2000.0, 2000.0), (4000.0, 4000.0), (10000.0, 4000.0)):
-        got = learned.gcm(sdr, peak=peak, model=str(path))
+        got = learned.gcm(sdr, peak=peak, model=str(path), highlights="regrade")
         want = regrade_peak(np.clip(predict(m, sdr, peak=grade), 0, 1e4), grade if peak is None else peak, grade)
         assert np.allclose(got, want, rtol=1e-5, atol=1e-3), peak
         assert got.max() <= (grade if peak is None else peak) + 1e-3

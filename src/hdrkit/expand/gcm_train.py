@@ -92,6 +92,23 @@ RECIPES: Dict[str, GCMTrainConfig] = {
     "gcm-r5g-val": GCMTrainConfig(**dict(_R5, tmo_weights=(2.0, 2.0, 2.0, 2.0, 1.0, 1.0)), hue_per_picture=0.02,
                                   hue_weight=0.5, angle_weight=0.5, top_weight=4.0,
                                   model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
+    # round 6 (docs/expand/round6_criterion.md): BT.2446a with its defaults (L_HDR = 1000 cd/m², the masters'
+    # peak) like OCIO, instead of L_HDR ~ U(800, 1500); r6b also draws YouTube more often
+    "gcm-r6a-val": GCMTrainConfig(**_R5, fixed_tmos=("ocio", "bt2446a"), hue_per_picture=0.02, hue_weight=0.5,
+                                  angle_weight=0.5,
+                                  model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
+    "gcm-r6b-val": GCMTrainConfig(**dict(_R5, tmo_weights=(3.0, 2.0, 1.0, 2.0, 1.0, 1.0)),
+                                  fixed_tmos=("ocio", "bt2446a"), hue_per_picture=0.02, hue_weight=0.5,
+                                  angle_weight=0.5,
+                                  model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
+    # round 6, second pair (after r6a/r6b were scored: r6b +3.3 dB YouTube on val, −1.6 dB BT.2446a): YouTube 3,
+    # BT.2446a 2 (L_HDR random again); r6d the same trained 1.5× longer
+    "gcm-r6c-val": GCMTrainConfig(**dict(_R5, tmo_weights=(3.0, 2.0, 2.0, 2.0, 1.0, 1.0)), hue_per_picture=0.02,
+                                  hue_weight=0.5, angle_weight=0.5,
+                                  model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
+    "gcm-r6d-val": GCMTrainConfig(**dict(_R5, tmo_weights=(3.0, 2.0, 2.0, 2.0, 1.0, 1.0)), hue_per_picture=0.02,
+                                  hue_weight=0.5, angle_weight=0.5, steps=4500,
+                                  model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
 }
 #: The shipped weights (round 5): the candidate chosen on the validation scenes, as trained (without them).
 RECIPES["gcm"] = RECIPES["gcm-r5d-val"]

@@ -243,15 +243,21 @@ def _load_gcm(path: str):
 
 
 def gcm(sdr: np.ndarray, peak: Optional[float] = None, model: str = "gcm", rows: int = 512, device: str = "cpu",
-        progress: Optional[ProgressFn] = None) -> np.ndarray:
+        highlights: str = "dome", progress: Optional[ProgressFn] = None) -> np.ndarray:
     """Global conditional colour mapping (baked to a per-picture 3D LUT) + hue-keeping highlight reconstruction
     (:mod:`hdrkit.models.gcm`): SDR code values → cd/m² BT.2020.
 
     The network predicts a 1000 cd/m² HDR10 grade (``max(R, G, B)`` limited to 1000); ``peak`` re-grades it
-    (:func:`hdrkit.tonemap.regrade_peak`), so highlights near 1000 cd/m² reach towards ``peak``.
-    ``model``: ``"gcm"`` or a weight file; ``rows``: band height of the LUT pass (memory bound only)."""
+    (:func:`hdrkit.tonemap.regrade_peak`), so highlights near 1000 cd/m² reach towards ``peak``.  Above the
+    grade's peak, ``highlights="dome"`` (the default) also lifts the clipped region the model grades brightest
+    towards 0.9 · ``peak`` (:func:`hdrkit.expand.highlights.highlight_dome`): the SDR cannot say how bright a
+    clipped light was, and without it the re-grade leaves the sun or a lamp far below a 4000 cd/m² display's
+    peak; ``"regrade"``: the re-grade only.  ``model``: ``"gcm"`` or a weight file; ``rows``: band height of the
+    LUT pass (memory bound only)."""
     from hdrkit.models.gcm import predict
 
+    if highlights not in ("dome", "regrade"):
+        raise InputError(f"highlights must be 'dome' or 'regrade', got {highlights!r}")
     p = model_path(model) if model in MODELS else Path(model)
     if not p.is_file():
         raise InputError(f"model weights {p} are missing (train them: python -m hdrkit.expand.gcm_train)")
@@ -260,7 +266,12 @@ def gcm(sdr: np.ndarray, peak: Optional[float] = None, model: str = "gcm", rows:
     grade = net.grade_peak(peak)
     out = predict(net, np.asarray(sdr, np.float32), rows=int(rows), device=_device(device), peak=grade)
     report(progress, 1, 1, "expanding")
-    return _finish(out, grade if peak is None else peak, grade)
+    if peak is None or highlights == "regrade" or not float(peak) > grade:
+        return _finish(out, grade if peak is None else peak, grade)
+    from hdrkit.expand.highlights import highlight_dome
+
+    graded = _finish(out, None)
+    return highlight_dome(_finish(graded, peak, grade), sdr, float(peak), grade=graded, grade_peak=grade)
 
 
 #: The learned operators added to :data:`hdrkit.expand.METHODS`.
