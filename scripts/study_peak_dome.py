@@ -8,6 +8,9 @@ Views and SDR exactly as ``bench_blind_expand.py --peak-check`` (masters at 4000
 ranked by score ``S`` (``o``: gcm's largest grade value in the region; ``od``: that × √(largest depth)); ``k1_o`` at
 ``T = 254/255`` is :func:`hdrkit.expand.highlights.highlight_dome`.  Per operator: lit views reached, false-highlight
 views, share of master pixels ≥ 3000 that reach 3000, mean PU21-PSNR against the 4000 master.
+
+``--figure PNG --views NAME@YAW,...`` (with ``--op``) instead draws, per view, the SDR, the 4000 cd/m² master, the
+re-grade alone and the shipped dome in false colour (log cd/m², 0.1–4000, OpenCV's turbo map, bar at the bottom).
 """
 
 from __future__ import annotations
@@ -53,6 +56,53 @@ def dome(base, grade, sdr, thr, k, score, target=0.9):
     return (base * (mn / np.maximum(m, 1e-6))[..., None]).astype(np.float32)
 
 
+def _false_colour(nits):
+    import cv2
+
+    m = np.log10(np.clip(np.asarray(nits).max(-1), 0.1, 4000.0))
+    u8 = np.round((m + 1.0) / (np.log10(4000.0) + 1.0) * 255).astype(np.uint8)
+    return cv2.applyColorMap(u8, cv2.COLORMAP_TURBO)
+
+
+def figure(a, vs) -> None:
+    import cv2
+
+    from hdrkit.expand import METHODS
+
+    rng = np.random.default_rng(16)
+    rows = []
+    for name, master in vs:
+        sdr = sdr_of(master, a.op, rng)  # drawn for every view, as the benchmark does (the camera's seeds)
+        if name not in a.views.split(","):
+            continue
+        tiles = [np.round(np.clip(sdr[..., ::-1], 0, 1) * 255).astype(np.uint8), _false_colour(master),
+                 _false_colour(METHODS["gcm"](sdr, peak=P, highlights="regrade")),
+                 _false_colour(METHODS["gcm"](sdr, peak=P))]
+        labels = [f"{name} {a.op} SDR", f"master, max {master.max():.0f}",
+                  "re-grade only", "dome (default)"]
+        for t, lab, src in zip(tiles, labels, [None, master, None, None]):
+            cv2.putText(t, lab, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+        tiles[2] = _label_max(tiles[2], METHODS["gcm"](sdr, peak=P, highlights="regrade"))
+        tiles[3] = _label_max(tiles[3], METHODS["gcm"](sdr, peak=P))
+        rows.append(np.concatenate(tiles, 1))
+    img = np.concatenate(rows, 0)
+    bar = np.tile(np.linspace(0, 255, img.shape[1]).astype(np.uint8), (18, 1))
+    bar = cv2.applyColorMap(bar, cv2.COLORMAP_TURBO)
+    for v in (0.1, 1, 10, 100, 1000, 4000):
+        x = int((np.log10(v) + 1.0) / (np.log10(4000.0) + 1.0) * (img.shape[1] - 1))
+        cv2.putText(bar, f"{v:g}", (min(x, img.shape[1] - 30), 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+    cv2.imwrite(a.figure, np.concatenate([img, bar], 0))
+
+
+def _label_max(tile, nits):
+    import cv2
+
+    cv2.putText(tile, f"max {np.asarray(nits).max():.0f} cd/m2", (4, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
 def main(argv=None) -> int:
     from hdrkit.expand import METHODS
     from hdrkit.metrics import evaluate
@@ -62,8 +112,14 @@ def main(argv=None) -> int:
     ap.add_argument("--data", required=True)
     ap.add_argument("--split", choices=("dev", "val"), default="dev")
     ap.add_argument("--json")
+    ap.add_argument("--figure", help="write a false-colour figure of --views instead of the grid")
+    ap.add_argument("--views", default="esplanade@0,studio@90,lobby@0", help="NAME@YAW,... for --figure")
+    ap.add_argument("--op", default="youtube", choices=OPERATORS, help="SDR operator for --figure")
     a = ap.parse_args(argv)
     vs = views(split_files(a.data, a.split), 256, peak=P)
+    if a.figure:
+        figure(a, vs)
+        return 0
     masters = [m for _, m in vs]
     lit = np.array([m.max() >= 3000 for m in masters])
     rules = [("R0",)] + [(f"thr{t:.3f}_k{k}_{s}", t, k, s) for t in (254 / 255, 0.97) for k in (1, 3, 10 ** 6)
