@@ -129,3 +129,23 @@ def test_procedural_scenes_are_hdr_and_reproducible():
         ProceduralScene(("space",))
     with pytest.raises(InputError):
         gen.render(gen.make_params(np.random.default_rng(0)), 4)
+
+
+def test_random_colour_keeps_luminance_and_is_pure():
+    from hdrkit.data.augment import ColourParams, RandomColour
+
+    x = np.random.default_rng(0).uniform(0, 100, (5, 6, 3)).astype(np.float32)
+    before = x.copy()
+    rc = RandomColour(0.2)
+    p = rc.make_params(np.random.default_rng(4))
+    assert p == rc.make_params(np.random.default_rng(4))
+    g = np.asarray(p.gains)
+    assert np.dot([0.2126, 0.7152, 0.0722], g) == pytest.approx(1.0, rel=1e-12)  # a grey pixel keeps its level
+    assert np.ptp(g) > 0.01
+    np.testing.assert_allclose(rc.apply(x, p), x * g.astype(np.float32), rtol=1e-6)
+    np.testing.assert_array_equal(x, before)
+    spread = np.std([np.log(RandomColour(0.2).make_params(np.random.default_rng(s)).gains[0]) for s in range(400)])
+    assert 0.12 < spread < 0.25  # ≈ sigma (the luminance normalisation removes a little)
+    np.testing.assert_array_equal(RandomColour(0.1).apply(x, ColourParams((1.0, 1.0, 1.0))), x)
+    with pytest.raises(InputError):
+        RandomColour(-0.1)

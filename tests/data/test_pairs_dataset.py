@@ -215,3 +215,22 @@ def test_dev_set_on_shared_panoramas(shared_data, tmp_path):
         assert hdr.pixels.shape == sdr.pixels.shape == src_img.pixels.shape
         nits = color.to_nits(hdr)
         assert nits.max() <= 1000.5 and nits.max() > 500  # mastered at 1000 nits with a roll-off
+
+
+def test_dataset_colour_draws_last_and_tints_the_scene(hdr_dir):
+    """``colour=0`` leaves every draw as before (no ``colour`` in the params); ``colour > 0`` keeps every other draw
+    and tints the scene before mastering: the master is mastered from ``scene · g``."""
+    from hdrkit.data import PairDataset
+
+    kw = dict(length=4, size=16, procedural=0.0, tmos=("youtube", "clip"), seed=5)
+    plain = PairDataset(hdr_dir / "pano.exr", **kw)
+    tinted = PairDataset(hdr_dir / "pano.exr", colour=0.2, **kw)
+    for i in range(4):
+        a, b = plain.params(i), tinted.params(i)
+        assert a.colour is None and b.colour is not None
+        assert (a.source, a.geometry, a.flip, a.ev, a.tmo) == (b.source, b.geometry, b.flip, b.ev, b.tmo)
+    s0, h0, _ = plain.pair(0)
+    s1, h1, p1 = tinted.pair(0)
+    assert not np.allclose(h0, h1)
+    again = PairDataset(hdr_dir / "pano.exr", colour=0.2, **kw).pair(0)
+    np.testing.assert_array_equal(again[1], h1)  # deterministic

@@ -114,6 +114,35 @@ class ExposureShift:
         return (np.asarray(x, dtype=np.float32) * np.float32(2.0 ** params.ev)).astype(np.float32)
 
 
+# ------------------------------------------------------------------------------------------ scene colour
+
+@dataclass(frozen=True)
+class ColourParams(_Params):
+    """Per-channel gains (R, G, B) of the scene's linear light, BT.709 luminance of the gains = 1."""
+
+    gains: tuple
+
+
+class RandomColour:
+    """Tint a scene's linear light: ``x · g``, ``ln g_c ~ N(0, sigma)`` per channel, rescaled so that the BT.709
+    luminance of ``g`` is 1 (exposure unchanged for a neutral pixel).  Applied to the scene before it is mastered,
+    so SDR and master change together (a different illuminant / surface colour, not a grading error)."""
+
+    def __init__(self, sigma: float = 0.1):
+        self.sigma = float(sigma)
+        if not (np.isfinite(self.sigma) and self.sigma >= 0.0):
+            raise InputError(f"colour sigma must be ≥ 0, got {sigma}")
+
+    def make_params(self, rng: np.random.Generator) -> ColourParams:
+        g = np.exp(rng.normal(0.0, self.sigma, 3))
+        g = g / float(np.dot([0.2126, 0.7152, 0.0722], g))
+        return ColourParams(tuple(float(v) for v in g))
+
+    def apply(self, x: np.ndarray, params: ColourParams) -> np.ndarray:
+        """``x``: ``H×W×3`` linear light → the same, tinted (float32)."""
+        return (np.asarray(x, dtype=np.float32) * np.asarray(params.gains, np.float32)).astype(np.float32)
+
+
 # -------------------------------------------------------------------------------------------- panorama views
 
 @dataclass(frozen=True)

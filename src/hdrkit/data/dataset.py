@@ -46,6 +46,7 @@ class SampleParams:
     ev: float
     tmo: dict  # {"method": ..., "params": {...}}
     peak: Optional[float] = None  # the master's peak when drawn (``peak_choices``)
+    colour: Optional[tuple] = None  # the scene's per-channel gains when drawn (``colour`` > 0)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -72,6 +73,9 @@ class PairDataset(Dataset):
     peak_choices, peak_weights : draw the mastering peak of each sample from ``peak_choices`` (relative
         probabilities ``peak_weights``, uniform when ``None``) instead of using ``peak``; the SDR is made from that
         master and the sample carries it (``"peak"``, cd/m²).
+    colour : > 0: tint each scene before mastering (:class:`~hdrkit.data.augment.RandomColour`, ``ln`` gains
+        ``N(0, colour)`` per channel, luminance kept); drawn after every other parameter, so ``0`` (the default)
+        leaves every other draw as it was.
     """
 
     def __init__(self, root: Optional[str | os.PathLike | Iterable[str | os.PathLike]] = None, length: int = 1000,
@@ -82,8 +86,8 @@ class PairDataset(Dataset):
                  roll: tuple[float, float] = (-10.0, 10.0), peak: float = 1000.0, mid: float = 26.0,
                  pixels: Optional[int] = None, seed: int = 0, cache: int = 16,
                  tmo_weights: Optional[Sequence[float]] = None, peak_choices: Optional[Sequence[float]] = None,
-                 peak_weights: Optional[Sequence[float]] = None):
-        from hdrkit.data.augment import ExposureShift, RandomCrop, RandomFlip, RandomTMO, RandomView
+                 peak_weights: Optional[Sequence[float]] = None, colour: float = 0.0):
+        from hdrkit.data.augment import ExposureShift, RandomColour, RandomCrop, RandomFlip, RandomTMO, RandomView
         from hdrkit.data.pairs import list_hdr_files
         from hdrkit.data.procedural import ProceduralScene
 
@@ -110,6 +114,7 @@ class PairDataset(Dataset):
         self.exposure = ExposureShift(ev_range)
         self.tmo = RandomTMO(tmos, randomize=randomize_tmo, weights=tmo_weights)
         self.scenes = ProceduralScene()
+        self.colour = RandomColour(colour) if float(colour) > 0 else None
         self.peak, self.mid = float(peak), float(mid)
         self.peak_choices = None
         if peak_choices is not None:
@@ -172,8 +177,9 @@ class PairDataset(Dataset):
         tp = self.tmo.make_params(rng)
         pk = None if self.peak_choices is None else float(self.peak_choices[int(rng.choice(
             len(self.peak_choices), p=self.peak_weights))])
+        cg = None if self.colour is None else self.colour.make_params(rng).gains
         params = SampleParams(int(index), source, geometry, fp.horizontal, ep.ev,
-                              {"method": tp.method, "params": dict(tp.params)}, pk)
+                              {"method": tp.method, "params": dict(tp.params)}, pk, cg)
         return params, (payload, fp, ep, tp), rng
 
     def params(self, index: int) -> SampleParams:
@@ -199,6 +205,10 @@ class PairDataset(Dataset):
             else:
                 scene = self.crop.apply(_ensure_min_size(nits, _pair(self.size, "size")), gp)
         scene = self.flip.apply(scene, fp)
+        if params.colour is not None:
+            from hdrkit.data.augment import ColourParams
+
+            scene = self.colour.apply(scene, ColourParams(params.colour))
         # The exposure shift moves the master's log-average (auto-exposure would cancel a plain gain).
         master = master_hdr10(scene, peak=self.peak if params.peak is None else params.peak,
                               mid=self.mid * 2.0 ** ep.ev)

@@ -61,6 +61,9 @@ class GCMTrainConfig:
     #: pixels (OCIO's SDR clips ~10× fewer than YouTube's) weighs as much as one with many; 0: the mean over
     #: all pixels of the batch (earlier rounds).
     hue_per_picture: float = 0.0
+    #: > 0: tint every scene before mastering (``PairDataset(colour=…)``: log-normal per-channel gains of this
+    #: sigma, luminance kept), so the condition network sees more scene colours than 13 panoramas hold; 0: off
+    colour: float = 0.0
     #: ``hdr_extra`` training scenes left out of training (e.g. :data:`hdrkit.data.split.VALIDATION`).
     exclude: tuple = ()
     peaks: Optional[tuple] = None          # mastering peaks drawn per pair (needs model peak_cond); None: 1000
@@ -108,6 +111,11 @@ RECIPES: Dict[str, GCMTrainConfig] = {
                                   model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
     "gcm-r6d-val": GCMTrainConfig(**dict(_R5, tmo_weights=(3.0, 2.0, 2.0, 2.0, 1.0, 1.0)), hue_per_picture=0.02,
                                   hue_weight=0.5, angle_weight=0.5, steps=4500,
+                                  model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
+    # round 6, third pair (after r6c scored 11 of 16): r5d + scene colour augmentation (sigma 0.1 / 0.2)
+    "gcm-r6e-val": GCMTrainConfig(**_R5, hue_per_picture=0.02, hue_weight=0.5, angle_weight=0.5, colour=0.1,
+                                  model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
+    "gcm-r6f-val": GCMTrainConfig(**_R5, hue_per_picture=0.02, hue_weight=0.5, angle_weight=0.5, colour=0.2,
                                   model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
 }
 #: The shipped weights (round 5): the candidate chosen on the validation scenes, as trained (without them).
@@ -194,7 +202,7 @@ def render_pool(files, n: int, size: int, cfg: GCMTrainConfig, seed: int, progre
     ds = PairDataset(files, length=n, size=size, procedural=cfg.procedural if files else 1.0, tmos=cfg.tmos,
                      randomize_tmo=randomize, ev_range=cfg.ev_range, seed=seed,
                      tmo_weights=None if cfg.tmo_weights is None else list(cfg.tmo_weights),
-                     peak_choices=cfg.peaks, peak_weights=cfg.peak_weights)
+                     peak_choices=cfg.peaks, peak_weights=cfg.peak_weights, colour=cfg.colour)
     xs = torch.empty(n, 3, size, size)
     ys = torch.empty(n, 3, size, size)
     ps = torch.full((n,), 1000.0)
