@@ -221,3 +221,24 @@ def test_cli_writes_hdr10_with_kpn_mfi_and_the_file_pass_is_the_in_memory_method
     assert all(pu_psnr(m.astype(np.float64), g.astype(np.float64)) > 38 for g, m in zip(got, mem))
     r = subprocess.run(cmd + ["-y", "--param", "tile=16"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "error" in r.stderr
+
+
+def test_keep_best_returns_the_weights_of_the_best_validation_step():
+    """``keep_best``: the returned net is the one validated best (re-validating it gives that step's PQ L1), and
+    its weights differ from the last step's when the last step was not the best."""
+    from dataclasses import replace
+
+    from hdrkit.video.models.kpn_mfi import KPNMFINet
+    from hdrkit.video.models.kpn_train import RECIPES, fit, window
+
+    pool = _tiny_pool()
+    val = [window(c, t) for c in pool for t in (1, 4)]
+    cfg = replace(RECIPES["kpn-smoke"], steps=12, crop=32, batch=2, val_every=3, lr=3e-2, keep_best=True)
+    torch.manual_seed(cfg.seed)
+    model, log = fit(KPNMFINet((8, 8, 8, 8, 8), 8), pool, val, cfg)
+    l1 = [v["pq_l1"] for v in log["val"]]
+    best = int(np.argmin(l1))
+    assert log["kept_step"] == log["val"][best]["step"] and model.info["kept_step"] == log["kept_step"]
+    # re-validate the returned weights: a fit with 0 steps only validates (step 0) the net it is given
+    _, log0 = fit(model.net.train(), pool, val, replace(cfg, steps=0))
+    assert log0["val"][0]["pq_l1"] == pytest.approx(l1[best], rel=1e-5)

@@ -118,8 +118,8 @@ RECIPES: Dict[str, GCMTrainConfig] = {
     "gcm-r6f-val": GCMTrainConfig(**_R5, hue_per_picture=0.02, hue_weight=0.5, angle_weight=0.5, colour=0.2,
                                   model={"hidden": 64, "cond_stats": 1, "boost_norm": True, "chroma": "offset"}),
 }
-#: The shipped weights (round 5): the candidate chosen on the validation scenes, as trained (without them).
-RECIPES["gcm"] = RECIPES["gcm-r5d-val"]
+#: The shipped weights (round 6): the candidate chosen on the validation scenes, as trained (without them).
+RECIPES["gcm"] = RECIPES["gcm-r6d-val"]
 RECIPES.update({
     # peak-conditioned: masters of 1000 (2/3 of the pairs), 2000 and 4000 cd/m²; SDR made from each
     "gcm-peak": GCMTrainConfig(pool=2400, peaks=(1000.0, 2000.0, 4000.0), peak_weights=(4.0, 1.0, 1.0),
