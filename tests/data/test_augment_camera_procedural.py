@@ -140,7 +140,10 @@ def test_random_colour_keeps_luminance_and_is_pure():
     p = rc.make_params(np.random.default_rng(4))
     assert p == rc.make_params(np.random.default_rng(4))
     g = np.asarray(p.gains)
-    assert np.dot([0.2126, 0.7152, 0.0722], g) == pytest.approx(1.0, rel=1e-12)  # a grey pixel keeps its level
+    # a grey pixel keeps its BT.2020 luminance (the scenes' primaries), ITU-R BT.2020 luma weights
+    assert np.dot([0.2627, 0.6780, 0.0593], g) == pytest.approx(1.0, rel=1e-3)
+    g709 = np.asarray(RandomColour(0.2, "bt709").make_params(np.random.default_rng(4)).gains)
+    assert np.dot([0.2126, 0.7152, 0.0722], g709) == pytest.approx(1.0, rel=1e-3)
     assert np.ptp(g) > 0.01
     np.testing.assert_allclose(rc.apply(x, p), x * g.astype(np.float32), rtol=1e-6)
     np.testing.assert_array_equal(x, before)

@@ -118,24 +118,28 @@ class ExposureShift:
 
 @dataclass(frozen=True)
 class ColourParams(_Params):
-    """Per-channel gains (R, G, B) of the scene's linear light, BT.709 luminance of the gains = 1."""
+    """Per-channel gains (R, G, B) of the scene's linear light; their luminance (scene primaries) is 1."""
 
     gains: tuple
 
 
 class RandomColour:
-    """Tint a scene's linear light: ``x · g``, ``ln g_c ~ N(0, sigma)`` per channel, rescaled so that the BT.709
-    luminance of ``g`` is 1 (exposure unchanged for a neutral pixel).  Applied to the scene before it is mastered,
-    so SDR and master change together (a different illuminant / surface colour, not a grading error)."""
+    """Tint a scene's linear light: ``x · g``, ``ln g_c ~ N(0, sigma)`` per channel, rescaled so that the luminance
+    of ``g`` in ``primaries`` (the scene's: BT.2020 for :func:`hdrkit.data.load_hdr_nits`) is 1 (exposure unchanged
+    for a neutral pixel).  Applied to the scene before it is mastered, so SDR and master change together (a
+    different illuminant / surface colour, not a grading error)."""
 
-    def __init__(self, sigma: float = 0.1):
+    def __init__(self, sigma: float = 0.1, primaries: str = "bt2020"):
+        from hdrkit.color import luminance_weights
+
         self.sigma = float(sigma)
         if not (np.isfinite(self.sigma) and self.sigma >= 0.0):
             raise InputError(f"colour sigma must be ≥ 0, got {sigma}")
+        self.weights = luminance_weights(primaries)
 
     def make_params(self, rng: np.random.Generator) -> ColourParams:
         g = np.exp(rng.normal(0.0, self.sigma, 3))
-        g = g / float(np.dot([0.2126, 0.7152, 0.0722], g))
+        g = g / float(np.dot(self.weights, g))
         return ColourParams(tuple(float(v) for v in g))
 
     def apply(self, x: np.ndarray, params: ColourParams) -> np.ndarray:
