@@ -10,7 +10,7 @@ ranked by score ``S`` (``o``: gcm's largest grade value in the region; ``od``: t
 views, share of master pixels ≥ 3000 that reach 3000, mean PU21-PSNR against the 4000 master.
 
 ``--figure PNG --views NAME@YAW,...`` (with ``--op``) instead draws, per view, the SDR, the 4000 cd/m² master, the
-re-grade alone and the shipped dome in false colour (log cd/m², 0.1–4000, OpenCV's turbo map, bar at the bottom).
+re-grade alone and the shipped dome in false colour (log cd/m², 0.1–4000, the report's inferno map, bar at the bottom).
 """
 
 from __future__ import annotations
@@ -57,11 +57,11 @@ def dome(base, grade, sdr, thr, k, score, target=0.9):
 
 
 def _false_colour(nits):
-    import cv2
+    """``max(R, G, B)`` in log cd/m² (0.1–4000) through the report's colour map, BGR for OpenCV."""
+    from hdrkit.metrics.report import colour_map
 
-    m = np.log10(np.clip(np.asarray(nits).max(-1), 0.1, 4000.0))
-    u8 = np.round((m + 1.0) / (np.log10(4000.0) + 1.0) * 255).astype(np.uint8)
-    return cv2.applyColorMap(u8, cv2.COLORMAP_TURBO)
+    m = np.log10(np.clip(np.asarray(nits).max(-1), 0.1, 4000.0)) + 1.0
+    return np.ascontiguousarray(colour_map(m, np.log10(4000.0) + 1.0)[..., ::-1])
 
 
 def figure(a, vs) -> None:
@@ -86,8 +86,7 @@ def figure(a, vs) -> None:
         tiles[3] = _label_max(tiles[3], METHODS["gcm"](sdr, peak=P))
         rows.append(np.concatenate(tiles, 1))
     img = np.concatenate(rows, 0)
-    bar = np.tile(np.linspace(0, 255, img.shape[1]).astype(np.uint8), (18, 1))
-    bar = cv2.applyColorMap(bar, cv2.COLORMAP_TURBO)
+    bar = _false_colour(np.tile(10.0 ** np.linspace(-1.0, np.log10(4000.0), img.shape[1]), (18, 1))[..., None])
     for v in (0.1, 1, 10, 100, 1000, 4000):
         x = int((np.log10(v) + 1.0) / (np.log10(4000.0) + 1.0) * (img.shape[1] - 1))
         cv2.putText(bar, f"{v:g}", (min(x, img.shape[1] - 30), 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1,
