@@ -269,9 +269,10 @@ def gcm(sdr: np.ndarray, peak: Optional[float] = None, model: str = "gcm", rows:
     if peak is None or highlights == "regrade" or not float(peak) > grade:
         return _finish(out, grade if peak is None else peak, grade)
     from hdrkit.expand.highlights import highlight_dome
+    from hdrkit.tonemap import regrade_peak
 
-    graded = _finish(out, None)
-    return highlight_dome(_finish(graded, peak, grade), sdr, float(peak), grade=graded, grade_peak=grade)
+    graded = _finish(out, None)  # clipped to the PQ range once; the re-grade and the dome both start from it
+    return highlight_dome(regrade_peak(graded, float(peak), grade), sdr, float(peak), grade=graded, grade_peak=grade)
 
 
 #: The learned operators added to :data:`hdrkit.expand.METHODS`.
